@@ -1,0 +1,138 @@
+"""`rcceval` command line: validate, derive placements, stability measures, schemas, synthetic data.
+
+Every command reports bad input as a clear message (file, row, column, value, rule) and exits
+non-zero; it never shows a Python traceback for a data or parameter problem.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from . import codes
+from .errors import DataValidationError, ParameterError
+
+
+def find_903_root(path: Path) -> Path:
+    """A data folder holds 903 returns in a '903' sub-folder, or is itself the 903 folder."""
+    return path / "903" if (path / "903").is_dir() else path
+
+
+def load_clean(data_dir: str, strict: bool = False):
+    """Load and validate the 903 returns of a data folder (raises DataValidationError)."""
+    from .load import read_903
+    from .validate import validate_903
+    return validate_903(read_903(find_903_root(Path(data_dir))), strict=strict)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .load import read_903
+    from .validate import validate_903
+    clean = validate_903(read_903(find_903_root(Path(args.data_dir))), strict=args.strict, raise_on_stop=False)
+    report = clean.report
+    print(report.summary(limit=args.limit))
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        report.to_csv(out)
+        print(f"full list: {out}")
+    return 1 if report.stops else 0
+
+
+def cmd_placements(args: argparse.Namespace) -> int:
+    from .derive import derive_placements
+    clean = load_clean(args.data_dir, strict=args.strict)
+    unplanned = args.unplanned.split(",") if args.unplanned else codes.DEFAULT_UNPLANNED_REASONS
+    placements = derive_placements(clean, extract_date=args.extract_date, unplanned_reasons=unplanned)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    if out.suffix == ".parquet":
+        placements.to_parquet(tmp, index=False)
+    else:
+        placements.to_csv(tmp, index=False, date_format="%Y-%m-%d")
+    tmp.replace(out)  # nothing half-written under the real name
+    print(f"{len(placements)} placements of {placements[['LA', 'CHILD']].drop_duplicates().shape[0]} children "
+          f"-> {out}")
+    return 0
+
+
+def cmd_stability(args: argparse.Namespace) -> int:
+    from .derive import stability_measures
+    clean = load_clean(args.data_dir, strict=args.strict)
+    year = args.year or (clean.extract_date.year if clean.extract_date is not None else None)
+    if year is None:
+        raise ParameterError("--year", "year", None, "no collection year found in the data; give --year")
+    table = stability_measures(clean, int(year))
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.round(1).to_string(index=False))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .specs import write_docs
+    written = write_docs(Path(args.docs))
+    for path in written:
+        print(path)
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import generate
+    truth = generate(Path(args.out), scale=args.scale, seed=args.seed, null_needs=args.null_needs)
+    print(f"synthetic region ({args.scale}, seed {args.seed}{', null needs' if args.null_needs else ''}) "
+          f"-> {args.out} ({len(truth.get('councils', []))} councils)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rcceval", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_cmd(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("data_dir", help="data folder (holding 903/ or the 903 returns themselves)")
+        p.add_argument("--strict", action="store_true", help="stop on fixable problems too")
+        return p
+
+    p = data_cmd("validate", "check 903 returns; exit 1 on fatal problems")
+    p.add_argument("--out", help="write every problem to this CSV")
+    p.add_argument("--limit", type=int, default=20, help="problems printed (default 20)")
+    p.set_defaults(func=cmd_validate)
+    p = data_cmd("placements", "derive the placements table")
+    p.add_argument("--out", required=True, help="CSV, or parquet by extension")
+    p.add_argument("--extract-date", help="censoring date (default: 31 March of the latest return)")
+    p.add_argument("--unplanned", help="comma-separated REASON_PLACE_CHANGE codes counted as unplanned")
+    p.set_defaults(func=cmd_placements)
+    p = data_cmd("stability", "DfE placement stability measures for a year ending 31 March")
+    p.add_argument("--year", type=int, help="collection year (default: the latest)")
+    p.set_defaults(func=cmd_stability)
+    p = sub.add_parser("schema", help="publish the dataset specifications")
+    p.add_argument("--docs", required=True, metavar="DIR", help="write datapackage.json and the data dictionary here")
+    p.set_defaults(func=cmd_schema)
+    p = sub.add_parser("synth", help="generate the synthetic region")
+    p.add_argument("--out", default="data/synthetic")
+    p.add_argument("--scale", choices=["small", "region", "national"], default="region")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--null-needs", action="store_true", help="needs and mismatch have no effect on endings")
+    p.set_defaults(func=cmd_synth)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DataValidationError as exc:
+        print("The data cannot be analysed as it is:", file=sys.stderr)
+        print(exc.report.summary(), file=sys.stderr)
+        return 1
+    except ParameterError as exc:
+        print(f"Parameter problem: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
