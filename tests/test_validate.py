@@ -170,3 +170,19 @@ def test_cli_writes_placements(tmp_path):
     table = pd.read_csv(out, dtype=str)
     assert table[["LA", "CHILD", "START", "ENDING", "DURATION_DAYS"]].values.tolist() == \
         [["LA1", "1", "2023-04-01", "open", "365"]]
+
+
+def test_oc2_and_uasc_are_read_and_checked(tmp_path):
+    folder = write_return(tmp_path, "LA1", 2024, [hd("1"), hd("2")], [ep("1", "01/04/2022", "S"), ep("2", "01/04/2022", "S")])
+    (folder / "oc2.csv").write_text("CHILD,DOB,SDQ_SCORE,SDQ_REASON,CONVICTED,HEALTH_CHECK,IMMUNISATIONS,TEETH_CHECK,"
+                                    "HEALTH_ASSESSMENT,SUBSTANCE_MISUSE,INTERVENTION_RECEIVED,INTERVENTION_OFFERED\n"
+                                    "1,01/01/2012,18,SDQ1,0,1,1,1,1,0,,\n2,01/01/2012,41,SDQ1,0,1,1,1,1,0,,\n")
+    (folder / "uasc.csv").write_text("CHILD,SEX,DOB,DUC\n2,1,01/01/2012,01/01/2030\n")
+    with pytest.raises(DataValidationError) as err:
+        validate_903(read_903(tmp_path))
+    fatal = err.value.report.problems.query("severity == 'fatal'")
+    assert fatal[["rule", "CHILD", "column", "value", "row"]].values.tolist() == [["cell.range", "2", "SDQ_SCORE", "41", 3]]
+    (folder / "oc2.csv").write_text((folder / "oc2.csv").read_text().replace(",41,", ",17,"))
+    clean = validate_903(read_903(tmp_path))
+    assert clean.oc2["SDQ_SCORE"].tolist() == [18, 17] and clean.oc2["YEAR"].tolist() == [2024, 2024]
+    assert clean.uasc[["CHILD", "DUC"]].values.tolist() == [["2", pd.Timestamp("2030-01-01")]]

@@ -115,12 +115,16 @@ def read_text_table(path: Path, log: ProblemLog, dataset: str) -> pd.DataFrame |
         return None
     frame.columns = [_normalise_header(c) for c in frame.columns]
     frame = frame.loc[:, [not c.startswith("UNNAMED:") for c in frame.columns]]
-    for col in frame.columns:
-        frame[col] = frame[col].astype(str).str.strip()
-        frame.loc[frame[col].str.lower().isin(["nan", "nat", "none"]), col] = ""
     frame["_file"] = str(path)
     frame["_row"] = np.arange(2, len(frame) + 2)  # spreadsheet row: the header is row 1
     return frame
+
+
+def strip_text(frame: pd.DataFrame) -> None:
+    """Stray whitespace around cells is removed (once, on the stacked table: per-file is slow)."""
+    for col in frame.columns:
+        if col not in PROVENANCE and frame[col].dtype == object:
+            frame[col] = frame[col].fillna("").astype(str).str.strip()
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
@@ -169,7 +173,9 @@ def type_columns(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> pd.DataF
             _log_cells(log, frame, text.ne("") & typed.isna(), name, "cell.boolean", "not true/false", dataset)
             frame[name] = typed
         elif "enum" in fld.get("constraints", {}):
-            frame[name] = text.str.upper()
+            canonical = {str(code).upper(): code for code in fld["constraints"]["enum"]}
+            upper = text.str.upper()
+            frame[name] = upper.map(canonical).fillna(text)  # any case accepted, canonical spelling kept
     return frame
 
 
@@ -249,6 +255,7 @@ def read_903(root: str | Path, default_la: str = "LA") -> Returns903:
         for col in columns:
             if col not in frame.columns:
                 frame[col] = ""
+        strip_text(frame)
         frame["YEAR"] = pd.to_numeric(frame["YEAR"], errors="coerce").astype("Int64")
         typed[kind] = type_columns(frame, kind, log)
     years = sorted({int(y) for t in typed.values() for y in t["YEAR"].dropna().unique()})
