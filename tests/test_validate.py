@@ -186,3 +186,23 @@ def test_oc2_and_uasc_are_read_and_checked(tmp_path):
     clean = validate_903(read_903(tmp_path))
     assert clean.oc2["SDQ_SCORE"].tolist() == [18, 17] and clean.oc2["YEAR"].tolist() == [2024, 2024]
     assert clean.uasc[["CHILD", "DUC"]].values.tolist() == [["2", pd.Timestamp("2030-01-01")]]
+
+
+def test_other_inputs_are_validated_with_the_903(tmp_path):
+    write_return(tmp_path / "903", "LA1", 2024, [hd("1")], [ep("1", "01/04/2023", "S")])
+    (tmp_path / "Needs_Assessments.csv").write_text(
+        "CHILD,LA,ASSESSMENT_DATE,INSTRUMENT,DOMAIN,INTENSITY,FREQUENCY\n"
+        "1,LA1,02/04/2023,rcceval-open-v1,behaviour,2,3\n"
+        "1,LA1,02/04/2023,rcceval-open-v1,behaviour,2,3\n"      # exact duplicate: fixable
+        "1,LA1,02/04/2023,rcceval-open-v1,risk_to_self,1,\n"    # frequency missing: fatal
+        "1,LA1,02/04/2023,rcceval-open-v1,learning_communication,5,1\n")  # intensity out of range: fatal
+    from rcceval.load import read_region
+    from rcceval.validate import validate_region
+    region = read_region(tmp_path)
+    assert set(region.tables) == {"needs_assessments"}
+    report = validate_region(region, raise_on_stop=False).report
+    got = report.problems[["severity", "rule", "row", "column"]].values.tolist()
+    assert got == [["fatal", "cell.range", 5, "INTENSITY"], ["fatal", "needs.intensity_with_frequency", 4, ""],
+                   ["fatal", "needs.measure_given", 4, ""], ["fixable", "needs_assessments.exact-duplicate", 2, ""]]
+    assert report.n_files == 3 and report.stops
+    assert main(["validate", str(tmp_path)]) == 1

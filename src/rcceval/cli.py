@@ -15,23 +15,17 @@ from . import codes
 from .errors import DataValidationError, ParameterError
 
 
-def find_903_root(path: Path) -> Path:
-    """A data folder holds 903 returns in a '903' sub-folder, or is itself the 903 folder."""
-    return path / "903" if (path / "903").is_dir() else path
-
-
 def load_clean(data_dir: str, strict: bool = False):
     """Load and validate the 903 returns of a data folder (raises DataValidationError)."""
-    from .load import read_903
+    from .load import find_903_root, read_903
     from .validate import validate_903
     return validate_903(read_903(find_903_root(Path(data_dir))), strict=strict)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .load import read_903
-    from .validate import validate_903
-    clean = validate_903(read_903(find_903_root(Path(args.data_dir))), strict=args.strict, raise_on_stop=False)
-    report = clean.report
+    from .load import read_region
+    from .validate import validate_region
+    report = validate_region(read_region(Path(args.data_dir)), strict=args.strict, raise_on_stop=False).report
     print(report.summary(limit=args.limit))
     out = Path(args.out) if args.out else None
     if out is not None:

@@ -24,6 +24,9 @@ from . import specs
 from .problems import Problem, ProblemLog
 
 FILE_KINDS = ("header", "episodes", "oc2", "uasc")
+# Inputs beside the 903 folder, each optional: <data dir>/<name>.csv (or .xlsx), any case.
+OTHER_DATASETS = ("needs_assessments", "provider_register", "placement_agreements", "placement_requests",
+                  "postcode_lookup")
 _FILE_RE = re.compile(
     r"^(?:(?P<year>(?:19|20)\d{2}(?:[-_]\d{2})?)[-_ ])?(?P<kind>header|episodes|oc2|uasc)\.(?P<ext>csv|xlsx|xlsm|xls)$",
     re.IGNORECASE,
@@ -266,3 +269,57 @@ def read_903(root: str | Path, default_la: str = "LA") -> Returns903:
         header=typed["header"], episodes=typed["episodes"], oc2=typed["oc2"], uasc=typed["uasc"],
         files=[p for _, p, _, _ in found], problems=log, collection_years=years,
     )
+
+
+@dataclass
+class RegionData:
+    """Everything read from one data folder: the 903 returns and whichever other inputs are there."""
+
+    returns: Returns903
+    tables: dict[str, pd.DataFrame]
+    files: dict[str, Path]
+
+
+def find_903_root(path: Path) -> Path:
+    """A data folder holds 903 returns in a '903' sub-folder, or is itself the 903 folder."""
+    return path / "903" if (path / "903").is_dir() else path
+
+
+def find_dataset_file(root: Path, dataset: str) -> Path | None:
+    """<root>/<dataset>.csv|.xlsx in any case, or None."""
+    if not root.is_dir():
+        return None
+    for path in sorted(root.iterdir()):
+        if path.is_file() and path.stem.lower() == dataset and path.suffix.lower() in (".csv", ".xlsx", ".xlsm", ".xls"):
+            return path
+    return None
+
+
+def read_table(path: Path, dataset: str, log: ProblemLog) -> pd.DataFrame:
+    """Read one non-903 input file, typed by its specification; problems go to the log."""
+    columns = [f["name"] for f in specs.load_schema(dataset)["fields"]]
+    frame = read_text_table(path, log, dataset)
+    if frame is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns + PROVENANCE})
+    missing = required_columns(dataset) - set(frame.columns)
+    for col in sorted(missing):
+        log.add(Problem("fatal", "file.missing-column", str(path), column=col,
+                        message=f"{dataset} file has no {col} column"))
+    for col in columns:
+        if col not in frame.columns:
+            frame[col] = ""
+    strip_text(frame)
+    return type_columns(frame, dataset, log)
+
+
+def read_region(root: str | Path, default_la: str = "LA") -> RegionData:
+    """Read the 903 returns and every other input present in a data folder."""
+    root = Path(root)
+    returns = read_903(find_903_root(root), default_la=default_la)
+    tables, files = {}, {}
+    for dataset in OTHER_DATASETS:
+        path = find_dataset_file(root, dataset)
+        if path is not None:
+            files[dataset] = path
+            tables[dataset] = read_table(path, dataset, returns.problems)
+    return RegionData(returns=returns, tables=tables, files=files)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from . import codes, specs
 from .errors import DataValidationError
-from .load import Returns903
+from .load import RegionData, Returns903
 from .problems import SEVERITIES, ProblemLog
 
 KEY = ["LA", "CHILD"]
@@ -118,13 +118,32 @@ def check_fields(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> None:
             bad = ~blank & ~col.astype(str).str.fullmatch(cons["pattern"])
             log.add_rows(frame.loc[bad], "warning", "cell.pattern", name,
                          f"{dataset}: {name} not of the expected form", values=col[bad])
-        for code, window in fld.get("x-code-years", {}).items():
+        for code, window in fld.get("x-code-years", {}).items() if "YEAR" in frame.columns else ():
             year = frame["YEAR"].astype("float")
             lo, hi = window.get("from") or -np.inf, window.get("to") or np.inf
             bad = col.eq(code) & ((year < lo) | (year > hi))
             log.add_rows(frame.loc[bad], "warning", "code.other-year", name,
                          f"{dataset}: {name} code {code} is valid only in collection years "
                          f"{window.get('from') or '...'}-{window.get('to') or '...'}", values=col[bad])
+
+
+def check_row_rules(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> None:
+    """Rules across the columns of a row declared in the specification (x-row-rules)."""
+    if frame.empty:
+        return
+    filled = {c: frame[c].notna() & frame[c].astype(str).ne("") for c in frame.columns if not c.startswith("_")}
+    for rule in specs.load_schema(dataset).get("x-row-rules", []):
+        if "any_complete" in rule:
+            ok = pd.Series(False, index=frame.index)
+            for group in rule["any_complete"]:
+                ok |= pd.concat([filled[c] for c in group], axis=1).all(axis=1)
+            bad = ~ok
+        elif "together" in rule:
+            present = pd.concat([filled[c] for c in rule["together"]], axis=1)
+            bad = present.any(axis=1) & ~present.all(axis=1)
+        else:
+            raise ValueError(f"unknown row rule in the {dataset} specification: {rule}")
+        log.add_rows(frame.loc[bad], "fatal", rule["id"], "", f"{dataset}: {rule['description']}")
 
 
 def _drop_duplicates(frame: pd.DataFrame, key: list[str], what: str, log: ProblemLog) -> pd.DataFrame:
@@ -233,6 +252,35 @@ def clean_episodes(episodes: pd.DataFrame, header: pd.DataFrame, log: ProblemLog
 
 def clean_header(header: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
     return _drop_duplicates(header, KEY, "header", log).reset_index(drop=True)
+
+
+@dataclass
+class CleanRegion:
+    """A validated data folder: clean 903 tables plus the other inputs present, checked."""
+
+    c903: Clean903
+    tables: dict[str, pd.DataFrame]
+    report: ValidationReport
+
+
+def validate_region(region: RegionData, strict: bool = False, raise_on_stop: bool = True) -> CleanRegion:
+    """Check every input of a data folder; one report for all of them."""
+    extra = ProblemLog()
+    tables = {}
+    for dataset, frame in region.tables.items():
+        check_fields(frame, dataset, extra)
+        check_row_rules(frame, dataset, extra)
+        key = specs.load_schema(dataset).get("primaryKey")
+        key = [key] if isinstance(key, str) else key
+        tables[dataset] = _drop_duplicates(frame, key, dataset, extra) if key else frame
+    region.returns.problems.extend(extra)
+    clean = validate_903(region.returns, strict=strict, raise_on_stop=False)
+    n_files = len(region.returns.files) + len(region.files)
+    report = ValidationReport(clean.report.problems, n_files=n_files, strict=strict)
+    clean.report = report
+    if raise_on_stop and report.stops:
+        raise DataValidationError(report)
+    return CleanRegion(c903=clean, tables=tables, report=report)
 
 
 def validate_903(returns: Returns903, strict: bool = False, raise_on_stop: bool = True) -> Clean903:
