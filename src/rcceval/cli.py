@@ -81,6 +81,24 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import params as params_mod
+    if args.check:
+        p = params_mod.load(args.params)
+        print(f"{args.params}: parameters OK (data: {p.data_source} {p.data_path}; notebooks: {', '.join(p.notebooks)})")
+        return 0
+    from .runner import run
+    outcome = run(args.params, only=args.only, by_la=args.by_la, jobs=args.jobs,
+                  keep_code=True if args.keep_code else None, run_id=args.run_id)
+    for n in outcome.notebooks:
+        print(f"  {n.name:32} {'ok' if n.ok else 'FAILED'} ({n.seconds:.1f} s){'  ' + n.error if n.error else ''}")
+    for la, sub in outcome.sub_runs.items():
+        failed = [n.name for n in sub.notebooks if not n.ok]
+        print(f"  {la:32} {'ok' if not failed else 'FAILED: ' + ', '.join(failed)}")
+    print(f"index: {outcome.run_dir / 'index.html'}")
+    return 0 if outcome.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rcceval", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = data_cmd("stability", "DfE placement stability measures for a year ending 31 March")
     p.add_argument("--year", type=int, help="collection year (default: the latest)")
     p.set_defaults(func=cmd_stability)
+    p = sub.add_parser("run", help="run the report notebooks of a parameter file")
+    p.add_argument("params", nargs="?", default="parameters/default.yaml", help="parameter file (YAML)")
+    p.add_argument("--only", action="append", metavar="NAME", help="run only this notebook (repeatable)")
+    p.add_argument("--by", dest="by", choices=["la"], help="also one report set per council")
+    p.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
+    p.add_argument("--keep-code", action="store_true", help="keep code cells in the HTML (academics)")
+    p.add_argument("--run-id", help="output folder name (default: the run_name parameter)")
+    p.add_argument("--check", action="store_true", help="only check the parameter file")
+    p.set_defaults(func=cmd_run)
     p = sub.add_parser("schema", help="publish the dataset specifications")
     p.add_argument("--docs", required=True, metavar="DIR", help="write datapackage.json and the data dictionary here")
     p.set_defaults(func=cmd_schema)
@@ -117,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "by", None):
+        args.by_la = True
+    elif args.command == "run":
+        args.by_la = False
     try:
         return int(args.func(args))
     except DataValidationError as exc:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import yaml
 
+from .checking import Checker
 from .errors import ParameterError
 
 if TYPE_CHECKING:  # frictionless is slow to import: only frictionless_schema needs it
@@ -163,47 +164,7 @@ _TIER_KEYS = {"id", "label", "description", "conditions", "otherwise"}
 _CONDITION_KEYS = {"min_domains", "intensity_at_least", "frequency_at_least", "score_at_least"}
 
 
-class _Checker:
-    """Small helpers that raise ParameterError(path, key, value, rule) for one instrument file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, value: object, rule: str) -> NoReturn:
-        raise ParameterError(self.path, key, value, rule)
-
-    def mapping(self, value: object, key: str, allowed: set[str],
-                required: frozenset[str] | set[str] = frozenset()) -> dict:
-        if not isinstance(value, dict):
-            self.fail(key or "<file>", value, "must be a mapping of keys to values")
-        prefix = f"{key}." if key else ""
-        for k in value:
-            if k not in allowed:
-                self.fail(f"{prefix}{k}", value[k], f"unknown key; allowed keys: {', '.join(sorted(allowed))}")
-        for k in sorted(required):
-            if k not in value:
-                self.fail(f"{prefix}{k}", None, "is required")
-        return value
-
-    def text(self, value: object, key: str, required: bool = True) -> str:
-        if value is None and not required:
-            return ""
-        if not isinstance(value, str) or not value.strip():
-            self.fail(key, value, "must be non-empty text")
-        return value.strip()
-
-    def integer(self, value: object, key: str, lo: float, hi: float) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            self.fail(key, value, f"must be a whole number from {lo:g} to {hi:g}")
-        return value
-
-    def number(self, value: object, key: str, lo: float, hi: float) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-            self.fail(key, value, f"must be a number from {lo:g} to {hi:g}")
-        return value
-
-
-def _scale_labels(check: _Checker, raw: object, key: str) -> tuple[str, ...]:
+def _scale_labels(check: Checker, raw: object, key: str) -> tuple[str, ...]:
     scale = check.mapping(raw, key, _SCALE_KEYS, {"labels"})
     labels = scale["labels"]
     if not isinstance(labels, dict) or not labels:
@@ -218,7 +179,7 @@ def _scale_labels(check: _Checker, raw: object, key: str) -> tuple[str, ...]:
     return tuple(check.text(labels[i], f"{key}.labels.{i}") for i in range(len(levels)))
 
 
-def _domains(check: _Checker, raw: object) -> tuple[Domain, ...]:
+def _domains(check: Checker, raw: object) -> tuple[Domain, ...]:
     if not isinstance(raw, list) or not raw:
         check.fail("domains", raw, "must be a non-empty list of domains")
     pds_names = {f["name"] for f in _read_schema("placement_requests")["fields"]} - {"LA"}
@@ -246,7 +207,7 @@ def _domains(check: _Checker, raw: object) -> tuple[Domain, ...]:
     return tuple(out)
 
 
-def _condition(check: _Checker, raw: object, key: str, n_domains: int, max_i: int, max_f: int,
+def _condition(check: Checker, raw: object, key: str, n_domains: int, max_i: int, max_f: int,
                score_max: float, rule: str) -> Condition:
     c = check.mapping(raw, key, _CONDITION_KEYS)
     if not set(c) - {"min_domains"}:
@@ -266,7 +227,7 @@ def _condition(check: _Checker, raw: object, key: str, n_domains: int, max_i: in
     )
 
 
-def _bands(check: _Checker, raw: object, n_domains: int, max_i: int, max_f: int, score_max: float,
+def _bands(check: Checker, raw: object, n_domains: int, max_i: int, max_f: int, score_max: float,
            rule: str) -> tuple[Band, ...]:
     bands = check.mapping(raw, "bands", _BANDS_KEYS, {"tiers"})
     tiers = bands["tiers"]
@@ -305,7 +266,7 @@ def _bands(check: _Checker, raw: object, n_domains: int, max_i: int, max_f: int,
 
 def parse_instrument(data: object, path: Path) -> Instrument:
     """Check an instrument's parsed YAML and build the Instrument; ParameterError on the first break."""
-    check = _Checker(path)
+    check = Checker(path)
     top = check.mapping(data, "", _TOP_KEYS, {"id", "title", "scale", "domains", "bands"})
     iid = top["id"]
     if not isinstance(iid, str) or not _INSTRUMENT_ID_RE.match(iid):

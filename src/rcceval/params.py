@@ -1,0 +1,213 @@
+"""Run parameters: one YAML file says what data, which councils and years, which reports.
+
+Every report gets its parameters from here, so a parameter file is checked once, before anything
+runs, with errors that name the file, the key, the value and the rule. Papermill injects the same
+top-level keys into each notebook's `parameters` cell; the notebook hands them back to
+`from_namespace`, so a notebook run on its own is checked the same way.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import codes
+from .checking import Checker
+from .errors import ParameterError
+
+NOTEBOOK_DIR_NAME = "notebooks"
+SCALES = ("small", "region", "national")
+DATA_SOURCES = ("synthetic", "folder")
+ALL_NOTEBOOKS = ("00_data_quality",)
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The rcceval project folder (holding pyproject.toml and parameters/), else the current one."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "parameters").is_dir():
+            return folder
+    return here
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    scale: str = "region"
+    seed: int = 20240331
+    null_needs: bool = False
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    threshold: int = 5
+    round_to: int | None = None
+    suppress_zero: bool = False
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Everything a run needs. Paths are absolute once resolved against the project root."""
+
+    run_name: str = "default"
+    data_source: str = "synthetic"
+    data_dir: str = "data/synthetic"
+    synthetic: Synthetic = field(default_factory=Synthetic)
+    councils: tuple[str, ...] | str = "all"
+    analysis_start: str = "2019-04-01"
+    analysis_end: str = "2025-03-31"
+    extract_date: str | None = None
+    unplanned_reasons: tuple[str, ...] = tuple(sorted(codes.DEFAULT_UNPLANNED_REASONS))
+    strict: bool = False
+    disclosure: Disclosure = field(default_factory=Disclosure)
+    seed: int = 20240331
+    notebooks: tuple[str, ...] = ALL_NOTEBOOKS
+    instrument: str = "rcceval-open-v1"
+    keep_code: bool = False
+    output_dir: str | None = None
+    source: str = "<defaults>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values as they would be written in a parameter file (for papermill and the manifest)."""
+        out = asdict(self)
+        out.pop("source")
+        for key, value in out.items():
+            if isinstance(value, tuple):
+                out[key] = list(value)
+        return out
+
+    @property
+    def data_path(self) -> Path:
+        """The folder read: for the synthetic region, one sub-folder per scale, seed and mode."""
+        if self.data_source == "folder":
+            return Path(self.data_dir)
+        s = self.synthetic
+        return Path(self.data_dir) / f"{s.scale}-seed{s.seed}{'-null' if s.null_needs else ''}"
+
+    def council_list(self, available: list[str]) -> list[str]:
+        return sorted(available) if self.councils == "all" else [c for c in self.councils]
+
+
+KEYS = {f for f in Parameters.__dataclass_fields__ if f != "source"}
+
+
+def _date(check: Checker, value: object, key: str, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        check.fail(key, value, "must be a date written YYYY-MM-DD")
+
+
+def _bool(check: Checker, value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        check.fail(key, value, "must be true or false")
+    return value
+
+
+def _choice(check: Checker, value: object, key: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        check.fail(key, value, f"must be one of {', '.join(choices)}")
+    return value
+
+
+def _text_list(check: Checker, value: object, key: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        check.fail(key, value, "must be a list of text values")
+    return tuple(value)
+
+
+def parse(values: dict, source: str | Path = "<parameters>", root: Path | None = None,
+          check_paths: bool = True) -> Parameters:
+    """Check parsed parameter values and build Parameters (ParameterError on the first problem)."""
+    check = Checker(Path(str(source)))
+    check.mapping(values, "", KEYS)
+    out: dict[str, Any] = {"source": str(source)}
+    d = Parameters()
+    out["run_name"] = check.text(values.get("run_name", d.run_name), "run_name")
+    if not out["run_name"].replace("-", "").replace("_", "").isalnum():
+        check.fail("run_name", out["run_name"], "letters, digits, '-' and '_' only (it names the output folder)")
+    out["data_source"] = _choice(check, values.get("data_source", d.data_source), "data_source", DATA_SOURCES)
+    syn = values.get("synthetic", {}) or {}
+    check.mapping(syn, "synthetic", set(Synthetic.__dataclass_fields__))
+    s = Synthetic()
+    out["synthetic"] = Synthetic(
+        scale=_choice(check, syn.get("scale", s.scale), "synthetic.scale", SCALES),
+        seed=check.integer(syn.get("seed", s.seed), "synthetic.seed", 0, 2**32 - 1),
+        null_needs=_bool(check, syn.get("null_needs", s.null_needs), "synthetic.null_needs"))
+    root = root or project_root()
+    data_dir = Path(check.text(values.get("data_dir", d.data_dir), "data_dir"))
+    data_dir = data_dir if data_dir.is_absolute() else root / data_dir
+    if check_paths and out["data_source"] == "folder" and not data_dir.is_dir():
+        check.fail("data_dir", str(data_dir), "folder does not exist")
+    out["data_dir"] = str(data_dir)
+    councils = values.get("councils", d.councils)
+    out["councils"] = "all" if councils == "all" else _text_list(check, councils, "councils")
+    out["analysis_start"] = _date(check, values.get("analysis_start", d.analysis_start), "analysis_start")
+    out["analysis_end"] = _date(check, values.get("analysis_end", d.analysis_end), "analysis_end")
+    if out["analysis_end"] <= out["analysis_start"]:
+        check.fail("analysis_end", out["analysis_end"], "must be after analysis_start")
+    out["extract_date"] = _date(check, values.get("extract_date", d.extract_date), "extract_date", optional=True)
+    reasons = _text_list(check, values.get("unplanned_reasons", list(d.unplanned_reasons)), "unplanned_reasons")
+    known = set(_reason_codes())
+    for code in reasons:
+        if code not in known:
+            check.fail("unplanned_reasons", code, f"not a REASON_PLACE_CHANGE code ({', '.join(sorted(known))})")
+    out["unplanned_reasons"] = tuple(sorted(set(reasons)))
+    out["strict"] = _bool(check, values.get("strict", d.strict), "strict")
+    dis = values.get("disclosure", {}) or {}
+    check.mapping(dis, "disclosure", set(Disclosure.__dataclass_fields__))
+    round_to = dis.get("round_to")
+    out["disclosure"] = Disclosure(
+        threshold=check.integer(dis.get("threshold", 5), "disclosure.threshold", 1, 1000),
+        round_to=None if round_to is None else check.integer(round_to, "disclosure.round_to", 1, 1000),
+        suppress_zero=_bool(check, dis.get("suppress_zero", False), "disclosure.suppress_zero"))
+    out["seed"] = check.integer(values.get("seed", d.seed), "seed", 0, 2**32 - 1)
+    notebooks = _text_list(check, values.get("notebooks", list(d.notebooks)), "notebooks")
+    available = available_notebooks(root)
+    for name in notebooks:
+        if check_paths and name not in available:
+            check.fail("notebooks", name, f"no such notebook in {root / NOTEBOOK_DIR_NAME} "
+                                          f"(available: {', '.join(available)})")
+    out["notebooks"] = notebooks
+    out["instrument"] = check.text(values.get("instrument", d.instrument), "instrument")
+    out["keep_code"] = _bool(check, values.get("keep_code", d.keep_code), "keep_code")
+    output_dir = values.get("output_dir")
+    out["output_dir"] = None if output_dir is None else check.text(output_dir, "output_dir")
+    return Parameters(**out)
+
+
+def _reason_codes() -> list[str]:
+    from .specs import load_schema
+    field_ = next(f for f in load_schema("episodes")["fields"] if f["name"] == "REASON_PLACE_CHANGE")
+    return list(field_["constraints"]["enum"])
+
+
+def available_notebooks(root: Path) -> list[str]:
+    folder = root / NOTEBOOK_DIR_NAME
+    return sorted(p.stem for p in folder.glob("[0-9][0-9]_*.ipynb")) if folder.is_dir() else []
+
+
+def load(path: str | Path, overrides: dict | None = None, root: Path | None = None) -> Parameters:
+    """Read and check a parameter file (YAML)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(path, "<file>", str(path), "parameter file not found")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ParameterError(path, "<file>", None, f"not valid YAML: {exc}") from None
+    if not isinstance(values, dict):
+        raise ParameterError(path, "<file>", values, "must be a mapping of keys to values")
+    values.update(overrides or {})
+    return parse(values, source=path, root=root)
+
+
+def from_namespace(namespace: dict, source: str = "<notebook parameters>") -> Parameters:
+    """Parameters from a notebook's variables (those papermill injected, or the cell's defaults)."""
+    return parse({k: namespace[k] for k in KEYS if k in namespace}, source=source)

@@ -1,0 +1,34 @@
+"""One figure style for every report; figures are drawn from published tables or model results only.
+
+Published tables may hold "c" (suppressed) where a number was: such cells are left out of a figure,
+never recomputed from child-level data.
+"""
+from __future__ import annotations
+
+import matplotlib as mpl
+import pandas as pd
+import seaborn as sns
+
+PALETTE = "colorblind"
+sns.set_theme(style="whitegrid", palette=PALETTE, rc={"figure.dpi": 110, "axes.titleweight": "bold",
+                                                        "svg.hashsalt": "rcceval"})
+mpl.rcParams["svg.hashsalt"] = "rcceval"  # stable SVG ids: same figure, same file
+
+
+def numeric(values: pd.Series) -> pd.Series:
+    """Published values as numbers; suppressed cells ("c") become missing."""
+    return pd.to_numeric(values.replace({"c": None}), errors="coerce")
+
+
+def line_from_table(ax, series: pd.Series, xlabel: str = "", ylabel: str = "", title: str = "") -> None:
+    values = numeric(series)
+    ax.plot([str(i) for i in values.index], values.to_numpy(), marker="o")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.set_ylim(bottom=0)
+
+
+def bar_from_table(ax, table: pd.DataFrame, label_col: str, value_col: str, xlabel: str = "", title: str = "") -> None:
+    values = numeric(table[value_col])
+    ax.barh(table[label_col].astype(str), values.fillna(0).to_numpy())
+    ax.invert_yaxis()
+    ax.set(xlabel=xlabel, title=title)

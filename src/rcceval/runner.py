@@ -1,0 +1,267 @@
+"""Run the report notebooks with papermill: outputs with provenance, one folder a run.
+
+`run(params_file)` checks the parameters, makes sure the data is there (generating the synthetic
+region on first use), executes each notebook in the project's own Python (a kernel spec made for
+the run, not registered anywhere global), exports HTML (code hidden unless keep_code), and writes
+manifest.json (parameters, input hashes, versions, commit, seed, timings) and index.html. A
+notebook that fails does not stop the others; the run then exits non-zero and index.html shows
+the failing cell's error. Everything is written into `<run>.partial/` and moved into place at
+the end, so a run never leaves a half-written report under its real name.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from . import params as params_mod
+from .report import ensure_data
+
+KERNEL_NAME = "rcceval-project"
+PACKAGES = ("rcceval", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "matplotlib", "seaborn",
+            "papermill", "nbconvert", "nbformat", "frictionless", "joblib", "pyyaml")
+
+
+@dataclass
+class NotebookRun:
+    name: str
+    ok: bool = False
+    seconds: float = 0.0
+    started: str = ""
+    ended: str = ""
+    error: str = ""
+    results: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    notebooks: list[NotebookRun]
+    sub_runs: dict[str, "RunOutcome"] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(n.ok for n in self.notebooks) and all(s.ok for s in self.sub_runs.values())
+
+
+@contextlib.contextmanager
+def project_kernel():
+    """A kernel spec for this interpreter, visible to this process only (JUPYTER_PATH)."""
+    with tempfile.TemporaryDirectory(prefix="rcceval-kernel-") as tmp:
+        spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
+        spec_dir.mkdir(parents=True)
+        (spec_dir / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "rcceval (project environment)", "language": "python"}))
+        old = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = tmp + (os.pathsep + old if old else "")
+        try:
+            yield KERNEL_NAME
+        finally:
+            if old is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = old
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_hashes(data_dir: Path) -> dict[str, str]:
+    """SHA-256 of every input file, by path relative to the data folder."""
+    return {str(p.relative_to(data_dir)): sha256(p) for p in sorted(data_dir.rglob("*")) if p.is_file()}
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    return found
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def execute_notebook(name: str, params: params_mod.Parameters, run_dir: Path, root: Path, kernel: str) -> NotebookRun:
+    """Execute one notebook into run_dir and export its HTML; failures are caught and described."""
+    import papermill as pm
+
+    record = NotebookRun(name=name, started=_now())
+    t0 = time.perf_counter()
+    source = root / params_mod.NOTEBOOK_DIR_NAME / f"{name}.ipynb"
+    target = run_dir / f"{name}.ipynb"
+    injected = {**params.to_dict(), "output_dir": str(run_dir)}
+    try:
+        pm.execute_notebook(str(source), str(target), parameters=injected, kernel_name=kernel, cwd=str(root),
+                            progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+        record.ok = True
+    except pm.PapermillExecutionError as exc:
+        record.error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    except Exception as exc:  # noqa: BLE001 - a broken notebook must not stop the others
+        record.error = f"{type(exc).__name__}: {exc}"
+    if target.exists():
+        export_html(target, run_dir / f"{name}.html", keep_code=params.keep_code)
+    results = run_dir / name / "results.json"
+    if results.is_file():
+        record.results = json.loads(results.read_text())["results"]
+    record.seconds = round(time.perf_counter() - t0, 2)
+    record.ended = _now()
+    return record
+
+
+def export_html(notebook: Path, html_path: Path, keep_code: bool) -> None:
+    """HTML of an executed notebook; code cells hidden unless keep_code (academics)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=not keep_code, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    html_path.write_text(body, encoding="utf-8")
+
+
+def _run_set(params: params_mod.Parameters, run_dir: Path, root: Path, kernel: str, jobs: int,
+             label: str) -> list[NotebookRun]:
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    names = list(params.notebooks)
+    bar = tqdm(total=len(names), desc=f"{label}: notebooks", unit="nb", disable=None)
+    runs = []
+    calls = (delayed(execute_notebook)(n, params, run_dir, root, kernel) for n in names)
+    for record in Parallel(n_jobs=jobs, backend="threading", return_as="generator")(calls):
+        runs.append(record)
+        bar.set_postfix_str(f"{record.name} {'ok' if record.ok else 'FAILED'}")
+        bar.update(1)
+    bar.close()
+    return sorted(runs, key=lambda r: r.name)
+
+
+def run(params_file: str | Path, only: list[str] | None = None, by_la: bool = False, jobs: int = 1,
+        keep_code: bool | None = None, run_id: str | None = None) -> RunOutcome:
+    """Run the report set of a parameter file into outputs/<run-id>/ (see module docstring)."""
+    root = params_mod.project_root()
+    params = params_mod.load(params_file, root=root)
+    if only:
+        params = replace(params, notebooks=tuple(only))
+        params_mod.parse({**params.to_dict(), "notebooks": list(only)}, source=params.source, root=root)
+    if keep_code is not None:
+        params = replace(params, keep_code=keep_code)
+    data_dir = ensure_data(params)
+    run_id = run_id or params.run_name
+    final = root / "outputs" / run_id
+    work = final.with_name(final.name + ".partial")
+    shutil.rmtree(work, ignore_errors=True)
+    started = _now()
+    t0 = time.perf_counter()
+    with project_kernel() as kernel:
+        notebooks = _run_set(params, work, root, kernel, jobs, run_id)
+        subs = {}
+        if by_la:
+            from .load import find_903_root, find_903_files
+            councils = sorted({la for _, _, la, _ in find_903_files(find_903_root(data_dir)) if la})
+            if params.councils != "all":
+                councils = [c for c in councils if c in params.councils]
+            for la in councils:
+                sub_params = replace(params, councils=(la,))
+                sub_dir = work / "la" / la
+                subs[la] = RunOutcome(sub_dir, _run_set(sub_params, sub_dir, root, kernel, jobs, la))
+    outcome = RunOutcome(work, notebooks, subs)
+    manifest = {
+        "run_id": run_id, "parameters_file": str(params.source), "parameters": params.to_dict(),
+        "seed": params.seed, "data_dir": str(data_dir), "inputs_sha256": input_hashes(data_dir),
+        "versions": versions(), "git_commit": git_commit(root), "started": started, "ended": _now(),
+        "seconds": round(time.perf_counter() - t0, 2),
+        "notebooks": [vars(n) | {"results": None} for n in notebooks],
+        "by_la": {la: [vars(n) | {"results": None} for n in s.notebooks] for la, s in subs.items()},
+    }
+    (work / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_index(outcome, work, run_id, params)
+    shutil.rmtree(final, ignore_errors=True)
+    work.rename(final)
+    return RunOutcome(final, notebooks, {la: RunOutcome(final / "la" / la, s.notebooks) for la, s in subs.items()})
+
+
+def _results_rows(results: dict) -> str:
+    rows = []
+    for key, value in sorted(results.items()):
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        rows.append(f"<tr><td>{html.escape(key)}</td><td>{html.escape(str(value))}</td></tr>")
+    return "".join(rows)
+
+
+def _notebook_section(n: NotebookRun, prefix: str) -> str:
+    status = "ok" if n.ok else "FAILED"
+    links = f'<a href="{prefix}{n.name}.html">report</a> · <a href="{prefix}{n.name}.ipynb">notebook</a> · ' \
+            f'<a href="{prefix}{n.name}/results.json">results.json</a>'
+    error = f'<pre class="error">{html.escape(n.error)}</pre>' if n.error else ""
+    figures = ""
+    fig_dir = Path(prefix) / n.name / "figures"
+    table = f"<table>{_results_rows(n.results)}</table>" if n.results else ""
+    return (f'<section><h2>{html.escape(n.name)} <span class="{status.lower()}">{status}</span></h2>'
+            f"<p>{links} ({n.seconds:.1f} s)</p>{error}{table}{figures}</section>")
+
+
+def write_index(outcome: RunOutcome, run_dir: Path, run_id: str, params: params_mod.Parameters) -> Path:
+    """index.html: every report with its status, headline figures and figures, failures with their error."""
+    sections = []
+    for n in outcome.notebooks:
+        section = _notebook_section(n, "")
+        figs = sorted((run_dir / n.name / "figures").glob("*.png")) if (run_dir / n.name / "figures").is_dir() else []
+        imgs = "".join(f'<figure><img src="{n.name}/figures/{p.name}" alt="{html.escape(p.stem)}">'
+                       f"<figcaption>{html.escape(p.stem)}</figcaption></figure>" for p in figs)
+        sections.append(section.replace("</section>", f'<div class="figs">{imgs}</div></section>'))
+    subs = "".join(
+        f'<li>{html.escape(la)}: ' + ", ".join(
+            f'<a href="la/{la}/{n.name}.html">{html.escape(n.name)}</a>{"" if n.ok else " (FAILED)"}'
+            for n in s.notebooks) + "</li>"
+        for la, s in outcome.sub_runs.items())
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>rcceval run {html.escape(run_id)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}}
+table{{border-collapse:collapse}}td{{border-bottom:1px solid #ddd;padding:.2em .8em}}
+.ok{{color:#1a7f37}}.failed{{color:#b42318}}pre.error{{background:#fff1f0;padding:.6em;white-space:pre-wrap}}
+figure{{display:inline-block;margin:.5em}}img{{max-width:32em;border:1px solid #eee}}</style></head>
+<body><h1>rcceval run: {html.escape(run_id)}</h1>
+<p>{"All reports ran." if outcome.ok else "Some reports FAILED: see below."}
+Data: {html.escape(params.data_source)}; seed {params.seed}; small numbers suppressed (under {params.disclosure.threshold}).
+<a href="manifest.json">manifest.json</a> (parameters, input hashes, versions, commit, timings).</p>
+{''.join(sections)}
+{f'<h2>By council</h2><ul>{subs}</ul>' if subs else ''}
+</body></html>
+"""
+    path = run_dir / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
