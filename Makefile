@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYNTH := data/synthetic
 SEED ?= 20240331
 
-.PHONY: setup test test-fast report synth bench
+.PHONY: setup test test-fast report synth bench system-deps
 
 setup: $(STAMP)
 
@@ -23,17 +23,21 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
-$(SYNTH)/truth.json: | $(STAMP)
-	$(RCCEVAL) synth --out $(SYNTH) --scale region --seed $(SEED)
+# Debian packages some checks need (headless Chromium for the report rendering test). Run as root
+# (CI does: .ci/run); skipped when already installed.
+system-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "system packages present"; \
+	else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 
-synth: $(SYNTH)/truth.json
+# The main job: every report on the built-in synthetic region (generated on first use).
+report: $(STAMP)
+	$(RCCEVAL) run parameters/default.yaml
 
-# Until the report runner lands: validate the built-in region, derive its placements and print
-# the DfE stability measures. Child-level tables stay under data/ (never outputs/).
-report: $(STAMP) $(SYNTH)/truth.json
-	$(RCCEVAL) validate $(SYNTH) --out data/derived/validation_problems.csv
-	$(RCCEVAL) placements $(SYNTH) --out data/derived/placements.parquet
-	$(RCCEVAL) stability $(SYNTH)
+synth: $(STAMP)
+	$(RCCEVAL) synth --out $(SYNTH)/region-seed$(SEED) --scale region --seed $(SEED)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_derive.py

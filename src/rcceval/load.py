@@ -116,7 +116,9 @@ def read_text_table(path: Path, log: ProblemLog, dataset: str) -> pd.DataFrame |
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         log.add(Problem("fatal", "file.unreadable", str(path), message=f"cannot read {dataset} file: {exc}"))
         return None
-    frame.columns = [_normalise_header(c) for c in frame.columns]
+    canonical = {f["name"].upper(): f["name"] for f in specs.load_schema(dataset)["fields"]}
+    names = [_normalise_header(c) for c in frame.columns]
+    frame.columns = [canonical.get(n, n) for n in names]  # any case in the file, the specification's spelling kept
     frame = frame.loc[:, [not c.startswith("UNNAMED:") for c in frame.columns]]
     frame["_file"] = str(path)
     frame["_row"] = np.arange(2, len(frame) + 2)  # spreadsheet row: the header is row 1
@@ -305,6 +307,8 @@ def read_table(path: Path, dataset: str, log: ProblemLog) -> pd.DataFrame:
     for col in sorted(missing):
         log.add(Problem("fatal", "file.missing-column", str(path), column=col,
                         message=f"{dataset} file has no {col} column"))
+    if missing:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns + PROVENANCE})
     for col in columns:
         if col not in frame.columns:
             frame[col] = ""

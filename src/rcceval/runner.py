@@ -222,27 +222,24 @@ def _results_rows(results: dict) -> str:
     return "".join(rows)
 
 
-def _notebook_section(n: NotebookRun, prefix: str) -> str:
+def _notebook_section(n: NotebookRun, run_dir: Path) -> str:
+    """One report in index.html: links, status, the failing cell's error, headline figures, figures."""
     status = "ok" if n.ok else "FAILED"
-    links = f'<a href="{prefix}{n.name}.html">report</a> · <a href="{prefix}{n.name}.ipynb">notebook</a> · ' \
-            f'<a href="{prefix}{n.name}/results.json">results.json</a>'
+    links = f'<a href="{n.name}.html">report</a> · <a href="{n.name}.ipynb">notebook</a> · ' \
+            f'<a href="{n.name}/results.json">results.json</a>'
     error = f'<pre class="error">{html.escape(n.error)}</pre>' if n.error else ""
-    figures = ""
-    fig_dir = Path(prefix) / n.name / "figures"
     table = f"<table>{_results_rows(n.results)}</table>" if n.results else ""
+    fig_dir = run_dir / n.name / "figures"
+    imgs = "".join(f'<figure><img src="{n.name}/figures/{p.name}" alt="{html.escape(p.stem)}">'
+                   f"<figcaption>{html.escape(p.stem)}</figcaption></figure>"
+                   for p in sorted(fig_dir.glob("*.png"))) if fig_dir.is_dir() else ""
     return (f'<section><h2>{html.escape(n.name)} <span class="{status.lower()}">{status}</span></h2>'
-            f"<p>{links} ({n.seconds:.1f} s)</p>{error}{table}{figures}</section>")
+            f'<p>{links} ({n.seconds:.1f} s)</p>{error}{table}<div class="figs">{imgs}</div></section>')
 
 
 def write_index(outcome: RunOutcome, run_dir: Path, run_id: str, params: params_mod.Parameters) -> Path:
     """index.html: every report with its status, headline figures and figures, failures with their error."""
-    sections = []
-    for n in outcome.notebooks:
-        section = _notebook_section(n, "")
-        figs = sorted((run_dir / n.name / "figures").glob("*.png")) if (run_dir / n.name / "figures").is_dir() else []
-        imgs = "".join(f'<figure><img src="{n.name}/figures/{p.name}" alt="{html.escape(p.stem)}">'
-                       f"<figcaption>{html.escape(p.stem)}</figcaption></figure>" for p in figs)
-        sections.append(section.replace("</section>", f'<div class="figs">{imgs}</div></section>'))
+    sections = [_notebook_section(n, run_dir) for n in outcome.notebooks]
     subs = "".join(
         f'<li>{html.escape(la)}: ' + ", ".join(
             f'<a href="la/{la}/{n.name}.html">{html.escape(n.name)}</a>{"" if n.ok else " (FAILED)"}'

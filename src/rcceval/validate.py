@@ -155,7 +155,7 @@ def _drop_duplicates(frame: pd.DataFrame, key: list[str], what: str, log: Proble
     frame = frame.loc[~exact]
     dup = frame.duplicated(key, keep="last") & frame[key].notna().all(axis=1)
     log.add_rows(frame.loc[dup], "fixable", f"{what}.duplicate-key", "",
-                 f"two different {what} rows for the same {'/'.join(key)} in one return",
+                 f"two different {what} rows for the same {'/'.join(key)}" + (" in one return" if what in ("episode", "header") else ""),
                  fix="the later row kept")
     return frame.loc[~dup]
 

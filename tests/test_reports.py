@@ -1,0 +1,227 @@
+"""The report runner end to end on a small synthetic region: outputs, provenance, privacy, failures."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from rcceval import params as params_mod
+from rcceval.errors import ParameterError
+from rcceval.runner import run
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the project's notebooks and parameters in a temporary project folder."""
+    tmp = tmp_path_factory.mktemp("project")
+    (tmp / "pyproject.toml").write_text("# test project\n")
+    shutil.copytree(ROOT / "notebooks", tmp / "notebooks")
+    (tmp / "parameters").mkdir()
+    values = yaml.safe_load((ROOT / "parameters" / "default.yaml").read_text())
+    values.update(run_name="small", synthetic={"scale": "small", "seed": SEED, "null_needs": False})
+    (tmp / "parameters" / "small.yaml").write_text(yaml.safe_dump(values))
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def small_run(project):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(project)
+        first = run(project / "parameters" / "small.yaml", run_id="first")
+        second = run(project / "parameters" / "small.yaml", run_id="second")
+    return project, first, second
+
+
+def test_run_writes_every_output(small_run):
+    project, first, _ = small_run
+    out = first.run_dir
+    assert first.ok, [n.error for n in first.notebooks]
+    for name in params_mod.Parameters().notebooks:
+        assert (out / f"{name}.ipynb").is_file() and (out / f"{name}.html").is_file()
+        results = json.loads((out / name / "results.json").read_text())
+        assert results["notebook"] == name and results["results"]
+        for fig in results["figures"]:
+            assert (out / name / "figures" / f"{fig}.png").is_file() and (out / name / "figures" / f"{fig}.svg").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    data_dir = Path(manifest["data_dir"])
+    assert set(manifest["inputs_sha256"]) == {str(p.relative_to(data_dir)) for p in data_dir.rglob("*") if p.is_file()}
+    assert manifest["parameters"]["synthetic"]["seed"] == SEED and manifest["seed"] == 20240331
+    assert manifest["versions"]["pandas"] == pd.__version__
+    assert {"started", "ended", "seconds"} <= set(manifest["notebooks"][0])
+    index = (out / "index.html").read_text()
+    assert "00_data_quality.html" in index and "FAILED" not in index and not (project / "outputs" / "first.partial").exists()
+
+
+def test_results_are_byte_identical_across_runs(small_run):
+    _, first, second = small_run
+    for n in first.notebooks:
+        a = (first.run_dir / n.name / "results.json").read_bytes()
+        assert a == (second.run_dir / n.name / "results.json").read_bytes()
+        for table in (first.run_dir / n.name / "tables").glob("*.csv"):
+            assert table.read_bytes() == (second.run_dir / n.name / "tables" / table.name).read_bytes()
+
+
+def _identifiers(data_dir: Path) -> tuple[set[str], set[str]]:
+    """Every CHILD id and UPN, and every date of birth (as dd/mm/YYYY and YYYY-MM-DD), in the inputs."""
+    ids, dobs = set(), set()
+    for header in (data_dir / "903").rglob("header.csv"):
+        h = pd.read_csv(header, dtype=str, keep_default_na=False)
+        ids |= set(h["CHILD"]) | {u for u in h["UPN"] if u}
+        for d in h["DOB"]:
+            day = pd.Timestamp(pd.to_datetime(d, format="%d/%m/%Y"))
+            dobs |= {d, day.strftime("%Y-%m-%d")}
+    return ids, dobs
+
+
+def test_no_child_identifier_or_date_of_birth_in_any_output(small_run):
+    project, first, _ = small_run
+    manifest = json.loads((first.run_dir / "manifest.json").read_text())
+    ids, dobs = _identifiers(Path(manifest["data_dir"]))
+    assert len(ids) > 100
+    # dates that are parameters of the run (window, year ends) may appear as such: not a date of birth leak
+    p = manifest["parameters"]
+    allowed = {p["analysis_start"], p["analysis_end"]} | {f"{y}-03-31" for y in range(2000, 2031)} | \
+              {f"31/03/{y}" for y in range(2000, 2031)}
+    scanned = 0
+    for path in first.run_dir.rglob("*"):
+        if not path.is_file() or path.suffix == ".png":
+            continue
+        text = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=\\n]+", "", path.read_text(errors="ignore"))
+        tokens = set(re.findall(r"[A-Za-z0-9]+", text))
+        leaked = tokens & ids
+        assert not leaked, f"{path}: child identifiers {sorted(leaked)[:5]}"
+        dates = set(re.findall(r"\d{2}/\d{2}/\d{4}|\d{4}-\d{2}-\d{2}", text)) - allowed
+        assert not dates & dobs, f"{path}: dates of birth {sorted(dates & dobs)[:5]}"
+        scanned += 1
+    assert scanned >= 8
+
+
+def test_a_failing_notebook_does_not_stop_the_others(project, tmp_path, monkeypatch):
+    broken = tmp_path / "proj"
+    shutil.copytree(project, broken, ignore=shutil.ignore_patterns("outputs", "data"))
+    nb = json.loads((broken / "notebooks" / "00_data_quality.ipynb").read_text())
+    nb["cells"] = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])] + [
+        {"cell_type": "code", "id": "boom", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "raise ValueError('the example failure')"}]
+    (broken / "notebooks" / "99_broken.ipynb").write_text(json.dumps(nb))
+    values = yaml.safe_load((broken / "parameters" / "small.yaml").read_text())
+    values.update(notebooks=["00_data_quality", "99_broken"], data_dir=str(project / "data" / "synthetic"))
+    (broken / "parameters" / "small.yaml").write_text(yaml.safe_dump(values))
+    monkeypatch.chdir(broken)
+    outcome = run(broken / "parameters" / "small.yaml")
+    assert not outcome.ok
+    status = {n.name: n.ok for n in outcome.notebooks}
+    assert status == {"00_data_quality": True, "99_broken": False}
+    index = (outcome.run_dir / "index.html").read_text()
+    assert "FAILED" in index and "ValueError: the example failure" in index
+    from rcceval.cli import main
+    assert main(["run", str(broken / "parameters" / "small.yaml"), "--only", "99_broken", "--run-id", "again"]) == 1
+
+
+@pytest.mark.parametrize("change, key, rule", [
+    ({"colour": "blue"}, "colour", "unknown key"),
+    ({"strict": "yes"}, "strict", "true or false"),
+    ({"disclosure": {"threshold": "five"}}, "disclosure.threshold", "whole number"),
+    ({"data_source": "folder", "data_dir": "no/such/folder"}, "data_dir", "does not exist"),
+    ({"notebooks": ["07_nothing"]}, "notebooks", "no such notebook"),
+    ({"unplanned_reasons": ["CREQB", "NOPE"]}, "unplanned_reasons", "not a REASON_PLACE_CHANGE code"),
+    ({"analysis_start": "2025-13-01"}, "analysis_start", "YYYY-MM-DD"),
+])
+def test_parameter_files_are_checked(tmp_path, change, key, rule):
+    values = yaml.safe_load((ROOT / "parameters" / "default.yaml").read_text())
+    values.update(change)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(values))
+    with pytest.raises(ParameterError) as err:
+        params_mod.load(path, root=ROOT)
+    assert err.value.key == key and rule in err.value.rule and str(path) in str(err.value)
+    run_ = subprocess.run([sys.executable, "-m", "rcceval.cli", "run", str(path), "--check"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert run_.returncode == 2 and key in run_.stderr and "Traceback" not in run_.stderr
+
+
+def test_every_shipped_parameter_file_is_valid():
+    for path in sorted((ROOT / "parameters").glob("*.yaml")):
+        p = params_mod.load(path, root=ROOT) if "folder" not in path.read_text() else \
+            params_mod.parse(yaml.safe_load(path.read_text()), source=path, root=ROOT, check_paths=False)
+        assert p.notebooks
+
+
+def test_notebooks_are_committed_with_outputs_cleared():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, path
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [] and cell["execution_count"] is None, path
+
+
+def test_notebook_parameters_cell_declares_every_parameter():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+        names = set(re.findall(r"^(\w+)\s*=", "".join(cell["source"]), flags=re.M))
+        assert names == params_mod.KEYS, path
+
+
+def test_a_notebook_runs_alone_with_papermill(small_run, tmp_path):
+    project, first, _ = small_run
+    values = yaml.safe_load((project / "parameters" / "small.yaml").read_text())
+    values.update(output_dir=str(tmp_path / "alone"), data_dir=str(project / "data" / "synthetic"))
+    params_file = tmp_path / "alone.yaml"
+    params_file.write_text(yaml.safe_dump(values))
+    papermill = Path(sys.executable).with_name("papermill")
+    done = subprocess.run([str(papermill), str(project / "notebooks" / "00_data_quality.ipynb"),
+                           str(tmp_path / "out.ipynb"), "-f", str(params_file), "--cwd", str(project)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    alone = (tmp_path / "alone" / "00_data_quality" / "results.json").read_bytes()
+    assert alone == (first.run_dir / "00_data_quality" / "results.json").read_bytes()
+
+
+def _browser(tmp_path):
+    """Headless Debian Chromium driven by chromedriver (both from apt: see Makefile system-deps)."""
+    import os
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromedriver are not installed: .ci/run installs them (make system-deps)")
+        pytest.skip("chromium/chromedriver not installed (make system-deps)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'chrome'}", "--window-size=1280,2000"):
+        opts.add_argument(arg)
+    return webdriver.Chrome(options=opts, service=Service(driver))
+
+
+@pytest.mark.slow
+def test_index_and_reports_render_with_their_figures_in_chromium(small_run, tmp_path):
+    _, first, _ = small_run
+    browser = _browser(tmp_path)
+    try:
+        for page, min_images in [("index.html", 2), ("00_data_quality.html", 2)]:
+            browser.get((first.run_dir / page).as_uri())
+            images = browser.execute_script(
+                "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight]);")
+            assert len(images) >= min_images, page
+            assert all(done and w > 50 and h > 50 for done, w, h in images), (page, images)
+            text = browser.find_element("tag name", "body").text
+            assert "Traceback" not in text and len(text) > 200, page
+        assert "Children looked after" in text and "c" in text
+    finally:
+        browser.quit()
