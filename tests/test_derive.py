@@ -132,8 +132,8 @@ def test_stability_measures_exact(tmp_path):
         # A: three placements in the year ending 31/03/2024.
         ep("A", "01/01/2023", "S", "01/05/2023", "X1", "CREQB"), ep("A", "01/05/2023", "P", "01/09/2023", "X1", "CARPL"),
         ep("A", "01/09/2023", "P"),
-        # B: 3 placements over two years, only 2 in the year.
-        ep("B", "01/06/2022", "S", "01/10/2022", "X1", "CHILD"), ep("B", "01/10/2022", "P", "01/06/2023", "X1", "CARPL"),
+        # B: in care two years, 3 placements over those two years, only 2 in the year.
+        ep("B", "01/03/2022", "S", "01/10/2022", "X1", "CHILD"), ep("B", "01/10/2022", "P", "01/06/2023", "X1", "CARPL"),
         ep("B", "01/06/2023", "P"),
         # C: under 16, in care since 2020, same carer since 2021 (an L episode does not change carer).
         ep("C", "01/01/2020", "S", "01/03/2021", "X1", "CARPL"), ep("C", "01/03/2021", "P", "01/03/2023", "X1"),
@@ -155,7 +155,8 @@ def test_stability_measures_exact(tmp_path):
     m = stability_measures(clean, 2024).set_index("LA")
     assert m.loc["LA9", "cla_31_march"] == 7
     assert m.loc["LA9", "n_3plus_year"] == 1              # A
-    assert m.loc["LA9", "n_3plus_two_years"] == 2         # A, B
+    assert m.loc["LA9", "cla_two_years"] == 6             # all but A (in care since 2023) and G
+    assert m.loc["LA9", "n_3plus_two_years"] == 1         # B (A has 3 but not two years in care)
     assert m.loc["LA9", "long_term_denominator"] == 3     # C, D, E (F 16+, H under 2.5 years)
     assert m.loc["LA9", "long_term_stable"] == 2          # C, E
     assert m.loc["ALL", "pct_long_term_stable"] == pytest.approx(200 / 3)

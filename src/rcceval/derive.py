@@ -167,7 +167,8 @@ def stability_measures(clean: Clean903, year: int, by: str | None = "LA") -> pd.
 
     - 3+ placements in the year: children looked after on 31 March who had three or more
       placements (carers; any day of the placement within the year) during the year;
-    - 3+ placements over two years: the same over the two years ending 31 March;
+    - 3+ placements over two years: children looked after on 31 March who had been looked after for
+      two years or more (current period of care), with three or more placements in those two years;
     - long-term stability: children under 16 on 31 March, looked after continuously for at least
       2.5 years, of whom those living in the same placement for at least 2 years, or placed for
       adoption with the adoptive placement and the one before it together lasting 2+ years.
@@ -201,14 +202,16 @@ def stability_measures(clean: Clean903, year: int, by: str | None = "LA") -> pd.
         (prev_period == cla["PERIOD_NO"].to_numpy()) & (prev_start <= two_years)
     cla["LT_STABLE"] = cla["LT_DENOM"] & ((cur_start <= two_years) | adoption_rule)
     cla["P3_YEAR"] = cla["N_YEAR"] >= 3
-    cla["P3_2YR"] = cla["N_2YR"] >= 3
+    cla["TWO_YEARS"] = period_start <= two_years
+    cla["P3_2YR"] = cla["TWO_YEARS"] & (cla["N_2YR"] >= 3)
     groups = [("ALL", cla)] if by is None else [*cla.groupby(by, sort=True), ("ALL", cla)]
     rows = []
     for name, g in groups:
-        n, d = len(g), int(g["LT_DENOM"].sum())
+        n, n2, d = len(g), int(g["TWO_YEARS"].sum()), int(g["LT_DENOM"].sum())
         rows.append({"LA": name, "year": year, "cla_31_march": n,
                      "n_3plus_year": int(g["P3_YEAR"].sum()), "pct_3plus_year": _pct(g["P3_YEAR"].sum(), n),
-                     "n_3plus_two_years": int(g["P3_2YR"].sum()), "pct_3plus_two_years": _pct(g["P3_2YR"].sum(), n),
+                     "cla_two_years": n2, "n_3plus_two_years": int(g["P3_2YR"].sum()),
+                     "pct_3plus_two_years": _pct(g["P3_2YR"].sum(), n2),
                      "long_term_denominator": d, "long_term_stable": int(g["LT_STABLE"].sum()),
                      "pct_long_term_stable": _pct(g["LT_STABLE"].sum(), d)})
     return pd.DataFrame(rows)

@@ -85,7 +85,7 @@ class Publisher:
         self.tables.append(name)
         return frame
 
-    def figure(self, name: str, fig: Any) -> Path:
+    def figure(self, name: str, fig: Any) -> None:
         """Save a matplotlib figure (drawn from published tables or model results) as PNG and SVG."""
         folder = self.dir / "figures"
         folder.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,6 @@ class Publisher:
         fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
         self.figures.append(name)
-        return png
 
     def result(self, key: str, value: Any) -> Any:
         """Record a headline figure for results.json."""

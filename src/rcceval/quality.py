@@ -14,10 +14,12 @@ from .validate import Clean903, ValidationReport
 
 # Published national figures (DfE, Children looked after in England) shown beside a region's own.
 NATIONAL_STABILITY = {
-    2023: {"pct_3plus_year": 11.0},
-    2024: {"pct_3plus_year": 11.0, "pct_long_term_stable": 68.0},
+    2023: {"pct_3plus_year": 11.0, "pct_3plus_two_years": 22.0, "pct_long_term_stable": 68.0},
+    2024: {"pct_3plus_year": 11.0, "pct_3plus_two_years": 23.0, "pct_long_term_stable": 68.0},
+    2025: {"pct_3plus_year": 10.0, "pct_3plus_two_years": 23.0, "pct_long_term_stable": 69.0},
 }
-NATIONAL_SOURCE = "DfE, Children looked after in England including adoptions, 2023 and 2024 releases"
+NATIONAL_SOURCE = ("DfE, Children looked after in England including adoptions (placement stability, "
+                   "England), years ending 31 March 2023-2025")
 
 
 def problems_by_rule(report: ValidationReport) -> pd.DataFrame:
@@ -63,8 +65,8 @@ def stability_with_national(c903: Clean903, year: int) -> pd.DataFrame:
     """DfE stability measures by council and in total, with the national figure where published."""
     table = stability_measures(c903, year)
     national = NATIONAL_STABILITY.get(year, {})
-    table["national_pct_3plus_year"] = national.get("pct_3plus_year", np.nan)
-    table["national_pct_long_term_stable"] = national.get("pct_long_term_stable", np.nan)
+    for measure in ("pct_3plus_year", "pct_3plus_two_years", "pct_long_term_stable"):
+        table[f"england_{measure}"] = national.get(measure, np.nan)
     return table
 
 

@@ -1,0 +1,167 @@
+"""SSDA903 returns: one folder per council and year, in the DfE CSV layout.
+
+Each return holds every episode overlapping its year (1 April to 31 March); an episode still open
+on 31 March is written without DEC, REC and REASON_PLACE_CHANGE and appears again, closed or
+still open, in the next return, as real returns do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .csvout import DateStrings, write_csv
+from .journeys import Tables
+from .needs import DOMAINS, sdq_scores
+from .population import add_years, age_years
+from .rng import hash_key, hash_uniform
+
+HEADER_COLS = ["CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB"]
+EPISODE_COLS = ["CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
+                "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN"]
+OC2_COLS = ["CHILD", "DOB", "SDQ_SCORE", "SDQ_REASON", "CONVICTED", "HEALTH_CHECK", "IMMUNISATIONS",
+            "TEETH_CHECK", "HEALTH_ASSESSMENT", "SUBSTANCE_MISUSE", "INTERVENTION_RECEIVED",
+            "INTERVENTION_OFFERED"]
+UASC_COLS = ["CHILD", "SEX", "DOB", "DUC"]
+
+
+@dataclass
+class People:
+    """Everyone in the returns: looked-after children then short-break-only children."""
+
+    child_id: np.ndarray
+    council: np.ndarray
+    dob: np.ndarray
+    male: np.ndarray
+    uasc: np.ndarray
+    ethnic: np.ndarray
+    upn: np.ndarray
+    child_str: np.ndarray = None  # CHILD as written (filled in __post_init__)
+
+    def __post_init__(self) -> None:
+        self.child_str = self.child_id.astype(str).astype(object)
+
+
+def make_people(region, short_people: dict) -> People:
+    ch = region.children
+    child_id = np.concatenate([ch.child_id, short_people["child_id"]])
+    k = hash_key(region.seed, "upn")
+    letter = (hash_uniform(k, child_id, 0) * 26).astype(int)
+    digits = (hash_uniform(k, child_id, 1) * 1e12).astype(np.int64)
+    letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), dtype=object)
+    upn = letters[letter] + np.char.zfill(digits.astype(str), 12).astype(object)
+    return People(
+        child_id=child_id,
+        council=np.concatenate([ch.council, short_people["council"]]),
+        dob=np.concatenate([ch.dob, short_people["dob"]]),
+        male=np.concatenate([ch.male, short_people["male"]]),
+        uasc=np.concatenate([ch.uasc, short_people["uasc"]]),
+        ethnic=np.concatenate([ch.ethnic, short_people["ethnic"]]),
+        upn=upn,
+    )
+
+
+def year_bounds(year: int) -> tuple[int, int]:
+    from .population import to_day
+    return to_day(f"{year - 1}-04-01"), to_day(f"{year}-03-31")
+
+
+def write_returns(region, eps: Tables, people: People, out: Path, dates: DateStrings) -> dict:
+    """Write out/903/<LA>/<YEAR>/{header,episodes,oc2,uasc}.csv; returns row counts."""
+    child_str = people.child_str
+    sector = region.geo.sector_code
+    order = np.lexsort((eps["decom"], people.child_id[eps["cidx"]], eps["council"]))
+    e = eps.take(order)
+    decom_s = dates(e["decom"])
+    dec_s = dates(e["dec"])
+    home_s = sector[e["home_sector"]]
+    pl_s = np.where(e["pl_sector"] >= 0, sector[np.maximum(e["pl_sector"], 0)], "")
+    sex = np.where(people.male, "1", "2").astype(object)
+    dob_s = dates(people.dob)
+    duc_k = hash_key(region.seed, "uasc_duc")
+    duc = np.where(hash_uniform(duc_k, people.child_id) < 0.1, "", dates(add_years(people.dob, 18)))
+    per = region.periods
+    counts = {"episodes": 0, "header": 0, "oc2": 0, "uasc": 0, "files": 0}
+    for year in region.return_years:
+        w0, w1 = year_bounds(year)
+        ix = np.flatnonzero((e["decom"] <= w1) & (e["dec"] >= w0))
+        open_ = e["dec"][ix] > w1
+        cols = {
+            "CHILD": child_str[e["cidx"][ix]], "DECOM": decom_s[ix], "RNE": e["rne"][ix], "LS": e["ls"][ix],
+            "CIN": e["cin"][ix], "PLACE": e["place"][ix], "PLACE_PROVIDER": e["provider"][ix],
+            "DEC": np.where(open_, "", dec_s[ix]), "REC": np.where(open_, "", e["rec"][ix]),
+            "REASON_PLACE_CHANGE": np.where(open_, "", e["reason"][ix]),
+            "HOME_POST": home_s[ix], "PL_POST": pl_s[ix], "URN": e["urn"][ix],
+        }
+        council = e["council"][ix]
+        bounds = np.searchsorted(council, np.arange(region.geo.n + 1))
+        # OC2: looked after continuously for 12 months at 31 March
+        oc = np.flatnonzero((per["start"] <= w0 - 1) & (per["end"] > w1))
+        oc_c = per["cidx"][oc]
+        oc_c = oc_c[np.lexsort((people.child_id[oc_c], people.council[oc_c]))]
+        oc2 = _oc2(region, people, oc_c, w1, year, dob_s)
+        oc_bounds = np.searchsorted(people.council[oc_c], np.arange(region.geo.n + 1))
+        for c in range(region.geo.n):
+            d = out / "903" / region.geo.codes[c] / str(year)
+            sl = slice(bounds[c], bounds[c + 1])
+            write_csv(d / "episodes.csv", EPISODE_COLS, {k: v[sl] for k, v in cols.items()})
+            kids = np.unique(e["cidx"][ix][sl])
+            kids = kids[np.argsort(people.child_id[kids], kind="stable")]
+            write_csv(d / "header.csv", HEADER_COLS, _header(region, people, kids, w0, w1, year, dob_s, dates))
+            ua = kids[people.uasc[kids]]
+            write_csv(d / "uasc.csv", UASC_COLS, {"CHILD": child_str[ua], "SEX": sex[ua], "DOB": dob_s[ua], "DUC": duc[ua]})
+            osl = slice(oc_bounds[c], oc_bounds[c + 1])
+            write_csv(d / "oc2.csv", OC2_COLS, {k: v[osl] for k, v in oc2.items()})
+            counts["header"] += len(kids)
+            counts["uasc"] += len(ua)
+            counts["oc2"] += oc_bounds[c + 1] - oc_bounds[c]
+            counts["files"] += 4
+        counts["episodes"] += len(ix)
+    return {k: int(v) for k, v in counts.items()}
+
+
+def _header(region, people: People, kids: np.ndarray, w0: int, w1: int, year: int,
+            dob_s: np.ndarray, dates: DateStrings) -> dict:
+    k = hash_key(region.seed, "mothers")
+    age = age_years(people.dob[kids], np.full(len(kids), w1))
+    girl = ~people.male[kids]
+    mother = girl & (age >= 15) & (hash_uniform(k, people.child_id[kids], year) < 0.025)
+    mother_col = np.where(girl & (age >= 12), np.where(mother, "1", "0"), "")
+    mc = w0 + (hash_uniform(k, people.child_id[kids], year, 1) * 364).astype(np.int64)
+    return {
+        "CHILD": people.child_str[kids], "SEX": np.where(people.male[kids], "1", "2"), "DOB": dob_s[kids],
+        "ETHNIC": people.ethnic[kids], "UPN": people.upn[kids], "MOTHER": mother_col,
+        "MC_DOB": np.where(mother, dates(mc), ""),
+    }
+
+
+def _oc2(region, people: People, kids: np.ndarray, w1: int, year: int, dob_s: np.ndarray) -> dict:
+    op = region.params["oc2"]
+    k = hash_key(region.seed, "oc2")
+    cid = people.child_id[kids]
+    age = age_years(people.dob[kids], np.full(len(kids), w1))
+    sdq_age = (age >= region.params["sdq"]["ages"][0]) & (age <= region.params["sdq"]["ages"][1])
+    score, reason = sdq_scores(region.needs, region.params, region.seed, kids, np.full(len(kids), w1), year)
+    score_s = np.where(sdq_age & (score >= 0), score.astype(str), "").astype(object)
+    reason_s = np.where(sdq_age, reason, "")
+
+    def flag(p, i):
+        return np.where(hash_uniform(k, cid, year, i) < p, "1", "0")
+
+    expl = region.needs.latent(kids, np.full(len(kids), w1))[:, DOMAINS.index("exploitation_missing")]
+    p_sub = np.where(expl >= 1.5, op["p_substance_misuse_high_exploitation"], op["p_substance_misuse_base"])
+    p_sub = np.where(age >= 11, p_sub, 0.0)
+    sub = hash_uniform(k, cid, year, 7) < p_sub
+    return {
+        "CHILD": people.child_str[kids], "DOB": dob_s[kids], "SDQ_SCORE": score_s, "SDQ_REASON": reason_s,
+        "CONVICTED": np.where(age >= 10, flag(op["p_convicted_10plus"], 1), "0"),
+        "HEALTH_CHECK": flag(op["p_health_check"], 2), "IMMUNISATIONS": flag(op["p_immunisations"], 3),
+        "TEETH_CHECK": flag(op["p_teeth_check"], 4), "HEALTH_ASSESSMENT": flag(op["p_health_assessment"], 5),
+        "SUBSTANCE_MISUSE": np.where(sub, "1", "0"),
+        "INTERVENTION_RECEIVED": np.where(sub, flag(0.45, 8), ""),
+        "INTERVENTION_OFFERED": np.where(sub, flag(0.85, 9), ""),
+    }
+
+
+__all__ = ["write_returns", "make_people", "People", "year_bounds"]
