@@ -21,7 +21,7 @@ from rcceval.derive import derive_placements, stability_measures
 from rcceval.load import read_903
 from rcceval.validate import validate_903
 
-SCALES = {"region": (19, 150_000), "national": (152, 1_000_000)}
+SCALES = {"region": (19, 190_000), "national": (152, 1_250_000)}  # about 150k and 1M episodes kept
 LAST_YEAR = 2025
 YEARS = 10
 

@@ -225,3 +225,32 @@ def test_index_and_reports_render_with_their_figures_in_chromium(small_run, tmp_
         assert "Children looked after" in text and "c" in text
     finally:
         browser.quit()
+
+
+def test_by_council_adds_one_report_set_per_council(small_run, monkeypatch):
+    project, first, _ = small_run
+    monkeypatch.chdir(project)
+    outcome = run(project / "parameters" / "small.yaml", by_la=True, run_id="by-la", jobs=2)
+    assert outcome.ok and sorted(outcome.sub_runs) == ["S01", "S02"]
+    for la, sub in outcome.sub_runs.items():
+        results = json.loads((sub.run_dir / "00_data_quality" / "results.json").read_text())["results"]
+        stab = pd.read_csv(sub.run_dir / "00_data_quality" / "tables" / "stability_measures.csv", dtype=str)
+        assert stab["LA"].tolist() == [la, "ALL"]
+        assert results["files_read"] > 0
+    index = (outcome.run_dir / "index.html").read_text()
+    assert 'href="la/S01/00_data_quality.html"' in index and 'href="la/S02/00_data_quality.html"' in index
+    regional = json.loads((first.run_dir / "00_data_quality" / "results.json").read_text())["results"]
+    per_la = [json.loads((s.run_dir / "00_data_quality" / "results.json").read_text())["results"]
+              for s in outcome.sub_runs.values()]
+    assert sum(r["placements_in_window"] for r in per_la) == regional["placements_in_window"]
+
+
+def test_html_hides_code_unless_asked(small_run, tmp_path):
+    from rcceval.runner import export_html
+    _, first, _ = small_run
+    executed = first.run_dir / "00_data_quality.ipynb"
+    export_html(executed, tmp_path / "hidden.html", keep_code=False)
+    export_html(executed, tmp_path / "code.html", keep_code=True)
+    hidden, code = (tmp_path / "hidden.html").read_text(), (tmp_path / "code.html").read_text()
+    assert "open_report" not in hidden and "open_report" in code
+    assert "Children looked after on 31 March" in hidden

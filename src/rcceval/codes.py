@@ -55,3 +55,19 @@ ENDING_CLASSES = (UNPLANNED, PLANNED, LEFT_CARE, OPEN, UNKNOWN)
 DEFAULT_UNPLANNED_REASONS = frozenset({"CREQB", "CREQO", "CHILD", "ALLEG", "STAND", "CLOSE", "APPRR"})
 
 NO_URN = "XXXXXXX"
+
+# Coarser placement types for models (few levels, each with enough placements); reference: foster.
+MODEL_TYPE_GROUPS: dict[str, str] = {
+    **{c: "foster" for c in ("U4", "U5", "U6", "Q2")},
+    **{c: "kinship" for c in ("U1", "U2", "U3", "Q1")},
+    **{c: "residential" for c in ("K1", "K2", "R1")},
+    **{c: "supported" for c in ("H5", "P2")},
+    "P1": "parents",
+    **{c: "adoption" for c in ADOPTION_PLACE},
+}
+MODEL_TYPE_OTHER = "other"
+MODEL_TYPE_REFERENCE = "foster"
+CARE_ORDER_LS = frozenset({"C1", "C2", "D1", "E1"})
+# Age bands at placement start (whole years); reference 5-9.
+AGE_BANDS = (("0-4", 0, 4), ("5-9", 5, 9), ("10-12", 10, 12), ("13-15", 13, 15), ("16-17", 16, 17))
+SDQ_BANDS = (("normal", 0, 13), ("borderline", 14, 16), ("concern", 17, 40))

@@ -48,6 +48,17 @@ class Disclosure:
 
 
 @dataclass(frozen=True)
+class Analysis:
+    """Settings shared by the model reports (questions 1 and 2, and those built on them)."""
+
+    lookback_days: int = 183       # needs assessment in force: the latest within this many days before a start
+    horizon_days: int = 365        # unplanned ending within this horizon (question 1)
+    folds: int = 5                 # cross-validation folds, grouped by child
+    bootstrap: int = 200           # bootstrap replicates, resampling children
+    jobs: int = 2                  # parallel workers (joblib) for bootstrap and simulation
+
+
+@dataclass(frozen=True)
 class Parameters:
     """Everything a run needs. Paths are absolute once resolved against the project root."""
 
@@ -62,6 +73,7 @@ class Parameters:
     unplanned_reasons: tuple[str, ...] = tuple(sorted(codes.DEFAULT_UNPLANNED_REASONS))
     strict: bool = False
     disclosure: Disclosure = field(default_factory=Disclosure)
+    analysis: Analysis = field(default_factory=Analysis)
     seed: int = 20240331
     notebooks: tuple[str, ...] = ALL_NOTEBOOKS
     instrument: str = "rcceval-open-v1"
@@ -167,6 +179,15 @@ def parse(values: dict, source: str | Path = "<parameters>", root: Path | None =
         threshold=check.integer(dis.get("threshold", 5), "disclosure.threshold", 1, 1000),
         round_to=None if round_to is None else check.integer(round_to, "disclosure.round_to", 1, 1000),
         suppress_zero=_bool(check, dis.get("suppress_zero", False), "disclosure.suppress_zero"))
+    an = values.get("analysis", {}) or {}
+    check.mapping(an, "analysis", set(Analysis.__dataclass_fields__))
+    a = Analysis()
+    out["analysis"] = Analysis(
+        lookback_days=check.integer(an.get("lookback_days", a.lookback_days), "analysis.lookback_days", 0, 3650),
+        horizon_days=check.integer(an.get("horizon_days", a.horizon_days), "analysis.horizon_days", 1, 3650),
+        folds=check.integer(an.get("folds", a.folds), "analysis.folds", 2, 20),
+        bootstrap=check.integer(an.get("bootstrap", a.bootstrap), "analysis.bootstrap", 0, 100_000),
+        jobs=check.integer(an.get("jobs", a.jobs), "analysis.jobs", -1, 256))
     out["seed"] = check.integer(values.get("seed", d.seed), "seed", 0, 2**32 - 1)
     notebooks = _text_list(check, values.get("notebooks", list(d.notebooks)), "notebooks")
     available = available_notebooks(root)
