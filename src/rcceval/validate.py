@@ -131,15 +131,18 @@ def check_row_rules(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> None:
     """Rules across the columns of a row declared in the specification (x-row-rules)."""
     if frame.empty:
         return
-    filled = {c: frame[c].notna() & frame[c].astype(str).ne("") for c in frame.columns if not c.startswith("_")}
+    def filled(c: str) -> pd.Series:
+        col = frame[c]
+        return col.notna() & col.ne("") if col.dtype == object else col.notna()
+
     for rule in specs.load_schema(dataset).get("x-row-rules", []):
         if "any_complete" in rule:
             ok = pd.Series(False, index=frame.index)
             for group in rule["any_complete"]:
-                ok |= pd.concat([filled[c] for c in group], axis=1).all(axis=1)
+                ok |= pd.concat([filled(c) for c in group], axis=1).all(axis=1)
             bad = ~ok
         elif "together" in rule:
-            present = pd.concat([filled[c] for c in rule["together"]], axis=1)
+            present = pd.concat([filled(c) for c in rule["together"]], axis=1)
             bad = present.any(axis=1) & ~present.all(axis=1)
         else:
             raise ValueError(f"unknown row rule in the {dataset} specification: {rule}")
