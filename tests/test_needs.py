@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from rcceval.needs import capability, distance_miles, mismatch, needs_at, needs_wide, tiers
-from rcceval.specs import load_instrument
+from rcceval.instruments import load_instrument
 
 INS = load_instrument()
 D = list(INS.domain_ids)

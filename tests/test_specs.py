@@ -11,7 +11,7 @@ import frictionless
 import pytest
 import yaml
 
-from rcceval import specs
+from rcceval import datadict, instruments, specs
 from rcceval.errors import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +136,7 @@ def test_needs_assessments_data_validates(tmp_path):
 
 def test_capability_columns_follow_the_default_instrument():
     expected = [f"CAP_{d.upper()}" for d in DOMAINS]
-    assert list(specs.load_instrument().capability_columns) == expected
+    assert list(instruments.load_instrument().capability_columns) == expected
     for name in ("provider_register", "placement_agreements"):
         caps = [n for n in fields(name) if n.startswith("CAP_")]
         assert caps == expected, name
@@ -239,7 +239,7 @@ def test_placement_requests_data_validates(tmp_path):
 # ------------------------------------------------------------------------------ instruments
 
 def test_default_instrument():
-    inst = specs.load_instrument()
+    inst = instruments.load_instrument()
     assert inst.id == specs.DEFAULT_INSTRUMENT_ID == "rcceval-open-v1"
     assert inst.domain_ids == DOMAINS
     assert inst.intensity_labels[0] == "none" and len(inst.intensity_labels) == 4
@@ -247,9 +247,9 @@ def test_default_instrument():
     assert inst.score_rule == "intensity_x_frequency" and inst.score_max == 9
     assert [b.id for b in inst.bands] == ["extensive_enduring", "complex_chronic", "straightforward"]
     top, middle, fallback = inst.bands
-    assert top.conditions == (specs.Condition(1, intensity_at_least=3, frequency_at_least=2),
-                              specs.Condition(2, score_at_least=6))
-    assert middle.conditions == (specs.Condition(1, score_at_least=4), specs.Condition(3, intensity_at_least=2))
+    assert top.conditions == (instruments.Condition(1, intensity_at_least=3, frequency_at_least=2),
+                              instruments.Condition(2, score_at_least=6))
+    assert middle.conditions == (instruments.Condition(1, score_at_least=4), instruments.Condition(3, intensity_at_least=2))
     assert fallback.otherwise and fallback.conditions == ()
     assert inst.domain("risk_to_self").pds_fields[:3] == ("riskSelfHarm", "riskEatingDisorder", "riskDrugAlcohol")
     assert set(inst.domain("exploitation_missing").pds_fields) == {
@@ -259,14 +259,14 @@ def test_default_instrument():
 
 
 def test_instrument_found_by_id_and_by_path():
-    by_id = specs.load_instrument("rcceval-open-v1")
-    assert by_id == specs.load_instrument(specs.DEFAULT_INSTRUMENT_PATH) == specs.load_instrument(
+    by_id = instruments.load_instrument("rcceval-open-v1")
+    assert by_id == instruments.load_instrument(specs.DEFAULT_INSTRUMENT_PATH) == instruments.load_instrument(
         str(specs.DEFAULT_INSTRUMENT_PATH))
     with pytest.raises(ParameterError) as err:
-        specs.load_instrument("no-such-instrument")
+        instruments.load_instrument("no-such-instrument")
     assert err.value.key == "instrument" and err.value.value == "no-such-instrument"
     with pytest.raises(ParameterError, match="not found"):
-        specs.load_instrument(Path("/nonexistent/instrument.yaml"))
+        instruments.load_instrument(Path("/nonexistent/instrument.yaml"))
 
 
 def test_instrument_ships_with_the_package():
@@ -348,7 +348,7 @@ def test_bad_instrument_names_file_key_and_rule(tmp_path, break_it, key, rule):
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     with pytest.raises(ParameterError) as err:
-        specs.load_instrument(path)
+        instruments.load_instrument(path)
     assert Path(err.value.path) == path.resolve()
     assert err.value.key == key
     assert rule in err.value.rule
@@ -359,7 +359,7 @@ def test_instrument_that_is_not_yaml(tmp_path):
     path = tmp_path / "odd.yaml"
     path.write_text("id: [unclosed\n", encoding="utf-8")
     with pytest.raises(ParameterError, match="not valid YAML"):
-        specs.load_instrument(path)
+        instruments.load_instrument(path)
 
 
 def test_given_score_instrument(tmp_path):
@@ -370,20 +370,20 @@ def test_given_score_instrument(tmp_path):
     data["bands"]["tiers"][1]["conditions"]["any"] = [{"min_domains": 2, "score_at_least": 2}]
     path = tmp_path / "scored.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    inst = specs.load_instrument(path)
+    inst = instruments.load_instrument(path)
     assert (inst.id, inst.score_rule, inst.score_max) == ("scored-tool", "given", 4)
     data["bands"]["tiers"][1]["conditions"]["any"] = [{"intensity_at_least": 2}]
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     with pytest.raises(ParameterError) as err:
-        specs.load_instrument(path)
+        instruments.load_instrument(path)
     assert err.value.key == "bands.tiers[1].conditions.any[0].intensity_at_least"
 
 
 # --------------------------------------------------------------------------------- publishing
 
 def test_write_docs_is_deterministic_and_complete(tmp_path):
-    first = specs.write_docs(tmp_path / "a", PRESENT)
-    second = specs.write_docs(tmp_path / "b", PRESENT)
+    first = datadict.write_docs(tmp_path / "a", PRESENT)
+    second = datadict.write_docs(tmp_path / "b", PRESENT)
     assert [p.name for p in first] == ["datapackage.json", "data_dictionary.md", "data_dictionary.html"]
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes(), a.name
@@ -412,7 +412,7 @@ def test_write_docs_is_deterministic_and_complete(tmp_path):
 
 
 def test_html_is_self_contained_and_escaped(tmp_path):
-    page = specs.write_docs(tmp_path, ["provider_register", "placement_requests"])[2].read_text(encoding="utf-8")
+    page = datadict.write_docs(tmp_path, ["provider_register", "placement_requests"])[2].read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
     assert "<script" not in page and "<link" not in page
     assert "Children&#x27;s home subject to Children&#x27;s Homes Regulations" in page
@@ -422,5 +422,5 @@ def test_html_is_self_contained_and_escaped(tmp_path):
 
 def test_write_docs_rejects_unknown_datasets(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset"):
-        specs.write_docs(tmp_path, ["needs"])
+        datadict.write_docs(tmp_path, ["needs"])
     assert not (tmp_path / "datapackage.json").exists()

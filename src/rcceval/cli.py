@@ -66,7 +66,7 @@ def cmd_stability(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .specs import write_docs
+    from .datadict import write_docs
     written = write_docs(Path(args.docs))
     for path in written:
         print(path)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import codes
 from .needs import capability, distance_miles, mismatch, needs_at, needs_wide, tiers
-from .specs import Instrument
+from .instruments import Instrument
 from .validate import CleanRegion
 
 KEY = ["LA", "CHILD"]

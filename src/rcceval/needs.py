@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import codes
-from .specs import Band, Condition, Instrument
+from .instruments import Band, Condition, Instrument
 
 KEY = ["LA", "CHILD"]
 
