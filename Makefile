@@ -23,13 +23,16 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
-# Debian packages some checks need (headless Chromium for the report rendering test). Run as root
-# (CI does: .ci/run); skipped when already installed.
+# Debian packages some checks need: headless Chromium (the report rendering test) and R with
+# survival and cmprsk (the reference implementation the survival models are tested against).
+# Run as root (CI does: .ci/run); skipped when already installed.
+SYSTEM_PACKAGES := chromium chromium-driver r-base-core r-cran-survival r-cran-cmprsk
 system-deps:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
+	    Rscript -e 'library(survival); library(cmprsk)' >/dev/null 2>&1; then \
 	  echo "system packages present"; \
 	else \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
 	fi
 
 # The main job: every report on the built-in synthetic region (generated on first use).
