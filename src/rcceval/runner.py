@@ -158,12 +158,25 @@ def _run_set(params: params_mod.Parameters, run_dir: Path, root: Path, kernel: s
     run_dir.mkdir(parents=True, exist_ok=True)
     names = list(params.notebooks)
     bar = tqdm(total=len(names), desc=f"{label}: notebooks", unit="nb", disable=None)
-    runs = []
-    calls = (delayed(execute_notebook)(n, params, run_dir, root, kernel) for n in names)
-    for record in Parallel(n_jobs=jobs, backend="threading", return_as="generator")(calls):
-        runs.append(record)
-        bar.set_postfix_str(f"{record.name} {'ok' if record.ok else 'FAILED'}")
-        bar.update(1)
+    runs: list[NotebookRun] = []
+
+    def show(running: list[str]) -> None:
+        failed = [r.name for r in runs if not r.ok]
+        bar.set_postfix_str(f"running {', '.join(running) or '-'}" + (f"; failed {', '.join(failed)}" if failed else ""))
+
+    if jobs == 1:
+        for name in names:
+            show([name])
+            runs.append(execute_notebook(name, params, run_dir, root, kernel))
+            bar.update(1)
+    else:
+        show(names[:jobs])
+        calls = (delayed(execute_notebook)(n, params, run_dir, root, kernel) for n in names)
+        for record in Parallel(n_jobs=jobs, backend="threading", return_as="generator_unordered")(calls):
+            runs.append(record)
+            done = {r.name for r in runs}
+            show([n for n in names if n not in done][:jobs])
+            bar.update(1)
     bar.close()
     return sorted(runs, key=lambda r: r.name)
 
