@@ -21,7 +21,7 @@ from .errors import ParameterError
 NOTEBOOK_DIR_NAME = "notebooks"
 SCALES = ("small", "region", "national")
 DATA_SOURCES = ("synthetic", "folder")
-ALL_NOTEBOOKS = ("00_data_quality",)
+ALL_NOTEBOOKS = ("00_data_quality", "01_needs_predict_stability", "02_placement_survival", "05_sufficiency_gap")
 
 
 def project_root(start: Path | None = None) -> Path:
