@@ -226,12 +226,39 @@ def run(params_file: str | Path, only: list[str] | None = None, by_la: bool = Fa
     return RunOutcome(final, notebooks, {la: RunOutcome(final / "la" / la, s.notebooks) for la, s in subs.items()})
 
 
+MAX_HEADLINES = 14
+
+
+def _headline(value: object) -> str | None:
+    """A results.json value as one short cell: numbers to 3 significant figures, an estimate with
+    its interval as 'est (low to high)'; nested tables are left to results.json (None)."""
+    def num(x: object) -> str:
+        if isinstance(x, float):
+            return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+        return str(x)
+
+    if isinstance(value, (int, float, str)) or value is None:
+        return num(value)
+    if isinstance(value, dict):
+        if {"estimate", "ci_low", "ci_high"} <= set(value):
+            return f"{num(value['estimate'])} ({num(value['ci_low'])} to {num(value['ci_high'])})"
+        if {"statistic", "df", "p"} <= set(value):
+            return f"chi2 {num(value['statistic'])} on {value['df']} df, p {num(value['p'])}"
+        if all(isinstance(v, (int, float, str)) for v in value.values()) and len(value) <= 10:
+            return ", ".join(f"{k} {num(v)}" for k, v in value.items())
+    return None
+
+
 def _results_rows(results: dict) -> str:
+    def first(item: tuple[str, object]) -> tuple[int, str]:  # estimates with intervals and tests lead
+        value = item[1]
+        return (0 if isinstance(value, dict) and ({"ci_low", "p"} & set(value)) else 1, item[0])
+
     rows = []
-    for key, value in sorted(results.items()):
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {v}" for k, v in value.items())
-        rows.append(f"<tr><td>{html.escape(key)}</td><td>{html.escape(str(value))}</td></tr>")
+    for key, value in sorted(results.items(), key=first):
+        cell = _headline(value)
+        if cell is not None and len(rows) < MAX_HEADLINES:
+            rows.append(f"<tr><td>{html.escape(key)}</td><td>{html.escape(cell)}</td></tr>")
     return "".join(rows)
 
 
@@ -239,7 +266,7 @@ def _notebook_section(n: NotebookRun, run_dir: Path) -> str:
     """One report in index.html: links, status, the failing cell's error, headline figures, figures."""
     status = "ok" if n.ok else "FAILED"
     links = f'<a href="{n.name}.html">report</a> · <a href="{n.name}.ipynb">notebook</a> · ' \
-            f'<a href="{n.name}/results.json">results.json</a>'
+            f'<a href="{n.name}/results.json">results.json</a> (every figure)'
     error = f'<pre class="error">{html.escape(n.error)}</pre>' if n.error else ""
     table = f"<table>{_results_rows(n.results)}</table>" if n.results else ""
     fig_dir = run_dir / n.name / "figures"
