@@ -92,10 +92,15 @@ def forest(table: pd.DataFrame, truth: pd.Series | None = None, title: str = "",
     if truth is not None:
         tv = truth.reindex(t.index).to_numpy(dtype=float)
         ax.plot(tv, y, "D", mfc="none", color="C3", ms=5, label="generating value")
+    return _finish_forest(fig, ax, list(t.index), "Hazard ratio of an unplanned ending (log scale)", title)
+
+
+def _finish_forest(fig, ax, labels: list[str], xlabel: str, title: str):
+    """The common frame of every forest plot: the line at HR 1, log axis, labels, legend outside."""
     ax.axvline(1, color="grey", lw=0.8)
     _log_hr_axis(ax)
-    ax.set_yticks(y, list(t.index), fontsize=8)
-    ax.set(xlabel="Hazard ratio of an unplanned ending (log scale)", title=title)
+    ax.set_yticks(np.arange(len(labels)), labels, fontsize=8)
+    ax.set(xlabel=xlabel, title=title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
@@ -114,13 +119,7 @@ def compare_forest(table: pd.DataFrame, models: list[str], title: str = ""):
         ok = np.isfinite(hr)
         ax.errorbar(hr[ok], (y + off)[ok], xerr=[(hr - lo)[ok], (hi - hr)[ok]], fmt="o", ms=3.5, capsize=2,
                     color=f"C{k}", label=m)
-    ax.axvline(1, color="grey", lw=0.8)
-    _log_hr_axis(ax)
-    ax.set_yticks(y, list(t.index), fontsize=8)
-    ax.set(xlabel="Hazard ratio (log scale)", title=title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    fig.tight_layout()
-    return fig
+    return _finish_forest(fig, ax, list(t.index), "Hazard ratio (log scale)", title)
 
 
 def grid_heatmap(table: pd.DataFrame, value: str, rows: str = "peak_intensity", cols: str = "peak_frequency",
