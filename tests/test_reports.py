@@ -1,6 +1,7 @@
 """The report runner end to end on a small synthetic region: outputs, provenance, privacy, failures."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -27,6 +28,7 @@ def project(tmp_path_factory):
     (tmp / "pyproject.toml").write_text("# test project\n")
     shutil.copytree(ROOT / "notebooks", tmp / "notebooks")
     (tmp / "parameters").mkdir()
+    shutil.copy(ROOT / "parameters" / "costing.yaml", tmp / "parameters" / "costing.yaml")
     values = yaml.safe_load((ROOT / "parameters" / "default.yaml").read_text())
     values.update(run_name="small", synthetic={"scale": "small", "seed": SEED, "null_needs": False})
     (tmp / "parameters" / "small.yaml").write_text(yaml.safe_dump(values))
@@ -58,6 +60,11 @@ def test_run_writes_every_output(small_run):
     assert manifest["parameters"]["synthetic"]["seed"] == SEED and manifest["seed"] == 20240331
     assert manifest["versions"]["pandas"] == pd.__version__
     assert {"started", "ended", "seconds"} <= set(manifest["notebooks"][0])
+    settings = manifest["settings_sha256"]
+    for key, path in [("parameters", project / "parameters" / "small.yaml"),
+                      ("costing", project / "parameters" / "costing.yaml")]:
+        assert settings[key] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert set(settings) == {"parameters", "instrument", "costing"}
     index = (out / "index.html").read_text()
     assert "00_data_quality.html" in index and "FAILED" not in index and not (project / "outputs" / "first.partial").exists()
 
@@ -136,6 +143,10 @@ def test_a_failing_notebook_does_not_stop_the_others(project, tmp_path, monkeypa
     ({"notebooks": ["07_nothing"]}, "notebooks", "no such notebook"),
     ({"unplanned_reasons": ["CREQB", "NOPE"]}, "unplanned_reasons", "not a REASON_PLACE_CHANGE code"),
     ({"analysis_start": "2025-13-01"}, "analysis_start", "YYYY-MM-DD"),
+    ({"power": {"target": 1.5}}, "power.target", "number from 0.5 to 0.99"),
+    ({"power": {"replicates": 3}}, "power.replicates", "whole number from 10"),
+    ({"costing": "parameters/no_such_costs.yaml", "notebooks": [params_mod.COSTING_NOTEBOOK]}, "costing",
+     "cost parameter file not found"),
 ])
 def test_parameter_files_are_checked(tmp_path, change, key, rule):
     values = yaml.safe_load((ROOT / "parameters" / "default.yaml").read_text())
@@ -152,6 +163,8 @@ def test_parameter_files_are_checked(tmp_path, change, key, rule):
 
 def test_every_shipped_parameter_file_is_valid():
     for path in sorted((ROOT / "parameters").glob("*.yaml")):
+        if path.name == "costing.yaml":      # cost parameters, not a run: checked by the costing tests
+            continue
         p = params_mod.load(path, root=ROOT) if "folder" not in path.read_text() else \
             params_mod.parse(yaml.safe_load(path.read_text()), source=path, root=ROOT, check_paths=False)
         assert p.notebooks

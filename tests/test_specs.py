@@ -424,3 +424,53 @@ def test_write_docs_rejects_unknown_datasets(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset"):
         datadict.write_docs(tmp_path, ["needs"])
     assert not (tmp_path / "datapackage.json").exists()
+
+
+# ------------------------------------------------------------------- the case for the proposal
+
+def test_questions_the_903_cannot_answer_name_real_fields(tmp_path):
+    assert len(specs.BEYOND_903) >= 4
+    for q in specs.BEYOND_903:
+        assert q["serves"] in specs.SERVES and q["question"].endswith("?") and q["why_not_903"]
+        for ref in q["fields"]:
+            dataset, name = ref.split(".")
+            assert dataset in specs.DATASETS and dataset not in ("header", "episodes"), ref
+            assert name in fields(dataset), ref
+    markdown = datadict.write_docs(tmp_path, PRESENT)[1].read_text(encoding="utf-8")
+    page = (tmp_path / "data_dictionary.html").read_text(encoding="utf-8")
+    assert "## What the 903 alone cannot answer" in markdown and '<section id="beyond-903">' in page
+    for q in specs.BEYOND_903:
+        assert q["question"] in markdown
+        for ref in q["fields"]:
+            assert f"`{ref}`" in markdown and f"<code>{ref}</code>" in page
+
+
+def test_a_bad_placement_request_extract_names_file_row_column_value_and_rule(tmp_path, capsys):
+    """`rcceval validate` checks an extract against exactly the published specification."""
+    from helpers903 import ep, hd, write_return
+    from rcceval.cli import main
+
+    write_return(tmp_path / "903", "LA1", 2024, [hd("1")], [ep("1", "01/04/2023", "S")])
+    f = fields("placement_requests")
+    row = {name: "" for name in f}
+    row.update({"LA": "LA1", "childId": "1", "communicationNeeds": "Y", "homeAdaptation": "false",
+                "culturalNeeds": "Not required", "livingCompanions": "No preference", "pets": "No",
+                "deprivationOfLiberty": "false", "fosterCareSuitability": "Preferred",
+                "residentialCareSuitability": "Unsuitable", "supportedAccommodationSuitability": "Perhaps",
+                "totalWeeklyCost": "900", "preferabilityLocation": "true", "educationContinuity": "true",
+                "siblingsPlacedTogether": "0", "placementType": "Foster", "referralDate": "01/04/2023",
+                "placementDate": "01/04/2023", "neededBy": "Today", "siblingCount": "0", "additionalSupport": "NA"})
+    for name in f:
+        if name.startswith("risk") and "enum" in f[name]["constraints"]:
+            row[name] = "No known risk"
+    (tmp_path / "placement_requests.csv").write_text(",".join(f) + "\n" + ",".join(row.values()) + "\n")
+    assert main(["validate", str(tmp_path), "--out", str(tmp_path / "problems.csv")]) == 1
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    import pandas as pd
+    problems = pd.read_csv(tmp_path / "problems.csv", dtype=str)
+    hit = problems[problems["column"] == "supportedAccommodationSuitability"]
+    assert len(hit) == 1, problems.to_dict("records")
+    hit = hit.iloc[0]
+    assert hit["file"].endswith("placement_requests.csv") and hit["row"] == "2" and hit["value"] == "Perhaps"
+    assert hit["severity"] == "fatal" and hit["rule"] == "cell.code"

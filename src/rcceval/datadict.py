@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .instruments import Instrument, describe_band, describe_score, load_instrument
-from .specs import DATASETS, capability_column, load_schema, schema_path
+from .specs import BEYOND_903, DATASETS, capability_column, load_schema, schema_path
 
 
 def datapackage(datasets: list[str] | None = None) -> dict:
@@ -147,15 +147,28 @@ _INTRO = ("The datasets rcceval reads and what each field means. Generated from 
           "is used to derive placements (derivation) or link datasets (linkage).")
 
 
+_BEYOND_INTRO = ("The SSDA903 return records the placements children had and how they ended. The questions "
+                 "below need what it does not hold; the proposed datasets (needs assessments, provider "
+                 "register and placement agreements, placement requests in the Placements Data Standard v2 "
+                 "form) hold it. Each field below says which question it serves.")
+
+
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _markdown(sections: list[_Section], instrument: Instrument) -> str:
-    lines = ["# rcceval data dictionary", "", _INTRO, "", "## Contents", ""]
+    lines = ["# rcceval data dictionary", "", _INTRO, "", "## Contents", "",
+             "- [What the 903 alone cannot answer](#beyond-903)"]
     for s in sections:
         lines.append(f"- [{s.title}](#{s.name}) (`{s.name}.csv`)")
     lines.append(f"- [Default needs instrument: {instrument.id}](#instrument)")
+    lines += ["", '<a id="beyond-903"></a>', "", "## What the 903 alone cannot answer", "", _BEYOND_INTRO, "",
+              "| question | serves | why the 903 cannot answer it | proposed fields that answer it |",
+              "| --- | --- | --- | --- |"]
+    for q in BEYOND_903:
+        cells = [q["question"], q["serves"], q["why_not_903"], ", ".join(f"`{f}`" for f in q["fields"])]
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     for s in sections:
         lines += ["", f'<a id="{s.name}"></a>', "", f"## {s.title} (`{s.name}`)", "", s.description, ""]
         if s.primary_key:
@@ -201,10 +214,19 @@ def _html(sections: list[_Section], instrument: Instrument) -> str:
     e = html.escape
     out = ['<!DOCTYPE html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
            '<title>rcceval data dictionary</title>', f'<style>{_CSS}</style>', '</head>', '<body>',
-           '<h1>rcceval data dictionary</h1>', f'<p>{e(_INTRO)}</p>', '<nav><h2>Contents</h2><ul>']
+           '<h1>rcceval data dictionary</h1>', f'<p>{e(_INTRO)}</p>', '<nav><h2>Contents</h2><ul>',
+           '<li><a href="#beyond-903">What the 903 alone cannot answer</a></li>']
     for s in sections:
         out.append(f'<li><a href="#{e(s.name)}">{e(s.title)}</a> (<code>{e(s.name)}.csv</code>)</li>')
     out.append(f'<li><a href="#instrument">Default needs instrument: {e(instrument.id)}</a></li></ul></nav>')
+    out += ['<section id="beyond-903">', "<h2>What the 903 alone cannot answer</h2>", f"<p>{e(_BEYOND_INTRO)}</p>",
+            "<table><thead><tr><th>question</th><th>serves</th><th>why the 903 cannot answer it</th>"
+            "<th>proposed fields that answer it</th></tr></thead><tbody>"]
+    for q in BEYOND_903:
+        fields = ", ".join(f"<code>{e(f)}</code>" for f in q["fields"])
+        out.append(f"<tr><td>{e(q['question'])}</td><td>{e(q['serves'])}</td><td>{e(q['why_not_903'])}</td>"
+                   f"<td>{fields}</td></tr>")
+    out += ["</tbody></table>", "</section>"]
     for s in sections:
         out += [f'<section id="{e(s.name)}">', f'<h2>{e(s.title)} (<code>{e(s.name)}</code>)</h2>',
                 f'<p>{e(s.description)}</p>']

@@ -236,7 +236,8 @@ def _load_instrument_file(path: Path, mtime_ns: int) -> Instrument:
     return parse_instrument(data, path)
 
 
-def _instrument_file(path_or_id: str | Path | None) -> Path:
+def instrument_file(path_or_id: str | Path | None) -> Path:
+    """The YAML file of an instrument given by path or by id (the packaged instruments are searched)."""
     if path_or_id is None:
         return DEFAULT_INSTRUMENT_PATH
     text = str(path_or_id)
@@ -256,7 +257,7 @@ def _instrument_file(path_or_id: str | Path | None) -> Path:
 
 def load_instrument(path_or_id: str | Path | None = None) -> Instrument:
     """Load and check a needs instrument: None for the default, a shipped instrument's id, or a file path."""
-    path = _instrument_file(path_or_id).resolve()
+    path = instrument_file(path_or_id).resolve()
     return _load_instrument_file(path, path.stat().st_mtime_ns)
 
 

@@ -21,7 +21,9 @@ from .errors import ParameterError
 NOTEBOOK_DIR_NAME = "notebooks"
 SCALES = ("small", "region", "national")
 DATA_SOURCES = ("synthetic", "folder")
-ALL_NOTEBOOKS = ("00_data_quality", "01_needs_predict_stability", "02_placement_survival", "05_sufficiency_gap")
+COSTING_NOTEBOOK = "03_unit_cost_vs_needs_led"
+ALL_NOTEBOOKS = ("00_data_quality", "01_needs_predict_stability", "02_placement_survival", "04_dataset_proposal",
+                 "05_sufficiency_gap")
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -59,6 +61,15 @@ class Analysis:
 
 
 @dataclass(frozen=True)
+class Power:
+    """Settings of the dataset-proposal report (power and minimum detectable effects)."""
+
+    replicates: int = 200          # simulated-power replicates per sample size
+    target: float = 0.8            # power at which the minimum detectable hazard ratio is read
+    alpha: float = 0.05            # two-sided significance level of the tests powered
+
+
+@dataclass(frozen=True)
 class Parameters:
     """Everything a run needs. Paths are absolute once resolved against the project root."""
 
@@ -74,6 +85,8 @@ class Parameters:
     strict: bool = False
     disclosure: Disclosure = field(default_factory=Disclosure)
     analysis: Analysis = field(default_factory=Analysis)
+    power: Power = field(default_factory=Power)
+    costing: str = "parameters/costing.yaml"   # cost parameters of question 3 (checked by costing_params)
     seed: int = 20240331
     notebooks: tuple[str, ...] = ALL_NOTEBOOKS
     instrument: str = "rcceval-open-v1"
@@ -188,6 +201,16 @@ def parse(values: dict, source: str | Path = "<parameters>", root: Path | None =
         folds=check.integer(an.get("folds", a.folds), "analysis.folds", 2, 20),
         bootstrap=check.integer(an.get("bootstrap", a.bootstrap), "analysis.bootstrap", 0, 100_000),
         jobs=check.integer(an.get("jobs", a.jobs), "analysis.jobs", -1, 256))
+    pw = values.get("power", {}) or {}
+    check.mapping(pw, "power", set(Power.__dataclass_fields__))
+    w = Power()
+    out["power"] = Power(
+        replicates=check.integer(pw.get("replicates", w.replicates), "power.replicates", 10, 100_000),
+        target=check.number(pw.get("target", w.target), "power.target", 0.5, 0.99),
+        alpha=check.number(pw.get("alpha", w.alpha), "power.alpha", 0.001, 0.2))
+    costing = Path(check.text(values.get("costing", d.costing), "costing"))
+    costing = costing if costing.is_absolute() else root / costing
+    out["costing"] = str(costing)
     out["seed"] = check.integer(values.get("seed", d.seed), "seed", 0, 2**32 - 1)
     notebooks = _text_list(check, values.get("notebooks", list(d.notebooks)), "notebooks")
     available = available_notebooks(root)
@@ -196,6 +219,8 @@ def parse(values: dict, source: str | Path = "<parameters>", root: Path | None =
             check.fail("notebooks", name, f"no such notebook in {root / NOTEBOOK_DIR_NAME} "
                                           f"(available: {', '.join(available)})")
     out["notebooks"] = notebooks
+    if check_paths and COSTING_NOTEBOOK in notebooks and not costing.is_file():
+        check.fail("costing", str(costing), f"cost parameter file not found ({COSTING_NOTEBOOK} needs it)")
     out["instrument"] = check.text(values.get("instrument", d.instrument), "instrument")
     out["keep_code"] = _bool(check, values.get("keep_code", d.keep_code), "keep_code")
     output_dir = values.get("output_dir")

@@ -89,6 +89,16 @@ def input_hashes(data_dir: Path) -> dict[str, str]:
     return {str(p.relative_to(data_dir)): sha256(p) for p in sorted(data_dir.rglob("*")) if p.is_file()}
 
 
+def settings_hashes(params: params_mod.Parameters) -> dict[str, str]:
+    """SHA-256 of the files that configure a run besides the data: the parameter file, the needs
+    instrument and the cost parameters (a costing figure changed is a different run)."""
+    from .instruments import instrument_file
+
+    files = {"parameters": Path(str(params.source)), "instrument": instrument_file(params.instrument),
+             "costing": Path(params.costing)}
+    return {k: sha256(p) for k, p in files.items() if p.is_file()}
+
+
 def git_commit(root: Path) -> str | None:
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
@@ -214,6 +224,7 @@ def run(params_file: str | Path, only: list[str] | None = None, by_la: bool = Fa
     manifest = {
         "run_id": run_id, "parameters_file": str(params.source), "parameters": params.to_dict(),
         "seed": params.seed, "data_dir": str(data_dir), "inputs_sha256": input_hashes(data_dir),
+        "settings_sha256": settings_hashes(params),
         "versions": versions(), "git_commit": git_commit(root), "started": started, "ended": _now(),
         "seconds": round(time.perf_counter() - t0, 2),
         "notebooks": [vars(n) | {"results": None} for n in notebooks],

@@ -71,3 +71,43 @@ def frictionless_schema(name: str) -> "frictionless.Schema":
 def capability_column(domain_id: str) -> str:
     """Column holding a placement's capability in a domain: CAP_<DOMAIN ID IN CAPITALS>."""
     return f"CAP_{domain_id.upper()}"
+
+
+# ------------------------------------------------------------------ what the 903 cannot answer
+
+# Questions the SSDA903 return alone cannot answer, why, and the proposed fields (dataset.field)
+# that answer them: the case for the proposed dataset, published in the data dictionary and in
+# the dataset-proposal report (tests check every field named exists in its specification).
+BEYOND_903: tuple[dict, ...] = (
+    {"question": "Does a child's level of need predict whether a placement breaks down?",
+     "serves": "Q1 needs predict stability",
+     "why_not_903": "The 903 holds no measure of need beyond the category of need at entry (CIN) and, "
+                    "for some children, a yearly SDQ score (OC2); neither rates need by domain at a placement's start.",
+     "fields": ("needs_assessments.DOMAIN", "needs_assessments.INTENSITY", "needs_assessments.FREQUENCY",
+                "needs_assessments.ASSESSMENT_DATE")},
+    {"question": "How long do placements last for children with different need profiles?",
+     "serves": "Q2 placement survival",
+     "why_not_903": "Durations and endings are in the 903, but need profiles (tiers, intensity x frequency) are not.",
+     "fields": ("needs_assessments.INTENSITY", "needs_assessments.FREQUENCY", "needs_assessments.ASSESSMENT_DATE")},
+    {"question": "Could the placement meet the child's needs (mismatch), and does mismatch predict disruption?",
+     "serves": "Q1 needs predict stability",
+     "why_not_903": "The 903 records the placement type and URN, not what a setting or carer can meet in each need domain.",
+     "fields": ("provider_register.CAP_BEHAVIOUR", "placement_agreements.CAP_BEHAVIOUR", "provider_register.URN",
+                "placement_agreements.START_DATE")},
+    {"question": "Did we secure the placement we wanted (type and location), and does a second-best placement break down more?",
+     "serves": "Q4 dataset proposal",
+     "why_not_903": "The 903 records only the placement made, never the types that were preferred or ruled unsuitable, "
+                    "nor whether the preferred location was met.",
+     "fields": ("placement_requests.fosterCareSuitability", "placement_requests.residentialCareSuitability",
+                "placement_requests.supportedAccommodationSuitability", "placement_requests.placementType",
+                "placement_requests.preferabilityLocation", "placement_requests.placementDate")},
+    {"question": "What does each child's care cost, unit-cost against needs-led?",
+     "serves": "Q3 costing",
+     "why_not_903": "The 903 holds no fees or costs.",
+     "fields": ("placement_agreements.WEEKLY_FEE", "placement_requests.totalWeeklyCost")},
+    {"question": "Where do the region's needs outrun its provision?",
+     "serves": "Q5 sufficiency",
+     "why_not_903": "The 903 counts placements made, not the needs waiting to be met nor what each provider can meet and where.",
+     "fields": ("needs_assessments.INTENSITY", "provider_register.PLACES", "provider_register.POSTCODE",
+                "provider_register.CAP_BEHAVIOUR", "postcode_lookup.POSTCODE")},
+)

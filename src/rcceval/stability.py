@@ -124,6 +124,7 @@ class NeedsStabilityAnalysis:
     n_jobs: int = 1
     min_level_events: int = 10
     drop_one_domains: bool = True
+    sensitivity: bool = True       # False: skip the complete-follow-up, per-council and second-best analyses
     level: float = 0.95
     # results
     models: dict = field(default_factory=dict, init=False, repr=False)
@@ -148,13 +149,14 @@ class NeedsStabilityAnalysis:
         """Fit M0-M2, cross-validate, bootstrap and run the sensitivity analyses on the analysis frame."""
         self.timings = {}
         t = time.perf_counter()
-        data = self._prepare(frame)
+        self._data = data = self._prepare(frame)     # child-level rows: kept for drop_one_tests, never published
         self.timings["sample, design, person-period rows"] = time.perf_counter() - t
         steps = [("M0-M2 fits (both causes, robust variance)", lambda: self._fit_models(data)),
-                 ("cross-validation, drop-one, bootstrap", lambda: self._cross_validate(data)),
-                 ("complete-follow-up logistic", lambda: self._complete_follow_up(data, extract_date)),
-                 ("per-council widths", lambda: self._council_widths(data)),
-                 ("second-best sensitivity", lambda: self._second_best(data))]
+                 ("cross-validation, drop-one, bootstrap", lambda: self._cross_validate(data))]
+        if self.sensitivity:
+            steps += [("complete-follow-up logistic", lambda: self._complete_follow_up(data, extract_date)),
+                      ("per-council widths", lambda: self._council_widths(data)),
+                      ("second-best sensitivity", lambda: self._second_best(data))]
         for name, step in steps:
             t = time.perf_counter()
             step()
@@ -218,6 +220,22 @@ class NeedsStabilityAnalysis:
             comp.loc[big, ["wald_robust_statistic", "wald_robust_df", "wald_robust_p"]] = \
                 [wald["statistic"], wald["df"], wald["p"]]
         self.comparison = comp
+
+    def drop_one_tests(self) -> pd.DataFrame:
+        """Per need domain: M1 against M1 without the domain, by likelihood ratio (model-based) and by the
+        cluster-robust Wald test of the dropped terms (placements of one child are not independent)."""
+        d = self._data
+        m1 = self.models["M1"].unplanned
+        rows = []
+        for dom in d.domains:
+            dropped = [t for t in d.terms["M1"] if t[1:2] == "_" and sd.domain_of(t) == dom]
+            kept = [t for t in d.terms["M1"] if t not in dropped]
+            small = _fit(d.X, kept, d.rows[sd.UNPLANNED], d.clusters, d.interval_names,
+                         start=_start_for(m1, kept), robust=False)
+            lr, wald = sf.lr_test(small, m1), sf.wald_test(m1, dropped)
+            rows.append({"domain": dom, "terms": ", ".join(dropped), "lr_chi2": lr["statistic"], "df": lr["df"],
+                         "p": lr["p"], "wald_robust": wald["statistic"], "wald_p": wald["p"]})
+        return pd.DataFrame(rows).set_index("domain")
 
     def _specs(self, d: _Prepared) -> dict:
         specs = {m: (d.terms[m], None) for m in MODELS}

@@ -1,0 +1,96 @@
+"""Question 3 on a small synthetic region read through the real loader: needs-led with no capacity is
+the unit-cost journey exactly; fixed seed gives identical results whatever n_jobs; the fitted hazards
+and the generating model (truth.json) give the same moves and costs within Monte Carlo and
+estimation error; the engine reproduces the fitted first-placement survival.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rcceval.costing import CareCosting
+from rcceval.costing_params import load_costing
+from rcceval.derive import derive_placements
+from rcceval.frame import FrameOptions, analysis_frame
+from rcceval.instruments import load_instrument
+from rcceval.load import read_region
+from rcceval.publish import _plain
+from rcceval.synth import generate
+from rcceval.validate import validate_region
+
+ROOT = Path(__file__).resolve().parents[1]
+INST = load_instrument(None)
+HEADER: dict = {}   # the 903 header of the region fixture (DOB: leaving care at 18)
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    out = tmp_path_factory.mktemp("q3small")
+    truth = generate(out, scale="small", seed=7)
+    reg = validate_region(read_region(out))
+    placements = derive_placements(reg.c903, extract_date=reg.c903.extract_date)
+    frame = analysis_frame(reg, placements, INST, FrameOptions(pd.Timestamp("2019-04-01"), pd.Timestamp("2025-03-31"), 183))
+    HEADER["header"] = reg.c903.header
+    return frame, reg.tables["placement_agreements"], truth
+
+
+def costing(**sim):
+    cp = load_costing(ROOT / "parameters" / "costing.yaml")
+    return replace(cp, simulation=replace(cp.simulation, **sim))
+
+
+def test_needs_led_with_no_capacity_is_the_unit_cost_journey(region):
+    frame, agreements, truth = region
+    q = CareCosting(costing(capacity=0.0, draws=8, break_even_draws=2), INST, seed=4).fit(frame, agreements)
+    assert np.array_equal(q.journeys.by_profile["unit_cost"], q.journeys.by_profile["needs_led"])
+    d = q.difference.set_index("profile")
+    assert (d["cost_per_child_year"] == 0).all() and (d["moves_averted_per_100"] == 0).all()
+
+
+def test_fixed_seed_gives_identical_results_whatever_n_jobs(region):
+    frame, agreements, truth = region
+    cp = costing(draws=24, break_even_draws=3)
+    text = lambda q: json.dumps(_plain(q.to_dict()), sort_keys=True)  # noqa: E731
+    a = CareCosting(cp, INST, seed=9, n_jobs=1).fit(frame, agreements)
+    b = CareCosting(cp, INST, seed=9, n_jobs=2).fit(frame, agreements)
+    c = CareCosting(cp, INST, seed=10, n_jobs=1).fit(frame, agreements)
+    assert text(a) == text(b)
+    assert text(a) != text(c)
+    assert a.tornado.equals(b.tornado) and a.summary.equals(b.summary)
+
+
+def test_fitted_and_generating_hazards_agree_within_error(region):
+    frame, agreements, truth = region
+    cp = costing(draws=150, break_even_draws=4)
+    header = HEADER["header"]
+    fit = CareCosting(cp, INST, seed=2).fit(frame, agreements, truth=truth, header=header)
+    gen = CareCosting(cp, INST, seed=2, hazard_source="generating").fit(frame, agreements, truth=truth)
+    assert any("18th birthday censored" in n for n in fit.notes)
+    fs, gs = (q.summary.set_index(["scenario", "profile"]) for q in (fit, gen))
+    for scenario in ("unit_cost", "needs_led"):
+        for col in ("weeks_in_care", "moves", "cost_per_child", "cost_per_child_year", "share_3plus_moves"):
+            f, g = fs.loc[(scenario, "All")], gs.loc[(scenario, "All")]
+            # the fitted interval carries the Cox coefficients' uncertainty and the Monte Carlo error
+            half = max(f[f"{col}_upper"] - f[col], f[col] - f[f"{col}_lower"])
+            assert abs(f[col] - g[col]) < 1.5 * half, (scenario, col, f[col], g[col], half)
+    # the engine reproduces what each model says about first placements
+    for q in (fit, gen):
+        fc = q.first_check
+        n = fc["children"] * q.sim.break_even_draws          # independent first placements simulated
+        se = np.sqrt(fc["model"] * (1 - fc["model"]) / n)
+        assert ((fc["simulated"] - fc["model"]).abs() < 4.5 * se + 1 / n).all()
+        # and the hazards describe the data: the Kaplan-Meier of the same first placements (all children)
+        a = fc.loc[(fc["profile"] == "All") & fc["observed_km"].notna()]
+        km_se = np.sqrt(a["model"] * (1 - a["model"]) / a["children"])
+        assert ((a["observed_km"] - a["model"]).abs() < 4 * km_se).all(), a
+
+
+def test_generating_source_needs_truth(region):
+    frame, agreements, _ = region
+    with pytest.raises(ValueError, match="truth.json"):
+        CareCosting(costing(draws=2), INST, hazard_source="generating").fit(frame, agreements)

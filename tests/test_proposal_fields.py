@@ -1,0 +1,58 @@
+"""The value of each proposed field: the drop-one likelihood-ratio test agrees with statsmodels' GLM on
+the same person-period rows, and the table is question 1's drop-one and nested comparisons."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+
+from rcceval import stability_data as sd
+from rcceval.instruments import load_instrument
+from rcceval.proposal_fields import ALL_DOMAINS, MISMATCH_ROW, FieldValue
+from test_stability import synthetic_frame
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    frame, truth, _ = synthetic_frame(tmp_path_factory.mktemp("q4_fields"), seed=21)
+    return FieldValue(bootstrap=20, seed=3, n_jobs=1).fit(frame, load_instrument(None)), truth
+
+
+def _llf(d, terms):
+    """statsmodels' cloglog GLM log-likelihood of the unplanned-ending rows with these covariates."""
+    rows = d.rows[sd.UNPLANNED]
+    X = d.X[terms].to_numpy()[rows.placement]
+    design = np.hstack([X, np.eye(rows.n_intervals)[rows.interval]])
+    fit = sm.GLM(rows.y, design, family=sm.families.Binomial(link=sm.families.links.CLogLog()),
+                 offset=rows.offset).fit(tol=1e-12)
+    return fit.llf
+
+
+def test_drop_one_lr_agrees_with_statsmodels(fitted):
+    fv, _ = fitted
+    d = fv.analysis._data
+    dom = "behaviour"
+    full = d.terms["M1"]
+    small = [t for t in full if not (t[1:2] == "_" and sd.domain_of(t) == dom)]
+    assert len(full) - len(small) == 2                     # intensity and frequency
+    lr = 2 * (_llf(d, full) - _llf(d, small))
+    row = fv.table.loc[dom]
+    assert row["lr_chi2"] == pytest.approx(lr, rel=1e-6)
+    assert row["df"] == 2 and row["p"] == pytest.approx(stats.chi2.sf(lr, 2), rel=1e-5)
+
+
+def test_table_rows_are_question_1s_comparisons(fitted):
+    fv, truth = fitted
+    q1, t = fv.analysis, fv.table
+    assert set(q1.drop_one["domain"]) | {ALL_DOMAINS, MISMATCH_ROW} == set(t.index)
+    for _, r in q1.drop_one.iterrows():
+        assert t.loc[r["domain"], "delta_auc"] == r["estimate"]
+        assert t.loc[r["domain"], "ci_low"] <= t.loc[r["domain"], "delta_auc"] <= t.loc[r["domain"], "ci_high"]
+    assert t.loc[ALL_DOMAINS, "lr_chi2"] == q1.comparison.loc["M1", "lr_statistic"]
+    assert t.loc[MISMATCH_ROW, "df"] == 1
+    # the generating hazard: needs matter (M1 vs M0) and so does mismatch, on 2 small councils too
+    assert t.loc[ALL_DOMAINS, "p"] < 1e-6 and t.loc[MISMATCH_ROW, "p"] < 1e-3
+    d = fv.to_dict()
+    assert set(d[ALL_DOMAINS]) == {"delta_auc", "ci", "lr_chi2", "df", "p", "wald_robust", "wald_p"}
+    assert "CAP_BEHAVIOUR" in t.loc[MISMATCH_ROW, "dataset_fields"]
