@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYNTH := data/synthetic
 SEED ?= 20240331
 
-.PHONY: setup test test-fast report synth bench system-deps
+.PHONY: setup test test-fast report synth bench bench-derive system-deps
 
 setup: $(STAMP)
 
@@ -42,5 +42,18 @@ report: $(STAMP)
 synth: $(STAMP)
 	$(RCCEVAL) synth --out $(SYNTH)/region-seed$(SEED) --scale region --seed $(SEED)
 
-bench: $(STAMP)
+# Timed runs (not tests): load/validate/derive at region and national scale, the question 1-3
+# models and simulations, power curves. bench-derive alone is the quick one.
+bench: $(STAMP) $(SYNTH)/region-seed$(SEED)/truth.json
 	$(PY) benchmarks/bench_derive.py
+	$(PY) benchmarks/bench_stability.py --data $(SYNTH)/region-seed$(SEED)
+	$(PY) benchmarks/bench_survival.py --data $(SYNTH)/region-seed$(SEED)
+	$(PY) benchmarks/bench_sufficiency.py --data $(SYNTH)/region-seed$(SEED)
+	$(PY) benchmarks/bench_costing.py --data $(SYNTH)/region-seed$(SEED)
+	$(PY) benchmarks/bench_power.py $(SYNTH)/region-seed$(SEED)
+
+bench-derive: $(STAMP)
+	$(PY) benchmarks/bench_derive.py
+
+$(SYNTH)/region-seed$(SEED)/truth.json: | $(STAMP)
+	$(RCCEVAL) synth --out $(SYNTH)/region-seed$(SEED) --scale region --seed $(SEED)

@@ -214,7 +214,7 @@ def one_child(age0: float = 10.5, n: int = 1) -> tuple[Cohort, Pool]:
                peak=np.zeros(n, dtype=np.int64))
     pool = Pool(type=np.array([TYPE_LEVELS.index("residential")]), sb=np.zeros(1),
                 group=np.array([COST_GROUPS.index("childrens_home")]), cap=np.full((1, ND), 3.0),
-                start=np.array([0]), count=np.array([1]))
+                start=np.zeros((1, 5), dtype=np.int64), count=np.ones((1, 5), dtype=np.int64))
     return c, pool
 
 

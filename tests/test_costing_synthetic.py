@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from rcceval.costing import CareCosting
+from rcceval.costing_microsim import TYPE_LEVELS
 from rcceval.costing_params import load_costing
 from rcceval.derive import derive_placements
 from rcceval.frame import FrameOptions, analysis_frame
@@ -48,6 +49,15 @@ def test_needs_led_with_no_capacity_is_the_unit_cost_journey(region):
     frame, agreements, truth = region
     q = CareCosting(costing(capacity=0.0, draws=8, break_even_draws=2), INST, seed=4).fit(frame, agreements)
     assert np.array_equal(q.journeys.by_profile["unit_cost"], q.journeys.by_profile["needs_led"])
+    # next placements are drawn from children of the same tier and age band: no supported accommodation
+    # (16+ only in the synthetic region) for younger children
+    pool = q.pool
+    supported = TYPE_LEVELS.index("supported")
+    for pi in range(len(q.cohort.profiles)):
+        for b in range(4):
+            rows = slice(pool.start[pi, b], pool.start[pi, b] + pool.count[pi, b])
+            if pool.count[pi, b] < len(pool.type):          # its own cell (not the every-row fallback)
+                assert not (pool.type[rows] == supported).any(), (pi, b)
     d = q.difference.set_index("profile")
     assert (d["cost_per_child_year"] == 0).all() and (d["moves_averted_per_100"] == 0).all()
 

@@ -161,6 +161,24 @@ def test_parameter_files_are_checked(tmp_path, change, key, rule):
     assert run_.returncode == 2 and key in run_.stderr and "Traceback" not in run_.stderr
 
 
+def test_the_cost_file_is_checked_with_the_run(tmp_path):
+    """--check reads costing.yaml too: a bad figure, or the generating hazard asked for on real data, stops it."""
+    costs = (ROOT / "parameters" / "costing.yaml").read_text()
+    bad = tmp_path / "costs.yaml"
+    bad.write_text(costs.replace("hourly_staff_cost:\n    value: 30", "hourly_staff_cost:\n    value: -30", 1))
+    values = yaml.safe_load((ROOT / "parameters" / "default.yaml").read_text())
+    with pytest.raises(ParameterError) as err:
+        params_mod.parse({**values, "costing": str(bad)}, source="p.yaml", root=ROOT)
+    assert err.value.key.startswith("needs_led.hourly_staff_cost") and str(bad) in str(err.value)
+    generating = tmp_path / "generating.yaml"
+    generating.write_text(costs.replace("hazard_source: fitted", "hazard_source: generating", 1))
+    folder = {**values, "costing": str(generating), "data_source": "folder", "data_dir": str(tmp_path)}
+    with pytest.raises(ParameterError) as err:
+        params_mod.parse(folder, source="p.yaml", root=ROOT)
+    assert err.value.key == "simulation.hazard_source" and "synthetic" in err.value.rule
+    assert params_mod.parse({**folder, "notebooks": ["00_data_quality"]}, source="p.yaml", root=ROOT).notebooks
+
+
 def test_every_shipped_parameter_file_is_valid():
     for path in sorted((ROOT / "parameters").glob("*.yaml")):
         if path.name == "costing.yaml":      # cost parameters, not a run: checked by the costing tests

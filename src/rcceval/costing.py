@@ -27,7 +27,7 @@ from scipy import stats
 
 from . import codes
 from .costing_hazard import CAUSES, HazardModel, from_cox, from_truth
-from .costing_microsim import (ITEM, SCENARIOS, TYPE_LEVELS, VARIABLE, Cohort, Journeys, Pool, Settings, cost,
+from .costing_microsim import (AGE_EDGES, ITEM, SCENARIOS, TYPE_LEVELS, VARIABLE, Cohort, Journeys, Pool, Settings, cost,
                                first_linear_predictors, item_prices, layout, simulate)
 from .costing_params import COST_GROUPS, CostingParameters
 from .costing_static import cost_group, fee_comparison, needs_components, needs_led_weekly, static_comparison
@@ -69,8 +69,9 @@ def build_cohort(fu: pd.DataFrame, d: Design, profile: pd.Series, strata: list[s
     """The children simulated and the next placements drawn from, from the model's rows `d`.
 
     Cohort: each child's earliest placement among the model's rows (complete covariates), as its
-    first placement. Pool: the model's rows that are not a period's first placement, by profile (a
-    profile with none draws from all; no such rows at all: from the first placements). Returns
+    first placement. Pool: the model's rows that are not a period's first placement, by profile and
+    age band at their start (an empty cell draws from the profile's rows of any age, an empty profile
+    from every row; no such rows at all: from the first placements). Returns
     (cohort, pool, rows) with rows the cohort's frame rows (child-level, never published)."""
     sub = fu.loc[d.rows]
     X = d.X.set_axis(d.rows)
@@ -100,18 +101,25 @@ def build_cohort(fu: pd.DataFrame, d: Design, profile: pd.Series, strata: list[s
         raise ValueError("a council of the cohort has no baseline hazard in the model's strata")
     later = sub.loc[~sub["FIRST_IN_PERIOD"].astype(bool)]
     pool_rows = later if len(later) else rows
+    p_of = prof.reindex(pool_rows.index).map(pidx).fillna(-1).to_numpy(np.int64)
+    b_of = np.searchsorted(AGE_EDGES, pool_rows["AGE_START"].astype(float).to_numpy(), side="right")
+    order = np.lexsort((b_of, p_of))
+    pool_rows, p_of, b_of = pool_rows.iloc[order], p_of[order], b_of[order]
+    n_b = len(AGE_EDGES) + 1
+    start = np.zeros((len(profiles), n_b), dtype=np.int64)
+    count = np.full((len(profiles), n_b), len(pool_rows), dtype=np.int64)   # fallback: every row
+    for pi in range(len(profiles)):
+        in_p = np.flatnonzero(p_of == pi)
+        if not in_p.size:
+            continue
+        start[pi], count[pi] = in_p[0], in_p.size                          # fallback: the profile, any age
+        for b in range(n_b):
+            cell = in_p[b_of[in_p] == b]
+            if cell.size:
+                start[pi, b], count[pi, b] = cell[0], cell.size
     caps = list(instrument.capability_columns)
-    parts, start, count = [], [], []
-    for p in profiles:
-        part = pool_rows.loc[prof.reindex(pool_rows.index) == p]
-        part = part if len(part) else pool_rows
-        start.append(sum(len(x) for x in parts))
-        count.append(len(part))
-        parts.append(part)
-    allp = pd.concat(parts)
-    pool = Pool(type=_type_index(allp), sb=_second_best(allp, with_sb), group=_group_index(allp),
-                cap=allp[caps].to_numpy(float), start=np.array(start, dtype=np.int64),
-                count=np.array(count, dtype=np.int64))
+    pool = Pool(type=_type_index(pool_rows), sb=_second_best(pool_rows, with_sb), group=_group_index(pool_rows),
+                cap=pool_rows[caps].to_numpy(float), start=start, count=count)
     return cohort, pool, rows
 
 

@@ -7,7 +7,8 @@ transform of that cause's cumulative hazard (costing_hazard): proper competing r
 the 18th birthday or the horizon ends a journey; an unplanned or planned ending is a move: it costs
 the process cost and a next placement follows. The first placement is the child's observed one;
 a next placement is drawn from the observed later placements of children with the same need
-profile (its type, whether it was second best, its capability, hence the child's mismatch in it).
+profile and age band (its type, whether it was second best, its capability, hence the child's
+mismatch in it).
 Needs-led commissioning finds a matched placement (mismatch 0, not second best) with probability
 `capacity` for each placement, else the placement is as under unit costs; a matched placement costs
 the child's needs-led weekly cost, any other its unit cost.
@@ -76,7 +77,9 @@ class Cohort:
 
 @dataclass
 class Pool:
-    """Next placements to draw from, rows sorted by profile: start/count index each profile's rows."""
+    """Next placements to draw from, rows sorted by profile and age band at their start: start/count
+    (profiles x age bands) give the rows a child of that profile and age draws from (the profile's
+    rows of every age where none of that age, every row where the profile has none)."""
 
     type: np.ndarray
     sb: np.ndarray
@@ -204,22 +207,22 @@ def _run_chunk(c: Cohort, pool: Pool, lays: list[Layout], hz: HazardModel, st: S
             if not j.size:
                 continue
             ch, dr = child[j], dloc[j]
+            t0 = ss["t"][j]
+            age = c.age0[ch] + t0 / 365.25
+            band = np.searchsorted(AGE_EDGES, np.floor(age), side="right")
             if k == 0:
                 typ, sb, grp = c.type0[ch], c.sb0[ch], c.group0[ch]
                 mm, first = c.mismatch0[ch], c.first0[ch]
             else:
                 prof = c.profile[ch]
-                row = pool.start[prof] + np.minimum((u_pool[sel] * pool.count[prof]).astype(np.int64),
-                                                    pool.count[prof] - 1)
+                start, count = pool.start[prof, band], pool.count[prof, band]
+                row = start + np.minimum((u_pool[sel] * count).astype(np.int64), count - 1)
                 typ, sb, grp = pool.type[row], pool.sb[row], pool.group[row]
                 mm = np.clip(c.intensity[ch] - pool.cap[row], 0, None).sum(axis=1)
                 first = np.zeros(len(j))
             matched = (u_cap[sel] < st.capacity) if s == "needs_led" else np.zeros(len(j), dtype=bool)
             mm = np.where(matched, 0.0, mm)
             sb = np.where(matched, 0.0, sb)
-            t0 = ss["t"][j]
-            age = c.age0[ch] + t0 / 365.25
-            band = np.searchsorted(AGE_EDGES, np.floor(age), side="right")
             times = np.empty((3, len(j)))
             for ci, (L, H) in enumerate(zip(lays, hazards)):
                 lp = (lp_fixed[ci][j] + L.age[dr, band] + L.type[dr, typ] + L.mm[dr] * mm + L.sb[dr] * sb

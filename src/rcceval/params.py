@@ -22,8 +22,8 @@ NOTEBOOK_DIR_NAME = "notebooks"
 SCALES = ("small", "region", "national")
 DATA_SOURCES = ("synthetic", "folder")
 COSTING_NOTEBOOK = "03_unit_cost_vs_needs_led"
-ALL_NOTEBOOKS = ("00_data_quality", "01_needs_predict_stability", "02_placement_survival", "04_dataset_proposal",
-                 "05_sufficiency_gap")
+ALL_NOTEBOOKS = ("00_data_quality", "01_needs_predict_stability", "02_placement_survival", COSTING_NOTEBOOK,
+                 "04_dataset_proposal", "05_sufficiency_gap")
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -219,13 +219,26 @@ def parse(values: dict, source: str | Path = "<parameters>", root: Path | None =
             check.fail("notebooks", name, f"no such notebook in {root / NOTEBOOK_DIR_NAME} "
                                           f"(available: {', '.join(available)})")
     out["notebooks"] = notebooks
-    if check_paths and COSTING_NOTEBOOK in notebooks and not costing.is_file():
-        check.fail("costing", str(costing), f"cost parameter file not found ({COSTING_NOTEBOOK} needs it)")
     out["instrument"] = check.text(values.get("instrument", d.instrument), "instrument")
     out["keep_code"] = _bool(check, values.get("keep_code", d.keep_code), "keep_code")
     output_dir = values.get("output_dir")
     out["output_dir"] = None if output_dir is None else check.text(output_dir, "output_dir")
+    if check_paths and COSTING_NOTEBOOK in notebooks:
+        _check_costing(check, costing, out)
     return Parameters(**out)
+
+
+def _check_costing(check: Checker, path: Path, out: dict) -> None:
+    """The cost parameter file exists and is valid (its own checks name its keys), and asks for the
+    generating hazard only where there is one (the synthetic region's truth.json)."""
+    if not path.is_file():
+        check.fail("costing", str(path), f"cost parameter file not found ({COSTING_NOTEBOOK} needs it)")
+    from .costing_params import load_costing
+    from .instruments import load_instrument
+    costs = load_costing(path, n_domains=len(load_instrument(out["instrument"]).domain_ids))
+    if costs.simulation.hazard_source == "generating" and out["data_source"] != "synthetic":
+        raise ParameterError(path, "simulation.hazard_source", "generating",
+                             "the generating hazard exists only for synthetic data (data_source: synthetic); use fitted")
 
 
 def _reason_codes() -> list[str]:
