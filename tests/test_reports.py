@@ -285,3 +285,21 @@ def test_html_hides_code_unless_asked(small_run, tmp_path):
     hidden, code = (tmp_path / "hidden.html").read_text(), (tmp_path / "code.html").read_text()
     assert "open_report" not in hidden and "open_report" in code
     assert "Children looked after on 31 March" in hidden
+
+
+def test_notebooks_take_the_runs_validated_data_only_when_it_is_theirs(monkeypatch, tmp_path, small_run):
+    import os
+    import pickle
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from rcceval import report as report_mod
+    assert report_mod.REGION_CACHE_ENV not in os.environ          # the run removed its cache
+    params = params_mod.load(ROOT / "parameters" / "default.yaml", root=ROOT)
+    path = tmp_path / "region.pickle"
+    prepared = SimpleNamespace(c903=SimpleNamespace(header=pd.DataFrame({"LA": ["X1"]})), note="by the runner")
+    path.write_bytes(pickle.dumps((report_mod.region_key(params), prepared)))
+    monkeypatch.setenv(report_mod.REGION_CACHE_ENV, str(path))
+    assert report_mod.Report(params, "00_data_quality").region.note == "by the runner"
+    assert report_mod.cached_region(replace(params, strict=True)) is None
+    assert report_mod.cached_region(replace(params, data_dir=str(tmp_path))) is None

@@ -6,6 +6,8 @@ notebook stays thin and every report reads and publishes the same way.
 """
 from __future__ import annotations
 
+import os
+import pickle
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +31,26 @@ def ensure_data(params: params_mod.Parameters) -> Path:
         s = params.synthetic
         generate(path, scale=s.scale, seed=s.seed, null_needs=s.null_needs)
     return path
+
+
+# The runner reads and validates a run's data once and hands it to every notebook through a pickle in
+# a private temporary folder named by this variable (removed when the run ends; never in outputs/).
+REGION_CACHE_ENV = "RCCEVAL_REGION_CACHE"
+
+
+def region_key(params: params_mod.Parameters) -> tuple[str, bool]:
+    """What a validated region depends on besides the files themselves: where they are and strictness."""
+    return str(params.data_path), params.strict
+
+
+def cached_region(params: params_mod.Parameters) -> CleanRegion | None:
+    """The run's validated region if the runner prepared it for these parameters, else None."""
+    path = os.environ.get(REGION_CACHE_ENV)
+    if not path or not Path(path).is_file():
+        return None
+    with open(path, "rb") as handle:
+        key, region = pickle.load(handle)
+    return region if key == region_key(params) else None
 
 
 def only_councils(region: CleanRegion, councils: list[str]) -> CleanRegion:
@@ -58,7 +80,9 @@ class Report:
     @cached_property
     def region(self) -> CleanRegion:
         """Validated data of the councils asked for (stops with the problem list if it cannot be analysed)."""
-        region = validate_region(read_region(ensure_data(self.params)), strict=self.params.strict)
+        region = cached_region(self.params)
+        if region is None:
+            region = validate_region(read_region(ensure_data(self.params)), strict=self.params.strict)
         available = sorted(region.c903.header["LA"].unique())
         if self.params.councils == "all":
             return region
