@@ -272,30 +272,50 @@ def run(params_file: str | Path, only: list[str] | None = None, by_la: bool = Fa
 MAX_HEADLINES = 14
 
 
+ESTIMATE_KEYS, LOWER_KEYS, UPPER_KEYS = ("estimate", "mean", "rate", "hr"), ("ci_low", "lower"), ("ci_high", "upper")
+
+
+def _num(x: object) -> str:
+    if isinstance(x, float):
+        return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+    return str(x)
+
+
+def _interval(value: dict) -> str | None:
+    """'est (low to high)' for a dict holding an estimate and its interval, else None."""
+    est = next((k for k in ESTIMATE_KEYS if k in value), None)
+    lo = next((k for k in LOWER_KEYS if k in value), None)
+    hi = next((k for k in UPPER_KEYS if k in value), None)
+    if est is None or lo is None or hi is None or not all(
+            isinstance(value[k], (int, float)) for k in (est, lo, hi)):
+        return None
+    return f"{_num(value[est])} ({_num(value[lo])} to {_num(value[hi])})"
+
+
 def _headline(value: object) -> str | None:
     """A results.json value as one short cell: numbers to 3 significant figures, an estimate with
-    its interval as 'est (low to high)'; nested tables are left to results.json (None)."""
-    def num(x: object) -> str:
-        if isinstance(x, float):
-            return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
-        return str(x)
-
+    its interval as 'est (low to high)', a few labelled estimates side by side; nested tables are
+    left to results.json (None)."""
     if isinstance(value, (int, float, str)) or value is None:
-        return num(value)
+        return _num(value)
     if isinstance(value, dict):
-        if {"estimate", "ci_low", "ci_high"} <= set(value):
-            return f"{num(value['estimate'])} ({num(value['ci_low'])} to {num(value['ci_high'])})"
+        if _interval(value):
+            return _interval(value)
         if {"statistic", "df", "p"} <= set(value):
-            return f"chi2 {num(value['statistic'])} on {value['df']} df, p {num(value['p'])}"
+            return f"chi2 {_num(value['statistic'])} on {value['df']} df, p {_num(value['p'])}"
         if all(isinstance(v, (int, float, str)) for v in value.values()) and len(value) <= 10:
-            return ", ".join(f"{k} {num(v)}" for k, v in value.items())
+            return ", ".join(f"{k} {_num(v)}" for k, v in value.items())
+        if len(value) <= 4 and all(isinstance(v, dict) and _interval(v) for v in value.values()):
+            return "; ".join(f"{k} {_interval(v)}" for k, v in value.items())
     return None
 
 
 def _results_rows(results: dict) -> str:
     def first(item: tuple[str, object]) -> tuple[int, str]:  # estimates with intervals and tests lead
         value = item[1]
-        return (0 if isinstance(value, dict) and ({"ci_low", "p"} & set(value)) else 1, item[0])
+        leads = isinstance(value, dict) and ({"ci_low", "lower", "p"} & set(value) or (
+            value and all(isinstance(v, dict) and _interval(v) for v in value.values())))
+        return (0 if leads else 1, item[0])
 
     rows = []
     for key, value in sorted(results.items(), key=first):
