@@ -51,7 +51,7 @@ def test_secured_suitability_shares_exact():
     assert frame["SECURED_SUITABILITY"].tolist()[:9] == [
         "Preferred", "Preferred", "Preferred", "Suitable but not preferred", "Suitable but not preferred",
         "Preferred", "Preferred", "Not specified", "Suitable but not preferred"]
-    sp = SecuredPlacements().fit(frame, requests)
+    sp = SecuredPlacements().fit(frame)
     t = sp.suitability.set_index(["group", "value", "category"])
     t = t.sort_index()
     allr = t.loc[("all", "All councils")].reindex(["Preferred", "Suitable but not preferred", "Unsuitable", "Not specified"])
@@ -74,7 +74,7 @@ def test_secured_suitability_shares_exact():
 
 def test_preferred_location_met_exact():
     frame, requests = _case()
-    sp = SecuredPlacements().fit(frame, requests)
+    sp = SecuredPlacements().fit(frame)
     loc = sp.location.set_index(["group", "value", "category"])
     assert loc.loc[("all", "All councils", "Preferred location met"), ["placements", "of"]].tolist() == [6, 9]
     lo, hi = wilson(6, 9)
@@ -97,14 +97,14 @@ def test_design_effect_and_clustered_interval_by_hand():
 
 def test_no_requests_at_all():
     frame, _ = _case()
-    frame = frame.assign(HAS_REQUEST=False, SECURED_SUITABILITY=pd.NA, SECOND_BEST=np.nan)
-    sp = SecuredPlacements().fit(frame, None)
+    frame = frame.assign(HAS_REQUEST=False, SECURED_SUITABILITY=pd.NA, SECOND_BEST=np.nan, PREFERRED_LOCATION_MET=pd.NA)
+    sp = SecuredPlacements().fit(frame)
     assert sp.to_dict()["preferred_type_secured"]["rate"] is None
     assert sp.counts["with_request"] == 0
 
 
 def test_tiers_in_the_order_given():
     frame, requests = _case()
-    sp = SecuredPlacements(tier_order=("straightforward", "complex_chronic")).fit(frame, requests)
+    sp = SecuredPlacements(tier_order=("straightforward", "complex_chronic")).fit(frame)
     tiers = sp.suitability.loc[sp.suitability["group"] == "need tier", "value"].drop_duplicates().tolist()
     assert tiers == ["straightforward", "complex_chronic"]

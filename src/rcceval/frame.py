@@ -64,9 +64,12 @@ def sdq_at_start(frame: pd.DataFrame, oc2: pd.DataFrame) -> pd.Series:
 def secured_vs_preferred(frame: pd.DataFrame, requests: pd.DataFrame | None) -> pd.DataFrame:
     """From placement requests (matched on LA, child and start date): was the type secured the one
     preferred? SECURED_SUITABILITY is Preferred / Suitable but not preferred / Unsuitable /
-    Not specified; SECOND_BEST is 1 when the type secured was not the preferred one, missing with no request."""
+    Not specified; SECOND_BEST is 1 when the type secured was not the preferred one, missing with no request;
+    PREFERRED_LOCATION_MET is the request's preferabilityLocation (missing with no request or not recorded)."""
     out = pd.DataFrame({"SECURED_SUITABILITY": pd.Series(pd.NA, index=frame.index, dtype="object"),
-                        "SECOND_BEST": np.nan, "HAS_REQUEST": False}, index=frame.index)
+                        "SECOND_BEST": np.nan, "HAS_REQUEST": False,
+                        "PREFERRED_LOCATION_MET": pd.Series(pd.NA, index=frame.index, dtype="boolean")},
+                       index=frame.index)
     if requests is None or requests.empty:
         return out
     req = requests.rename(columns={"childId": "CHILD", "placementDate": "START"})
@@ -81,6 +84,8 @@ def secured_vs_preferred(frame: pd.DataFrame, requests: pd.DataFrame | None) -> 
     out["SECURED_SUITABILITY"] = secured
     second = np.where(has, (pd.Series(secured) != "Preferred").to_numpy(dtype=float), np.nan)
     out["SECOND_BEST"] = second
+    if "preferabilityLocation" in joined:
+        out["PREFERRED_LOCATION_MET"] = joined["preferabilityLocation"].astype("boolean").to_numpy()
     return out
 
 

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from .frame import KEY
 
 SUITABILITY = ("Preferred", "Suitable but not preferred", "Unsuitable", "Not specified")
 LOCATION = ("Preferred location met", "Preferred location not met")
@@ -52,18 +51,6 @@ def share_ci(successes: int, n: int, deff: float = 1.0, level: float = 0.95) -> 
     n_eff = n / deff
     lo, hi = proportion_confint(successes / deff, n_eff, alpha=1 - level, method="wilson")
     return float(lo), float(hi)
-
-
-def request_details(frame: pd.DataFrame, requests: pd.DataFrame | None) -> pd.Series:
-    """preferabilityLocation of each frame placement's request (matched as frame.secured_vs_preferred)."""
-    out = pd.Series(pd.NA, index=frame.index, dtype="boolean")
-    if requests is None or requests.empty or "preferabilityLocation" not in requests:
-        return out
-    req = requests.rename(columns={"childId": "CHILD", "placementDate": "START"})
-    req = req.drop_duplicates(KEY + ["START"], keep="last")[KEY + ["START", "preferabilityLocation"]]
-    joined = frame[KEY + ["START"]].merge(req, on=KEY + ["START"], how="left")
-    out[:] = joined["preferabilityLocation"].astype("boolean").to_numpy()
-    return out
 
 
 def _shares(values: pd.Series, categories: tuple[str, ...], cluster: pd.Series, level: float) -> list[dict]:
@@ -95,10 +82,12 @@ class SecuredPlacements:
     location: pd.DataFrame = field(default=None, init=False, repr=False)
     counts: dict = field(default_factory=dict, init=False)
 
-    def fit(self, frame: pd.DataFrame, requests: pd.DataFrame | None) -> "SecuredPlacements":
+    def fit(self, frame: pd.DataFrame) -> "SecuredPlacements":
+        """frame: the analysis frame (its SECURED_SUITABILITY and PREFERRED_LOCATION_MET come from the
+        placement requests, frame.secured_vs_preferred)."""
         has = frame["HAS_REQUEST"].fillna(False).to_numpy(bool) if "HAS_REQUEST" in frame else np.zeros(len(frame), bool)
         sub = frame.loc[has].copy()
-        sub["_LOCATION"] = request_details(sub, requests).map({True: LOCATION[0], False: LOCATION[1]})
+        sub["_LOCATION"] = sub["PREFERRED_LOCATION_MET"].map({True: LOCATION[0], False: LOCATION[1]})
         sub["_SUIT"] = sub["SECURED_SUITABILITY"].where(sub["SECURED_SUITABILITY"].isin(SUITABILITY))
         sub["_CLUSTER"] = sub["LA"].astype(str) + "\x1f" + sub["CHILD"].astype(str)
         tier = sub[self.tier_col].astype(object).where(sub[self.tier_col].notna(), "Not assessed")
