@@ -215,7 +215,8 @@ class CareCosting:
                              "needs assessments (needs_assessments.csv) for the instrument " + inst.id)
         self.static_rows, self.static = static_comparison(fu, cp, intensity_cols(inst), frequency_cols(inst), tier)
         self.fees = fee_comparison(fu, agreements, cp, tier)
-        self.hazards, d = self._hazards(follow_up(self.fit_frame), cause_specific, truth, spec)
+        fit_fu = fu if self.fit_frame is frame else follow_up(self.fit_frame)
+        self.hazards, d = self._hazards(fit_fu, cause_specific, truth, spec)
         self.cohort, self.pool, self.cohort_rows = build_cohort(fu, d, tier, self.hazards.strata, cp, inst)
         central = cp.central()
         self.nl_weekly_central = needs_led_weekly(pd.DataFrame({"setting": self.cohort.setting, "hours": self.cohort.hours,

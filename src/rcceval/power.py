@@ -33,6 +33,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import linalg, stats
 
+from .proposal_requests import share_ci
 from .survival_cox import truth_name
 from .survival_data import Design
 
@@ -459,7 +460,7 @@ class SimulatedPower:
         for k, (n, years) in enumerate(settings):
             g = self.draws[self.draws["setting"] == k]
             r, m = int(g["rejected"].sum()), len(g)
-            lo, hi = _wilson(r, m)
+            lo, hi = share_ci(r, m)          # Wilson; replicates are independent (deff 1)
             p = r / m
             rows.append({"placements": int(n), "years": float(years), "replicates": m, "events_mean": g["events"].mean(),
                          "power": p, "mc_se": np.sqrt(p * (1 - p) / m), "ci_low": lo, "ci_high": hi,
@@ -475,12 +476,6 @@ class SimulatedPower:
         return {"target": self.target, "log_hr": self.log_hr, "hr": float(np.exp(self.log_hr)), "sd": self.sd,
                 "rho2": self.rho2, "replicates": self.replicates, "seed": self.seed,
                 "settings": self.table.to_dict(orient="records")}
-
-
-def _wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    from statsmodels.stats.proportion import proportion_confint
-    lo, hi = proportion_confint(successes, n, alpha=1 - level, method="wilson")
-    return float(lo), float(hi)
 
 
 def placements_per_year(events: pd.DataFrame, unit: str = "Region (pooled)") -> float:
