@@ -24,15 +24,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rcceval.costing import CareCosting
-from rcceval.costing_hazard import CAUSES
-from rcceval.costing_microsim import Cohort, Settings, simulate
-from rcceval.costing_params import COST_GROUPS, load_costing
-from rcceval.derive import derive_placements
-from rcceval.frame import FrameOptions, analysis_frame
-from rcceval.instruments import load_instrument
-from rcceval.load import read_region
-from rcceval.validate import validate_region
+from rcceval.analyses.costing.analysis import CareCosting
+from rcceval.analyses.costing.hazard import CAUSES
+from rcceval.analyses.costing.microsim import Cohort, Settings, simulate
+from rcceval.analyses.costing.params import COST_GROUPS, load_costing
+from rcceval.derive.placements import derive_placements
+from rcceval.derive.frame import FrameOptions, analysis_frame
+from rcceval.spec.instruments import load_instrument
+from rcceval.ingest.load import read_region
+from rcceval.ingest.validate import validate_region
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 60

@@ -29,7 +29,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from r_reference import max_rel_diff, r_available, run_r  # noqa: E402
 
-from rcceval.survival_engine import cox_efron  # noqa: E402
+from rcceval.stats.cox import cox_efron  # noqa: E402
 
 COUNCILS = 152
 

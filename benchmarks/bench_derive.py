@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rcceval.derive import derive_placements, stability_measures
-from rcceval.load import read_903
-from rcceval.validate import validate_903
+from rcceval.derive.placements import derive_placements, stability_measures
+from rcceval.ingest.load import read_903
+from rcceval.ingest.validate import validate_903
 
 SCALES = {"region": (19, 190_000), "national": (152, 1_250_000)}  # about 150k and 1M episodes kept
 LAST_YEAR = 2025

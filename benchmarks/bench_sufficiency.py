@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from rcceval import sufficiency_forecast as sf
-from rcceval import sufficiency_gap as sg
-from rcceval import sufficiency_needs as sn
-from rcceval.derive import derive_placements
-from rcceval.instruments import load_instrument
-from rcceval.load import read_region
-from rcceval.sufficiency import prepare
-from rcceval.validate import validate_region
+from rcceval.analyses.sufficiency import forecast as sf
+from rcceval.analyses.sufficiency import gap as sg
+from rcceval.analyses.sufficiency import needs as sn
+from rcceval.derive.placements import derive_placements
+from rcceval.spec.instruments import load_instrument
+from rcceval.ingest.load import read_region
+from rcceval.analyses.sufficiency.profiles import prepare
+from rcceval.ingest.validate import validate_region
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,16 +14,16 @@ import pytest
 import yaml
 from scipy import integrate, stats
 
-from rcceval import codes
-from rcceval.costing import break_even
-from rcceval.costing_hazard import CAUSES, CauseHazard, HazardModel, breslow
-from rcceval.costing_microsim import (ITEM, TYPE_LEVELS, Cohort, Pool, Settings, cost, hash_uniform, item_prices,
+from rcceval.spec import codes
+from rcceval.analyses.costing.analysis import break_even
+from rcceval.analyses.costing.hazard import CAUSES, CauseHazard, HazardModel, breslow
+from rcceval.analyses.costing.microsim import (ITEM, TYPE_LEVELS, Cohort, Pool, Settings, cost, hash_uniform, item_prices,
                                       layout, seed_key, simulate)
-from rcceval.costing_params import COST_GROUPS, SETTINGS, load_costing, parse_costing
-from rcceval.costing_static import (cost_group, fee_comparison, needs_components, needs_led_weekly,
+from rcceval.analyses.costing.params import COST_GROUPS, SETTINGS, load_costing, parse_costing
+from rcceval.analyses.costing.static import (cost_group, fee_comparison, needs_components, needs_led_weekly,
                                     static_comparison)
 from rcceval.errors import ParameterError
-from rcceval.instruments import load_instrument
+from rcceval.spec.instruments import load_instrument
 
 ROOT = Path(__file__).resolve().parents[1]
 COSTING = ROOT / "parameters" / "costing.yaml"

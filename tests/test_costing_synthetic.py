@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rcceval.costing import CareCosting
-from rcceval.costing_microsim import TYPE_LEVELS
-from rcceval.costing_params import load_costing
-from rcceval.derive import derive_placements
-from rcceval.frame import FrameOptions, analysis_frame
-from rcceval.instruments import load_instrument
-from rcceval.load import read_region
-from rcceval.publish import _plain
+from rcceval.analyses.costing.analysis import CareCosting
+from rcceval.analyses.costing.microsim import TYPE_LEVELS
+from rcceval.analyses.costing.params import load_costing
+from rcceval.derive.placements import derive_placements
+from rcceval.derive.frame import FrameOptions, analysis_frame
+from rcceval.spec.instruments import load_instrument
+from rcceval.ingest.load import read_region
+from rcceval.reporting.publish import _plain
 from rcceval.synth import generate
-from rcceval.validate import validate_region
+from rcceval.ingest.validate import validate_region
 
 ROOT = Path(__file__).resolve().parents[1]
 INST = load_instrument(None)

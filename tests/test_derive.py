@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from helpers903 import ep, hd, write_return
-from rcceval import codes
-from rcceval.derive import child_summary, derive_periods, derive_placements, stability_measures
-from rcceval.load import read_903
-from rcceval.validate import validate_903
+from rcceval.spec import codes
+from rcceval.derive.placements import child_summary, derive_periods, derive_placements, stability_measures
+from rcceval.ingest.load import read_903
+from rcceval.ingest.validate import validate_903
 
 COLS = ["CHILD", "PERIOD_NO", "PLACEMENT_IN_PERIOD", "PLACEMENT_NO", "START", "END", "PLACE", "N_EPISODES",
         "ENDING", "ENDING_CODE", "DURATION_DAYS", "CENSORED"]

@@ -1,7 +1,7 @@
 """Disclosure control on small hand-checked tables."""
 import pandas as pd
 
-from rcceval.disclosure import DisclosureSettings, is_safe, protect_crosstab, protect_rows
+from rcceval.reporting.disclosure import DisclosureSettings, is_safe, protect_crosstab, protect_rows
 
 
 def crosstab():

@@ -3,11 +3,11 @@ import numpy as np
 import pandas as pd
 
 from helpers903 import ep, hd, write_return
-from rcceval.derive import derive_placements
-from rcceval.frame import FrameOptions, analysis_frame
-from rcceval.instruments import load_instrument
-from rcceval.load import read_region
-from rcceval.validate import validate_region
+from rcceval.derive.placements import derive_placements
+from rcceval.derive.frame import FrameOptions, analysis_frame
+from rcceval.spec.instruments import load_instrument
+from rcceval.ingest.load import read_region
+from rcceval.ingest.validate import validate_region
 
 INS = load_instrument()
 

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rcceval.needs import capability, distance_miles, mismatch, needs_at, needs_wide, tiers
-from rcceval.instruments import load_instrument
+from rcceval.derive.needs import capability, distance_miles, mismatch, needs_at, needs_wide, tiers
+from rcceval.spec.instruments import load_instrument
 
 INS = load_instrument()
 D = list(INS.domain_ids)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 
-from rcceval import power as pw
-from rcceval.survival_engine import cox_efron
+from rcceval.analyses.proposal import power as pw
+from rcceval.stats.cox import cox_efron
 
 PHI = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))   # noqa: E731 (the normal cdf, by hand)
 Z975, Z80 = 1.959963984540054, 0.8416212335729143

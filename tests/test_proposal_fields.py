@@ -7,9 +7,9 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from rcceval import stability_data as sd
-from rcceval.instruments import load_instrument
-from rcceval.proposal_fields import ALL_DOMAINS, MISMATCH_ROW, FieldValue
+from rcceval.analyses.prediction import data as sd
+from rcceval.spec.instruments import load_instrument
+from rcceval.analyses.proposal.fields import ALL_DOMAINS, MISMATCH_ROW, FieldValue
 from test_stability import synthetic_frame
 
 

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import jupytext
+import nbformat
 import yaml
 
 from rcceval import params as params_mod
 from rcceval.errors import ParameterError
-from rcceval.runner import run
+from rcceval.reporting.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 7
@@ -116,11 +118,10 @@ def test_no_child_identifier_or_date_of_birth_in_any_output(small_run):
 def test_a_failing_notebook_does_not_stop_the_others(project, tmp_path, monkeypatch):
     broken = tmp_path / "proj"
     shutil.copytree(project, broken, ignore=shutil.ignore_patterns("outputs", "data"))
-    nb = json.loads((broken / "notebooks" / "00_data_quality.ipynb").read_text())
-    nb["cells"] = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])] + [
-        {"cell_type": "code", "id": "boom", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": "raise ValueError('the example failure')"}]
-    (broken / "notebooks" / "99_broken.ipynb").write_text(json.dumps(nb))
+    nb = jupytext.read(broken / "notebooks" / "00_data_quality.py")
+    nb.cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])] + [
+        nbformat.v4.new_code_cell("raise ValueError('the example failure')")]
+    jupytext.write(nb, broken / "notebooks" / "99_broken.py", fmt="py:percent")
     values = yaml.safe_load((broken / "parameters" / "small.yaml").read_text())
     values.update(notebooks=["00_data_quality", "99_broken"], data_dir=str(project / "data" / "synthetic"))
     (broken / "parameters" / "small.yaml").write_text(yaml.safe_dump(values))
@@ -188,22 +189,25 @@ def test_every_shipped_parameter_file_is_valid():
         assert p.notebooks
 
 
-def test_notebooks_are_committed_with_outputs_cleared():
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        nb = json.loads(path.read_text())
-        tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+def test_notebook_sources_are_jupytext_with_one_parameters_cell():
+    """The .py sources are the notebooks; no .ipynb is committed (they are made at run time)."""
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "notebooks"], capture_output=True, text=True)
+    assert not [f for f in tracked.stdout.split() if f.endswith(".ipynb")]
+    sources = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+    assert len(sources) == 6
+    for path in sources:
+        nb = jupytext.read(path)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, path
-        for cell in nb["cells"]:
-            if cell["cell_type"] == "code":
-                assert cell["outputs"] == [] and cell["execution_count"] is None, path
 
 
-def test_notebook_parameters_cell_declares_every_parameter():
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        nb = json.loads(path.read_text())
-        cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-        names = set(re.findall(r"^(\w+)\s*=", "".join(cell["source"]), flags=re.M))
+def test_notebook_parameters_cell_is_the_one_set_of_defaults():
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        nb = jupytext.read(path)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        names = set(re.findall(r"^(\w+)\s*=", cell.source, flags=re.M))
         assert names == params_mod.KEYS, path
+        assert cell.source.strip() == params_mod.parameter_cell().strip(), path
 
 
 def test_a_notebook_runs_alone_with_papermill(small_run, tmp_path):
@@ -213,7 +217,8 @@ def test_a_notebook_runs_alone_with_papermill(small_run, tmp_path):
     params_file = tmp_path / "alone.yaml"
     params_file.write_text(yaml.safe_dump(values))
     papermill = Path(sys.executable).with_name("papermill")
-    done = subprocess.run([str(papermill), str(project / "notebooks" / "00_data_quality.ipynb"),
+    jupytext.write(jupytext.read(project / "notebooks" / "00_data_quality.py"), tmp_path / "in.ipynb", fmt="ipynb")
+    done = subprocess.run([str(papermill), str(tmp_path / "in.ipynb"),
                            str(tmp_path / "out.ipynb"), "-f", str(params_file), "--cwd", str(project)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -277,7 +282,7 @@ def test_by_council_adds_one_report_set_per_council(small_run, monkeypatch):
 
 
 def test_html_hides_code_unless_asked(small_run, tmp_path):
-    from rcceval.runner import export_html
+    from rcceval.reporting.runner import export_html
     _, first, _ = small_run
     executed = first.run_dir / "00_data_quality.ipynb"
     export_html(executed, tmp_path / "hidden.html", keep_code=False)
@@ -293,7 +298,7 @@ def test_notebooks_take_the_runs_validated_data_only_when_it_is_theirs(monkeypat
     from dataclasses import replace
     from types import SimpleNamespace
 
-    from rcceval import report as report_mod
+    from rcceval.reporting import report as report_mod
     assert report_mod.REGION_CACHE_ENV not in os.environ          # the run removed its cache
     params = params_mod.load(ROOT / "parameters" / "default.yaml", root=ROOT)
     path = tmp_path / "region.pickle"
@@ -306,7 +311,7 @@ def test_notebooks_take_the_runs_validated_data_only_when_it_is_theirs(monkeypat
 
 
 def test_index_headlines_put_estimates_with_their_intervals_first():
-    from rcceval.runner import _headline, _results_rows
+    from rcceval.reporting.runner import _headline, _results_rows
     assert _headline({"estimate": 0.0551, "ci_low": 0.0515, "ci_high": 0.0582}) == "0.0551 (0.0515 to 0.0582)"
     assert _headline({"mean": 18584.8, "lower": 8240.8, "upper": 29936.2}) == "18,585 (8,241 to 29,936)"
     assert _headline({"rate": 0.877, "ci_low": 0.873, "ci_high": 0.881, "of": 33435}) == "0.877 (0.873 to 0.881)"

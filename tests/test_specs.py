@@ -11,7 +11,9 @@ import frictionless
 import pytest
 import yaml
 
-from rcceval import datadict, instruments, specs
+from rcceval.spec import datadict
+from rcceval.spec import instruments
+from rcceval.spec import datasets as specs
 from rcceval.errors import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -273,9 +275,9 @@ def test_instrument_ships_with_the_package():
     """The default instrument must be installed with the package, not only present in the source tree."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["rcceval"]
-    package_dir = specs.SCHEMA_DIR.parent
+    package_dir = specs.SCHEMA_DIR.parents[1]   # src/rcceval: package-data patterns are relative to it
     shipped = [p.relative_to(package_dir).as_posix() for p in specs.SCHEMA_DIR.rglob("*") if p.suffix in (".json", ".yaml")]
-    assert "schemas/instruments/rcceval_open_v1.yaml" in shipped
+    assert "spec/schemas/instruments/rcceval_open_v1.yaml" in shipped
     for rel in shipped:
         assert any(fnmatch.fnmatch(rel, pat) and rel.count("/") == pat.count("/") for pat in patterns), (
             f"{rel} is not in [tool.setuptools.package-data] of pyproject.toml")

@@ -10,17 +10,17 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from rcceval import stability_data as sd
-from rcceval import stability_fit as sf
-from rcceval import stability_metrics as smx
-from rcceval.derive import derive_placements
-from rcceval.frame import FrameOptions, analysis_frame
-from rcceval.instruments import load_instrument
-from rcceval.load import read_region
-from rcceval.stability import NeedsStabilityAnalysis
-from rcceval.stability_text import conclusion
+from rcceval.analyses.prediction import data as sd
+from rcceval.analyses.prediction import fit as sf
+from rcceval.analyses.prediction import metrics as smx
+from rcceval.derive.placements import derive_placements
+from rcceval.derive.frame import FrameOptions, analysis_frame
+from rcceval.spec.instruments import load_instrument
+from rcceval.ingest.load import read_region
+from rcceval.analyses.prediction.analysis import NeedsStabilityAnalysis
+from rcceval.analyses.prediction.text import conclusion
 from rcceval.synth import generate
-from rcceval.validate import validate_region
+from rcceval.ingest.validate import validate_region
 
 NULL_SEEDS = (1, 2, 3, 4, 5)
 

@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 
 from helpers903 import ep, hd, write_return
-from rcceval.derive import derive_placements
-from rcceval.instruments import load_instrument
-from rcceval.load import read_region
-from rcceval.needs import intensity_cols
-from rcceval.sufficiency import PROFILES, collection_year, prepare
-from rcceval import sufficiency_forecast as sf
-from rcceval import sufficiency_gap as sg
-from rcceval import sufficiency_needs as sn
-from rcceval.validate import validate_region
+from rcceval.derive.placements import derive_placements
+from rcceval.spec.instruments import load_instrument
+from rcceval.ingest.load import read_region
+from rcceval.derive.needs import intensity_cols
+from rcceval.analyses.sufficiency.profiles import PROFILES, collection_year, prepare
+from rcceval.analyses.sufficiency import forecast as sf
+from rcceval.analyses.sufficiency import gap as sg
+from rcceval.analyses.sufficiency import needs as sn
+from rcceval.ingest.validate import validate_region
 
 INS = load_instrument()
 ICOLS = intensity_cols(INS)

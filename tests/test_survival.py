@@ -20,18 +20,18 @@ import pytest
 from scipy import stats
 
 from r_reference import max_rel_diff, require_r, run_r
-from rcceval import codes
-from rcceval import survival_data as sd
-from rcceval.derive import derive_placements
-from rcceval.frame import FrameOptions, analysis_frame
-from rcceval.instruments import load_instrument
-from rcceval.load import read_region
-from rcceval.publish import Publisher, _plain
-from rcceval.survival import (CoxSpec, PlacementSurvival, fit_cox, fit_time_varying_needs, follow_up,
+from rcceval.spec import codes
+from rcceval.analyses.survival import data as sd
+from rcceval.derive.placements import derive_placements
+from rcceval.derive.frame import FrameOptions, analysis_frame
+from rcceval.spec.instruments import load_instrument
+from rcceval.ingest.load import read_region
+from rcceval.reporting.publish import Publisher, _plain
+from rcceval.analyses.survival.analysis import (CoxSpec, PlacementSurvival, fit_cox, fit_time_varying_needs, follow_up,
                               incidence_by_profile, need_clusters, need_profiles, needs_intervals, ph_remedy,
                               ph_test, recovery, survival_by_profile)
 from rcceval.synth import generate
-from rcceval.validate import validate_region
+from rcceval.ingest.validate import validate_region
 
 ROOT = Path(__file__).resolve().parents[1]
 INST = load_instrument(None)
@@ -498,7 +498,7 @@ def test_small_region_needs_and_mismatch_cis_cover_the_generating_values(small):
 
 
 def robust_cov(model) -> np.ndarray:
-    from rcceval.survival_engine import robust_variance_efron
+    from rcceval.stats.cox import robust_variance_efron
     d = model.design
     vr, _ = robust_variance_efron(d.time, (d.cause == sd.CAUSE_CODE[model.cause]).astype(int), d.X,
                                   model.summary["coef"].to_numpy(), cluster=d.cluster, strata=d.stratum,

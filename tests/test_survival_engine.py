@@ -1,4 +1,4 @@
-"""rcceval.survival_engine against R `survival` / `cmprsk` (the reference) to 1e-6 relative.
+"""rcceval.stats.cox against R `survival` / `cmprsk` (the reference) to 1e-6 relative.
 
 Data: simulated placements with durations in whole days (Weibull, rounded up: many ties),
 several placements per child (clusters), councils (strata), case weights and competing
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from r_reference import max_rel_diff, require_r, run_r
-from rcceval.survival_engine import (
+from rcceval.stats.cox import (
     concordance_index,
     cox_efron,
     cumulative_incidence,

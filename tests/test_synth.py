@@ -344,8 +344,8 @@ def test_region_stability_distance_and_sdq(region_report):
 
 def test_generated_files_pass_validation(region_dir, tmp_path):
     """The real loader and validator find nothing fatal or fixable in the generated region."""
-    validate = pytest.importorskip("rcceval.validate")
-    load = pytest.importorskip("rcceval.load")
+    validate = pytest.importorskip("rcceval.ingest.validate")
+    load = pytest.importorskip("rcceval.ingest.load")
     import shutil
     copy = tmp_path / "region"
     shutil.copytree(region_dir, copy)

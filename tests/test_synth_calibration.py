@@ -1,17 +1,15 @@
 """The synthetic region, measured through the project's own loader and derivation, matches DfE 2024-25."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from rcceval import codes
-from rcceval.derive import stability_measures, year_bounds
-from rcceval.load import read_region
-from rcceval.needs import distance_miles
-from rcceval.quality import looked_after_on
+from rcceval.spec import codes
+from rcceval.derive.placements import stability_measures, year_bounds
+from rcceval.ingest.load import read_region
+from rcceval.derive.needs import distance_miles
+from rcceval.analyses.quality.checks import looked_after_on
 from rcceval.synth import generate
-from rcceval.validate import validate_region
+from rcceval.ingest.validate import validate_region
 
 pytestmark = pytest.mark.slow
 

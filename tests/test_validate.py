@@ -9,10 +9,10 @@ import pytest
 
 from helpers903 import EPISODES, HEADER, ep, hd, write_return
 from rcceval.cli import main
-from rcceval.derive import derive_placements
+from rcceval.derive.placements import derive_placements
 from rcceval.errors import DataValidationError
-from rcceval.load import find_903_files, read_903, year_from_dir
-from rcceval.validate import validate_903
+from rcceval.ingest.load import find_903_files, read_903, year_from_dir
+from rcceval.ingest.validate import validate_903
 
 
 def problems(clean, rule):
@@ -196,8 +196,8 @@ def test_other_inputs_are_validated_with_the_903(tmp_path):
         "1,LA1,02/04/2023,rcceval-open-v1,behaviour,2,3\n"      # exact duplicate: fixable
         "1,LA1,02/04/2023,rcceval-open-v1,risk_to_self,1,\n"    # frequency missing: fatal
         "1,LA1,02/04/2023,rcceval-open-v1,learning_communication,5,1\n")  # intensity out of range: fatal
-    from rcceval.load import read_region
-    from rcceval.validate import validate_region
+    from rcceval.ingest.load import read_region
+    from rcceval.ingest.validate import validate_region
     region = read_region(tmp_path)
     assert set(region.tables) == {"needs_assessments"}
     report = validate_region(region, raise_on_stop=False).report

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NoReturn
 
-from .errors import ParameterError
+from rcceval.errors import ParameterError
 
 
 class Checker:

@@ -11,20 +11,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import codes
-from .errors import DataValidationError, ParameterError
+from rcceval.spec import codes
+from rcceval.errors import DataValidationError, ParameterError
 
 
 def load_clean(data_dir: str, strict: bool = False):
     """Load and validate the 903 returns of a data folder (raises DataValidationError)."""
-    from .load import find_903_root, read_903
-    from .validate import validate_903
+    from rcceval.ingest.load import find_903_root, read_903
+    from rcceval.ingest.validate import validate_903
     return validate_903(read_903(find_903_root(Path(data_dir))), strict=strict)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .load import read_region
-    from .validate import validate_region
+    from rcceval.ingest.load import read_region
+    from rcceval.ingest.validate import validate_region
     report = validate_region(read_region(Path(args.data_dir)), strict=args.strict, raise_on_stop=False).report
     print(report.summary(limit=args.limit))
     out = Path(args.out) if args.out else None
@@ -36,7 +36,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_placements(args: argparse.Namespace) -> int:
-    from .derive import derive_placements
+    from rcceval.derive.placements import derive_placements
     clean = load_clean(args.data_dir, strict=args.strict)
     unplanned = args.unplanned.split(",") if args.unplanned else codes.DEFAULT_UNPLANNED_REASONS
     placements = derive_placements(clean, extract_date=args.extract_date, unplanned_reasons=unplanned)
@@ -54,7 +54,7 @@ def cmd_placements(args: argparse.Namespace) -> int:
 
 
 def cmd_stability(args: argparse.Namespace) -> int:
-    from .derive import stability_measures
+    from rcceval.derive.placements import stability_measures
     clean = load_clean(args.data_dir, strict=args.strict)
     year = args.year or (clean.extract_date.year if clean.extract_date is not None else None)
     if year is None:
@@ -66,7 +66,7 @@ def cmd_stability(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .datadict import write_docs
+    from rcceval.spec.datadict import write_docs
     written = write_docs(Path(args.docs))
     for path in written:
         print(path)
@@ -74,7 +74,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import generate
+    from rcceval.synth import generate
     truth = generate(Path(args.out), scale=args.scale, seed=args.seed, null_needs=args.null_needs)
     print(f"synthetic region ({args.scale}, seed {args.seed}{', null needs' if args.null_needs else ''}) "
           f"-> {args.out} ({len(truth.get('councils', []))} councils)")
@@ -82,12 +82,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import params as params_mod
+    from rcceval import params as params_mod
     if args.check:
         p = params_mod.load(args.params)
         print(f"{args.params}: parameters OK (data: {p.data_source} {p.data_path}; notebooks: {', '.join(p.notebooks)})")
         return 0
-    from .runner import run
+    from rcceval.reporting.runner import run
     outcome = run(args.params, only=args.only, by_la=args.by_la, jobs=args.jobs,
                   keep_code=True if args.keep_code else None, run_id=args.run_id)
     for n in outcome.notebooks:

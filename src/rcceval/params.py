@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from . import codes
-from .checking import Checker
-from .errors import ParameterError
+from rcceval.spec import codes
+from rcceval.checking import Checker
+from rcceval.errors import ParameterError
 
 NOTEBOOK_DIR_NAME = "notebooks"
 SCALES = ("small", "region", "national")
@@ -233,8 +233,8 @@ def _check_costing(check: Checker, path: Path, out: dict) -> None:
     generating hazard only where there is one (the synthetic region's truth.json)."""
     if not path.is_file():
         check.fail("costing", str(path), f"cost parameter file not found ({COSTING_NOTEBOOK} needs it)")
-    from .costing_params import load_costing
-    from .instruments import load_instrument
+    from rcceval.analyses.costing.params import load_costing
+    from rcceval.spec.instruments import load_instrument
     costs = load_costing(path, n_domains=len(load_instrument(out["instrument"]).domain_ids))
     if costs.simulation.hazard_source == "generating" and out["data_source"] != "synthetic":
         raise ParameterError(path, "simulation.hazard_source", "generating",
@@ -242,14 +242,14 @@ def _check_costing(check: Checker, path: Path, out: dict) -> None:
 
 
 def _reason_codes() -> list[str]:
-    from .specs import load_schema
+    from rcceval.spec.datasets import load_schema
     field_ = next(f for f in load_schema("episodes")["fields"] if f["name"] == "REASON_PLACE_CHANGE")
     return list(field_["constraints"]["enum"])
 
 
 def available_notebooks(root: Path) -> list[str]:
     folder = root / NOTEBOOK_DIR_NAME
-    return sorted(p.stem for p in folder.glob("[0-9][0-9]_*.ipynb")) if folder.is_dir() else []
+    return sorted(p.stem for p in folder.glob("[0-9][0-9]_*.py")) if folder.is_dir() else []
 
 
 def load(path: str | Path, overrides: dict | None = None, root: Path | None = None) -> Parameters:
@@ -270,3 +270,39 @@ def load(path: str | Path, overrides: dict | None = None, root: Path | None = No
 def from_namespace(namespace: dict, source: str = "<notebook parameters>") -> Parameters:
     """Parameters from a notebook's variables (those papermill injected, or the cell's defaults)."""
     return parse({k: namespace[k] for k in KEYS if k in namespace}, source=source)
+
+
+def parameter_cell(notebook: str) -> str:
+    """The parameters cell of a notebook, generated from the one set of defaults above.
+
+    Every notebook carries the same cell (so each runs alone with papermill); a test checks
+    the cells against this, and `python -m rcceval.params --sync` rewrites them.
+    """
+    values = {**Parameters().to_dict(), "notebooks": [notebook]}
+    lines = ["# Parameters: papermill replaces these (rcceval run, or papermill -f parameters/default.yaml)"]
+    lines += [f"{key} = {value!r}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def sync_notebooks(folder: Path) -> list[Path]:
+    """Rewrite each jupytext source's parameters cell from parameter_cell(); returns files changed."""
+    import jupytext
+
+    changed = []
+    for path in sorted(folder.glob("[0-9][0-9]_*.py")):
+        nb = jupytext.read(path)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        fresh = parameter_cell(path.stem)
+        if cell.source.strip() != fresh.strip():
+            cell.source = fresh.strip()
+            jupytext.write(nb, path, fmt="py:percent")
+            changed.append(path)
+    return changed
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--sync"]:
+        for changed in sync_notebooks(Path(__file__).resolve().parents[2] / NOTEBOOK_DIR_NAME):
+            print(f"rewrote the parameters cell of {changed}")

@@ -1,0 +1,357 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Question 3: what does care cost under unit-cost and needs-led commissioning?
+#
+# **Unit-cost commissioning** pays one weekly rate per type of placement ("everyone gets what is
+# provided"). **Needs-led costing** builds the weekly cost up from the child's needs ("everyone gets
+# what is right for them"): the setting their highest needs require, the extra staffing hours their
+# intensity and frequency of need demand in each domain, and therapeutic input. Needs-led placements
+# cost more a week for some children and less for others; they should also break down less often,
+# because a placement that can meet the child's needs (no *mismatch*) is less likely to end in an
+# unplanned way (question 2), and every move has its own cost (finding the next placement, social work
+# and commissioning time).
+#
+# This report does three things:
+#
+# 1. **A week of care, costed both ways** for every placement in the window with a needs assessment:
+#    who unit costs under-fund and over-fund, by need profile, and by how much (the spread, not only
+#    the average); and, where the weekly fees actually paid are recorded, how far unit costs are from them.
+# 2. **A journey microsimulation**: each child's placements over the next years, under (a) unit-cost
+#    commissioning: placements as observed, with their mismatch; (b) needs-led commissioning: a matched
+#    placement (no mismatch, not second best) whenever one can be found (a *capacity* share of
+#    placements). How each placement ends is drawn from question 2's fitted hazard models (or, on the
+#    synthetic region, the model that generated the data), so needs-led placements last longer only as
+#    far as the evidence says mismatch matters. Every move costs the process cost.
+# 3. **Uncertainty and sensitivity**: every Monte Carlo draw takes its own cost figures (from their
+#    stated ranges) and its own hazard ratios (from their estimated uncertainty); a tornado plot shows
+#    which figures matter most; a **break-even** analysis asks how much more needs-led placements would
+#    have to cut disruption for their extra weekly cost to pay for itself.
+#
+# Every cost figure is in `parameters/costing.yaml` with its source and price year; those marked
+# **ASSUMPTION** are stated assumptions to be replaced by local figures. Small counts are suppressed ("c").
+
+# %% tags=["parameters"]
+# Parameters: papermill replaces these (rcceval run, or papermill -f parameters/default.yaml)
+run_name = 'default'
+data_source = 'synthetic'
+data_dir = 'data/synthetic'
+synthetic = {'scale': 'region', 'seed': 20240331, 'null_needs': False}
+councils = 'all'
+analysis_start = '2019-04-01'
+analysis_end = '2025-03-31'
+extract_date = None
+unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
+strict = False
+disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'jobs': 2}
+power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
+costing = 'parameters/costing.yaml'
+seed = 20240331
+notebooks = ['03_unit_cost_vs_needs_led']
+instrument = 'rcceval-open-v1'
+keep_code = False
+output_dir = None
+
+# %%
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from rcceval.analyses.costing import plots as q3plots
+from rcceval.analyses.costing.analysis import CareCosting, choose_spec
+from rcceval.analyses.costing.params import load_costing
+from rcceval.derive.frame import FrameOptions, analysis_frame
+from rcceval.spec.instruments import load_instrument
+from rcceval.reporting.report import open_report
+from rcceval.analyses.survival.data import follow_up
+
+report = open_report(globals(), "03_unit_cost_vs_needs_led")
+p, a = report.params, report.params.analysis
+pub = report.publish
+instrument = load_instrument(p.instrument)
+cp = load_costing(p.costing, n_domains=len(instrument.domain_ids))
+frame = analysis_frame(report.region, report.placements, instrument,
+                       FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days))
+truth_file = Path(p.data_path) / "truth.json"
+truth = json.loads(truth_file.read_text()) if p.data_source == "synthetic" and truth_file.is_file() else None
+spec = choose_spec(follow_up(frame), instrument)
+q3 = CareCosting(cp, instrument, seed=p.seed, n_jobs=a.jobs).fit(
+    frame, report.region.tables.get("placement_agreements"), truth=truth, spec=spec, header=report.region.c903.header)
+res = q3.to_dict()
+sim = q3.sim
+money = lambda x: "–" if x is None or pd.isna(x) else f"£{x:,.0f}" if x >= 0 else f"−£{-x:,.0f}"
+pct = lambda x: "–" if x is None or pd.isna(x) else f"{100 * x:.0f}%"
+iv = lambda d: f"{money(d['mean'])} ({money(d['lower'])} to {money(d['upper'])})"
+numbers = lambda t, count: {c: count for c in t.columns if c not in (count, "profile", "scenario", "by", "level")
+                            and pd.api.types.is_numeric_dtype(t[c])}
+
+# %% [markdown]
+# ## Headlines
+
+# %%
+d, be = res["difference_per_child_year"], res["break_even"]
+uc, nl = res["cost_per_child_year"]["unit_cost"], res["cost_per_child_year"]["needs_led"]
+mv = res["moves_averted_per_100_children"]
+big = lambda t, n: set(t.loc[t[n] >= p.disclosure.threshold, "profile"])   # profiles shown (not suppressed)
+st = q3.static.loc[q3.static["profile"].isin(big(q3.static, "placements"))].set_index("profile")
+by = {k: v for k, v in res["difference_per_child_year_by_profile"].items() if k in big(q3.difference, "children")}
+lines = [
+    f"- **A week of care.** Across placements, unit costs come to {money(st.loc['All', 'unit_per_week'])} a week on "
+    f"average and needs-led costs to {money(st.loc['All', 'needs_led_per_week'])}; unit costs under-fund "
+    + "; ".join(f"{pr.lower()} needs by a median of {money(r.diff_median)} a week per placement" for pr, r in st.drop(index='All').iterrows())
+    + " (negative: over-fund); per child-week, unit costs pay "
+    + "; ".join(f"{money(r.unit_per_week)} against {money(r.needs_led_per_week)} needs-led for {pr.lower()} needs"
+                for pr, r in st.drop(index='All').iterrows()) + ".",
+    f"- **Over {sim.horizon_years:g} years** ({res['children_simulated']:,} children, {sim.draws} Monte Carlo draws, "
+    f"hazards: {sim.hazard_source}), care costs {iv(uc)} per child-year under unit-cost commissioning and "
+    f"{iv(nl)} under needs-led commissioning with {pct(sim.capacity)} of placements matched: a difference of "
+    f"**{iv(d)} per child-year** (needs-led minus unit cost; 95% interval over draws).",
+    "- By profile, per child-year: " + "; ".join(f"{k.lower()} {iv(v)}" for k, v in by.items() if k != "All") + ".",
+    f"- Needs-led commissioning averts **{mv['mean']:.0f} moves per 100 children** ({mv['lower']:.0f} to {mv['upper']:.0f}) "
+    f"over the horizon; the share of children with 3 or more moves falls from {pct(res['share_3plus_moves']['unit_cost']['mean'])} "
+    f"to {pct(res['share_3plus_moves']['needs_led']['mean'])}.",
+    "- **Break-even**: " + (f"needs-led placements would have to cut the hazard of an unplanned ending by a further "
+                            f"**{pct(be['reduction'])}** beyond what the model attributes to mismatch for the extra cost to pay for itself."
+                            if be["status"] == "found" else
+                            "needs-led commissioning already costs no more than unit costs." if be["reduction"] == 0 else
+                            f"not reachable through fewer moves alone: even with no unplanned endings at all in matched placements, "
+                            f"needs-led care would cost {money(be['difference_per_child_at_full_cut'])} more per child over the horizon. "
+                            + (f"Each move would have to cost {money(be['break_even_process_cost_per_move'])} (not "
+                               f"{money(cp.process_cost.value)}) for the moves averted to pay for it."
+                               if be["break_even_process_cost_per_move"] else "")),
+]
+display(Markdown("\n".join(lines)))
+
+# %% [markdown]
+# ## The cost figures and where they come from
+#
+# Every figure with the range the Monte Carlo draws from (Beta-PERT, with the value as its mean), its
+# price year and its source. **Assumptions** are marked: they are the figures to replace first with your
+# council's own.
+
+# %%
+figures = pub.model_table("cost_figures", cp.sources_table().set_index("figure"))
+display(figures)
+hours = pd.DataFrame(cp.staffing_hours, index=[f"intensity {i}" for i in range(4)],
+                     columns=[f"frequency {j}" for j in range(4)])
+display(Markdown("Extra staffing hours a week per domain (needs-led), summed over domains: " + cp.staffing_source))
+display(pub.model_table("staffing_hours", hours))
+rules = pd.DataFrame([r.__dict__ for r in cp.setting_rules])
+display(Markdown("Which setting a child needs: the first rule that holds (at least *min_domains* domains with "
+                 "intensity and frequency at least the minimums)."))
+display(pub.model_table("setting_rules", rules))
+pub.result("price_year", cp.price_year)
+pub.result("assumptions", int(cp.sources_table()["assumption"].sum()))
+pub.result("figures", len(cp.prices));
+
+# %% [markdown]
+# ## A week of care, costed both ways
+#
+# For each placement that started in the window with a needs assessment in force: the unit cost of
+# its placement type and the needs-led cost of the child's needs. *Under-funded*: the unit cost is
+# more than 10% below the needs-led cost; *over-funded*: more than 10% above. Costs per child-week
+# weight each placement by its length; the spread (10th to 90th percentile of the difference) is per
+# placement.
+
+# %%
+static = q3.static.copy()
+round_cols = [c for c in static.columns if c not in ("profile", "placements", "under_funded", "over_funded")]
+static[round_cols] = static[round_cols].round(0)
+shown = pub.table("static_by_profile", static, counts=["placements", "under_funded", "over_funded"],
+                  percent_of={c: "placements" for c in round_cols})
+display(shown.set_index("profile"))
+fig = q3plots.static_gap(shown.loc[shown["profile"] != "All"],
+                         title="Needs-led minus unit cost of a week of care, by need tier")
+pub.figure("static_gap_by_profile", fig)
+plt.show()
+setting = pd.crosstab(q3.static_rows["PROFILE"], q3.static_rows["setting"])
+setting.index.name, setting.columns.name = "profile", "setting needed"
+display(Markdown("The setting each placement's child needs (needs-led rules), by tier:"))
+display(pub.crosstab("setting_needed_by_profile", setting))
+shown_ok = set(shown.loc[shown["placements"].astype(str) != "c", "profile"])    # profiles not suppressed
+pub.result("static_per_child_week", {k: v for k, v in res["static_per_child_week"].items() if k in shown_ok});
+
+# %% [markdown]
+# ### Unit costs against the fees actually paid
+#
+# Where the placement agreements record a weekly fee (matched to the placement on council, child and
+# start date), the ratio of the unit cost to the fee: 1 means the unit cost is what was paid; below 1,
+# the unit cost understates it. Fees of 0 (placements with no fee, such as with parents) are left out
+# of the ratios.
+
+# %%
+if q3.fees is not None:
+    fees = q3.fees.copy()
+    cols = ["mean_fee", "unit_cost", "ratio_mean", "ratio_p10", "ratio_median", "ratio_p90"]
+    fees[cols] = fees[cols].round(3)
+    shown = pub.table("unit_cost_vs_fees", fees, counts=["placements", "fee_zero"],
+                      percent_of={c: "placements" for c in cols})
+    display(shown.set_index(["by", "level"]))
+    fig = q3plots.fee_ratios(shown, title="Unit cost / weekly fee paid, by cost group")
+    pub.figure("unit_cost_vs_fees", fig)
+    plt.show()
+    g = q3.fees.loc[q3.fees["by"] == "cost group"].set_index("level")
+    pub.result("unit_cost_to_fee_median_ratio", g["ratio_median"].round(4).to_dict())
+else:
+    display(Markdown("*No weekly fees are recorded in the placement agreements: unit costs cannot be checked against them.*"))
+
+# %% [markdown]
+# ## Journeys: the microsimulation
+#
+# **Who.** Each child's earliest placement in the window that the hazard model covers (needs assessed,
+# capability known and, when second best is in the model, a placement request recorded) starts
+# their simulated journey. **How a placement ends.** Three competing hazards (unplanned ending, planned
+# change, leaving care) from the Cox models of question 2 (each council its own baseline), the
+# child's needs and age at each placement's start, and the placement's type, mismatch and whether it
+# was second best; a placement ends at the first of the three. A move (unplanned or planned) costs the
+# process cost and a next placement follows: under unit costs drawn from the later placements
+# observed for children of the same tier (their type, whether second best and what they could meet:
+# the mismatch follows from the child's own needs); under needs-led commissioning that placement is
+# matched (no mismatch, not second best) with probability *capacity*. Leaving care, the 18th birthday
+# or the horizon ends a journey. **Costs.** Unmatched placements cost the unit cost of their type,
+# matched ones the child's needs-led cost. Both scenarios use the same random numbers for the same
+# child and placement (common random numbers), so differences are not noise between two runs.
+
+# %%
+fc = q3.first_check
+check = pub.table("first_placement_check", fc.round(4), counts=["children"],
+                  percent_of={"simulated": "children", "model": "children", "observed_km": "children"},
+                  totals_shown=False)
+fig = q3plots.first_placement_check(check.loc[check["profile"] != "All"],
+                                    title="First placements still running: simulated, model and data")
+pub.figure("first_placement_check", fig)
+plt.show()
+worst = float((fc["simulated"] - fc["model"]).abs().max())
+data_gap = float((fc["simulated"] - fc["observed_km"]).abs().max())
+display(Markdown(f"The engine reproduces its hazard model: the largest gap between the simulated share of first "
+                 f"placements still running and the model's survival is {worst:.3f}; against the data (Kaplan–Meier "
+                 f"of the same placements, where followed up) the largest gap is {data_gap:.3f}. "
+                 + " ".join(f"*{n}.*" for n in q3.hazards.notes + q3.notes)))
+pub.result("first_placement_check_max_gap", {"model": worst, "data_km": data_gap})
+
+# %% [markdown]
+# ### Each scenario, per child, by need tier
+#
+# Means per child over the horizon (and the 95% interval over the Monte Carlo draws): weeks in care,
+# placements, moves, the share of children with 3 or more moves, total cost per child and cost per
+# child-year in care.
+
+# %%
+cols = ["weeks_in_care", "placements", "moves", "unplanned_moves", "share_3plus_moves", "share_weeks_matched",
+        "cost_per_child", "cost_per_child_year"]
+summary = q3.summary[["scenario", "profile", "children"] + [c + s for c in cols for s in ("", "_lower", "_upper")]].copy()
+summary.iloc[:, 3:] = summary.iloc[:, 3:].astype(float).round(3)
+shown = pub.table("journeys_by_profile", summary, counts=["children"], percent_of=numbers(summary, "children"),
+                  by=["scenario"], totals_shown=True)
+view = shown.set_index(["scenario", "profile"])[["children"] + cols]
+display(view)
+fig = q3plots.scenario_bars(shown, "cost_per_child_year", "£ per child-year in care",
+                            title="Cost per child-year in care, by tier (95% interval over draws)")
+pub.figure("cost_per_child_year", fig)
+plt.show()
+fig = q3plots.scenario_bars(shown, "moves", "Moves per child over the horizon",
+                            title="Moves per child, by tier (95% interval over draws)")
+pub.figure("moves_per_child", fig)
+plt.show()
+pub.result("cost_per_child_year", res["cost_per_child_year"])
+pub.result("cost_per_child_horizon", res["cost_per_child_horizon"])
+pub.result("share_3plus_moves", res["share_3plus_moves"])
+pub.result("children_simulated", res["children_simulated"])
+pub.result("simulation", {"hazard_source": sim.hazard_source, "draws": sim.draws, "horizon_years": sim.horizon_years,
+                          "capacity": sim.capacity, "truncated_journeys": res["truncated_journeys"]});
+
+# %% [markdown]
+# ### The difference: needs-led minus unit cost
+#
+# Positive cost differences mean needs-led commissioning costs more; moves averted are per 100
+# children over the horizon. Intervals are 2.5th to 97.5th percentiles over the draws, which carry the
+# uncertainty in every cost figure and in the hazard ratios, and the chance in the journeys.
+
+# %%
+diff = q3.difference.copy()
+diff.iloc[:, 2:] = diff.iloc[:, 2:].astype(float).round(3)
+shown = pub.table("difference_by_profile", diff, counts=["children"], percent_of=numbers(diff, "children"))
+display(shown.set_index("profile"))
+pc = q3.per_child.copy()
+pc.iloc[:, 2:-1] = pc.iloc[:, 2:-1].astype(float).round(0)
+display(Markdown("**Per child** (mean over draws at the central cost figures): how the difference over the horizon "
+                 "spreads across children, and how many children cost less under needs-led commissioning."))
+shown_pc = pub.table("per_child_difference", pc, counts=["children", "cheaper_under_needs_led"],
+                     percent_of={c: "children" for c in pc.columns if c.startswith("p") and c != "profile" or c == "mean"})
+display(shown_pc.set_index("profile"))
+pub.result("difference_per_child_year", res["difference_per_child_year"])
+shown_ok = set(shown.loc[shown["children"].astype(str) != "c", "profile"])
+pub.result("difference_per_child_year_by_profile",
+           {k: v for k, v in res["difference_per_child_year_by_profile"].items() if k in shown_ok})
+pub.result("moves_averted_per_100_children", res["moves_averted_per_100_children"])
+pub.result("unplanned_moves_averted_per_100_children", res["unplanned_moves_averted_per_100_children"]);
+
+# %% [markdown]
+# ## Sensitivity and break-even
+#
+# **Tornado.** The cost difference per child-year with one figure at a time at the low and the high
+# end of its range, everything else at its central value (point estimates of the hazard ratios,
+# the same journeys for the cost figures). The mismatch hazard ratio is moved across its 95%
+# confidence interval and capacity by 0.2 either way, with the journeys simulated again.
+# **Break-even.** How much more would needs-led (matched) placements have to cut the hazard of an
+# unplanned ending, beyond the mismatch effect already in the model, for the needs-led total cost to
+# equal the unit-cost total? Found by bisection on the simulated difference with common random numbers.
+
+# %%
+tor = q3.tornado.round(4)
+shown = pub.model_table("tornado", tor.set_index("parameter"))
+fig = q3plots.tornado(tor, title="What moves the cost difference per child-year")
+pub.figure("tornado", fig)
+plt.show()
+display(shown.head(12))
+be = res["break_even"]
+text = (f"Break-even: matched placements would need their unplanned-ending hazard cut by a further "
+        f"**{pct(be['reduction'])}** (hazard ratio {be['factor']:.2f})." if be["status"] == "found"
+        else f"Break-even: **{be['status']}**.")
+text += (f" With no further cut the difference is {money(be['difference_per_child_at_no_cut'])} per child over the horizon; "
+         f"with no unplanned endings in matched placements, {money(be['difference_per_child_at_full_cut'])}. "
+         f"Moves averted per child: {be['moves_averted_per_child']:.2f}.")
+if be["break_even_process_cost_per_move"]:
+    text += (f" The moves averted would pay for the difference if each move cost "
+             f"{money(be['break_even_process_cost_per_move'])} (costing.yaml: {money(cp.process_cost.value)}).")
+display(Markdown(text))
+pub.result("break_even_disruption_reduction", res["break_even_disruption_reduction"])
+pub.result("break_even", be)
+pub.result("tornado_top", tor.head(5)[["parameter", "at_low", "at_high"]].set_index("parameter").to_dict(orient="index"));
+
+# %% [markdown]
+# ## What this does not capture
+#
+# - **Costs outside the placement**: the later costs of instability (education, health, youth justice,
+#   outcomes in adulthood) are not counted, so the case for stability is understated; so is any saving
+#   from needs-led placements ending care sooner.
+# - **Needs stay as at the first placement** and age moves on; needs that change over a journey (question
+#   2 re-scores them at reviews) are not simulated. Placement type stays as observed or drawn: needs-led
+#   commissioning changes mismatch and second best, not the hazard attached to a type.
+# - **Leaving care at 18** is forced in the simulation, so the leaving-care hazard is fitted here with
+#   endings on the 18th birthday censored (the Cox models otherwise follow question 2's specification).
+#   Re-entry to care is not simulated. Beyond the last follow-up time of the data the hazards are
+#   extrapolated as constant (the hazard of the last year).
+# - **The baseline hazards** are held at their estimates; only the hazard ratios are drawn (from their
+#   robust covariance). Cost figures are drawn independently of each other.
+# - **Capacity** is one share for all placements; in practice matched placements are scarcer for the
+#   children with the highest needs.
+
+# %%
+report.finish()

@@ -1,0 +1,118 @@
+"""The plain-language conclusion of question 1, written from the numbers (never typed into a notebook).
+
+Every sentence is chosen by what the intervals show, so the same code says "improved" on data where
+the needs effect is there and "no clear evidence" on data generated with none.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rcceval.analyses.prediction.data import domain_of
+
+LABELS = {"I": "intensity", "F": "frequency", "S": "score"}
+
+
+def fmt_p(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return "p not available"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def term_label(term: str) -> str:
+    """I_behaviour -> 'behaviour (intensity)'; MISMATCH -> 'mismatch'."""
+    if term[1:2] == "_" and term[0] in LABELS:
+        return f"{domain_of(term).replace('_', ' ')} ({LABELS[term[0]]})"
+    return term.lower().replace("_", " ")
+
+
+def _delta_phrase(d: dict) -> str:
+    return f"ΔAUC {d['estimate']:+.3f}, 95% CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}"
+
+
+def _verdict(d: dict, what: str) -> str:
+    """A clause (first letter capitalised) saying what the ΔAUC interval shows."""
+    text = _verdict_text(d, what)
+    return text[0].upper() + text[1:]
+
+
+def _verdict_text(d: dict, what: str) -> str:
+    if d["ci_low"] > 0:
+        return f"{what} improved how well unplanned endings were predicted ({_delta_phrase(d)})"
+    if d["ci_high"] < 0:
+        return (f"{what} did not improve prediction: out of sample it was slightly worse ({_delta_phrase(d)}), "
+                "as happens when added terms carry no signal and only cost precision")
+    return f"there is no clear evidence that {what} improved prediction ({_delta_phrase(d)}; the interval includes 0)"
+
+
+def conclusion(res: dict, effects=None, coverage=None, calibration=None) -> str:
+    """A few paragraphs of Markdown from `NeedsStabilityAnalysis.to_dict()` (and optionally its effects,
+    coverage and calibration tables)."""
+    h = res["horizon_days"]
+    out = []
+    share = res["n_unplanned_within_horizon"] / max(res["n_known_at_horizon"], 1)
+    out.append(
+        f"**{res['n_placements']:,} placements of {res['n_children']:,} children** in {res['n_councils']} "
+        f"council(s) had a needs assessment in force at the start and were analysed; "
+        f"{res['n_unplanned_within_horizon']:,} ended unplanned within {h} days "
+        f"({100 * share:.1f}% of those whose status at {h} days is known).")
+    if coverage is not None:
+        row = coverage.set_index("reason")
+        missing = row.loc[row.index.str.startswith("no needs"), "placements"].sum()
+        if missing:
+            total = row["placements"].sum()
+            pm = row.loc[row.index.str.startswith("no needs"), "pct_unplanned"].iloc[0]
+            pa = row.loc["analysed", "pct_unplanned"]
+            out[-1] += (f" {missing:,} placements ({100 * missing / total:.1f}%) had no assessment in force and "
+                        f"were left out: {pm:.1f}% of them ended unplanned within {h} days, against {pa:.1f}% of "
+                        "those analysed" + (", so the missing needs data looks selective." if abs(pm - pa) > 3 else "."))
+    d10, d21 = res["delta_auc_m1_m0"], res["delta_auc_m2_m1"]
+    lr10, lr21 = res["lr_test_m1_m0"], res["lr_test_m2_m1"]
+    out.append(
+        f"Using what the 903 already holds, the cross-validated AUC was **{res['auc_m0']:.3f}**; with the need "
+        f"domains it was **{res['auc_m1']:.3f}**, and with mismatch as well **{res['auc_m2']:.3f}**. "
+        f"{_verdict(d10, 'adding the need domains')}; the likelihood-ratio test of the "
+        f"{lr10['df']} domain terms gives χ² = {lr10['statistic']:.1f}, {fmt_p(lr10['p'])} "
+        f"(cluster-robust Wald {fmt_p(res['wald_robust_m1_m0']['p'])}). "
+        f"On top of the needs, {_verdict_text(d21, 'adding mismatch')} (likelihood ratio χ² = {lr21['statistic']:.1f} on {lr21['df']} df, "
+        f"{fmt_p(lr21['p'])}).")
+    drops = res.get("drop_one_delta_auc", {})
+    helped = sorted(((v["estimate"], k, v) for k, v in drops.items() if v["ci_low"] > 0), reverse=True)
+    if helped:
+        names = ", ".join(f"{k.replace('_', ' ')} ({v['estimate']:+.4f})" for _, k, v in helped)
+        rest = len(drops) - len(helped)
+        out.append(f"Leaving one domain out of M1 at a time, the AUC fell measurably (interval above 0) without "
+                   f"{names}" + (f"; the other {rest} domain(s) added no measurable discrimination on their own."
+                                 if rest else "."))
+    elif drops:
+        out.append("No single domain, removed on its own, lowered the AUC measurably.")
+    if effects is not None and len(effects):
+        m2 = effects.xs("M2", level="model") if "M2" in effects.index.get_level_values("model") else effects
+        sig = m2[(m2["ci_low"] > 1) | (m2["ci_high"] < 1)].sort_values("hr", ascending=False)
+        if len(sig):
+            parts = [f"{term_label(t)} HR {r['hr']:.2f} ({r['ci_low']:.2f}–{r['ci_high']:.2f})"
+                     for t, r in sig.head(5).iterrows()]
+            out.append("Per point on the 0–3 scales (per point of mismatch summed over domains), the hazard "
+                       "ratios of an unplanned ending whose 95% intervals exclude 1 were: " + "; ".join(parts) + ".")
+        else:
+            out.append("No needs or mismatch hazard ratio had a 95% interval excluding 1.")
+    if calibration is not None and len(calibration):
+        c = calibration[calibration["model"] == "M2"]
+        w = c["placements"].astype(float)
+        pred, obs = (c["predicted"] * w).sum() / w.sum(), (c["observed"] * w).sum() / w.sum()
+        outside = int(((c["predicted"] < c["observed_ci_low"]) | (c["predicted"] > c["observed_ci_high"])).sum())
+        out.append(f"M2's predicted risks averaged {100 * pred:.1f}% against {100 * obs:.1f}% observed; in {outside} of "
+                   f"{len(c)} tenths of predicted risk the prediction lay outside the observed 95% interval"
+                   + (", so its risks can be read as probabilities." if outside <= 2 else
+                      ": read its risks as a ranking rather than as probabilities."))
+    cfu = res.get("complete_follow_up", {})
+    if "lr_test_m1_m0" in cfu:
+        agree = (cfu["lr_test_m1_m0"]["p"] < 0.05) == (lr10["p"] < 0.05)
+        out.append(f"The complete-follow-up sensitivity analysis (logistic, {cfu['n_placements']:,} placements started "
+                   f"at least {h} days before the extract) {'agrees' if agree else 'does not agree'}: "
+                   f"likelihood ratio for the domains {fmt_p(cfu['lr_test_m1_m0']['p'])}.")
+    ratio = res.get("council_ci_width_vs_pooled_median")
+    if ratio is not None and np.isfinite(ratio) and res["n_councils"] > 1:
+        out.append(f"A council analysing its own placements alone would get a confidence interval for the needs "
+                   f"effect a median **{ratio:.1f} times** as wide as the pooled region's: the small-numbers "
+                   "problem councils describe, and the case for pooling needs data across a region.")
+    return "\n\n".join(out)

@@ -1,0 +1,1 @@
+"""rcceval.analyses.survival."""

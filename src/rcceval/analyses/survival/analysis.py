@@ -1,0 +1,197 @@
+"""Question 2: how long do placements survive, by need profile, and what ends them?
+
+`PlacementSurvival(...).fit(frame)` runs the whole analysis on the analysis frame (frame.py) and
+keeps every result as data frames; `to_dict()` is what goes into results.json. The pieces are
+usable on their own:
+
+- survival_data: follow-up and cause of each placement, need profiles (tiers, the intensity x
+  frequency grid, k-means clusters), the Cox design matrix, needs re-scored at reviews as
+  (start, stop] intervals, episode splitting;
+- survival_curves: Kaplan-Meier by profile (numbers at risk, medians, 1-year survival, log-rank
+  and a clustered test) and Aalen-Johansen cumulative incidence of each ending by profile;
+- survival_cox: cause-specific Cox models (Efron ties, stratified by council, robust variance
+  clustered by child as R's coxph), the Schoenfeld-residual test of proportional hazards and the
+  refit where it fails, needs re-scored at reviews, recovery of generating values;
+- survival_plots: figures from published tables.
+
+lifelines is the engine users see; survival_engine (R `survival`, exactly) supplies the robust
+variance under ties, clustered curve CIs, Aalen-Johansen without jitter and Harrell's C. Nothing
+here prints or plots.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from rcceval.spec import codes
+from rcceval.spec.instruments import Instrument
+from rcceval.analyses.survival.cox import (CoxModel, PHRemedy, compare_models, fit_cause_specific, fit_cox,
+                           fit_time_varying_needs, ph_remedy, ph_test, recovery, truth_name)
+from rcceval.analyses.survival.curves import (DAY_TIMES, CIFResult, KMResult, grid_table, incidence_by_profile,
+                              profile_summary, survival_by_profile)
+from rcceval.analyses.survival.data import (CAUSE, UNPLANNED, CoxSpec, design, follow_up, need_clusters,
+                            need_profiles, needs_intervals, profile_domains)
+
+__all__ = ["PlacementSurvival", "CoxSpec", "CoxModel", "KMResult", "CIFResult", "PHRemedy", "follow_up",
+           "need_profiles", "need_clusters", "needs_intervals", "design", "survival_by_profile",
+           "incidence_by_profile", "profile_summary", "grid_table", "fit_cox", "fit_cause_specific",
+           "fit_time_varying_needs", "ph_test", "ph_remedy", "compare_models", "recovery", "truth_name"]
+
+@dataclass
+class PlacementSurvival:
+    """Survival of placements by need profile, and what ends them (question 2).
+
+    Parameters: the needs instrument; alpha (CIs are 1 - alpha); seed (k-means clusters);
+    clusters_k (0: no data-driven profiles); times (days at which numbers at risk and incidence
+    are tabulated); ph_cuts (follow-up periods, days, for time-varying effects where PH fails);
+    second_best: "auto" fits the main model on placements with a placement request and includes
+    SECOND_BEST when at least `min_events` unplanned endings have one (the secured type is only
+    known where a request was recorded, and leaving it out biases mismatch, which it raises),
+    True / False force it.
+
+    Results after fit(): fu (follow-up rows: child-level, never published), profiles, clusters,
+    coverage, tier_domains (the domains behind each tier), km_any and km_unplanned (Kaplan-Meier by tier), incidence (Aalen-Johansen by tier),
+    incidence_grid and incidence_clusters, profiles_table, main (the unplanned-ending Cox model),
+    all_placements (the same without SECOND_BEST on every placement with needs, when main uses
+    it), cause_specific (one model per ending), remedy (refit where PH fails), time_varying
+    (needs re-scored at reviews, same placements as main) and timing (both side by side),
+    recovered (estimates beside truth.json's values, when given).
+    """
+
+    instrument: Instrument
+    alpha: float = 0.05
+    seed: int = 0
+    clusters_k: int = 4
+    times: tuple[int, ...] = DAY_TIMES
+    ph_cuts: tuple[int, ...] = (90, 365)
+    second_best: str | bool = "auto"
+    min_events: int = 100
+    notes: list = field(default_factory=list)
+
+    def fit(self, frame: pd.DataFrame, assessments: pd.DataFrame | None = None,
+            truth: dict | None = None) -> "PlacementSurvival":
+        inst = self.instrument
+        self.fu = fu = follow_up(frame)
+        self.profiles = need_profiles(fu, inst)
+        if self.profiles["PROFILE_TIER"].notna().sum() == 0:
+            raise ValueError("no placement has a needs assessment in force at its start: question 2 needs the "
+                             "needs assessments (needs_assessments.csv) for the instrument " + inst.id)
+        tier = self.profiles["PROFILE_TIER"].rename("tier")
+        self.tier_domains = profile_domains(fu, tier, inst)
+        self.km_unplanned = survival_by_profile(fu, tier, "unplanned", self.times, self.alpha)
+        self.km_any = survival_by_profile(fu, tier, "any", self.times, self.alpha)
+        self.incidence = incidence_by_profile(fu, tier, self.times, self.alpha)
+        self.profiles_table = profile_summary(self.km_any, self.km_unplanned, self.incidence)
+        self.incidence_grid = incidence_by_profile(fu, self.profiles["PROFILE_GRID"].rename("grid"),
+                                                   self.times, self.alpha)
+        self.grid = grid_table(self.incidence_grid)
+        self.clusters = None
+        self.incidence_clusters = None
+        if self.clusters_k:
+            self.clusters = need_clusters(fu, inst, k=self.clusters_k, seed=self.seed)
+            self.incidence_clusters = incidence_by_profile(fu, self.clusters.labels.rename("cluster"),
+                                                           self.times, self.alpha)
+        self.main, self.all_placements = self._main_models(fu)
+        self.cause_specific = {codes.UNPLANNED: self.main,
+                               **fit_cause_specific(fu, inst, self.main.spec, self.alpha,
+                                                    causes=(codes.PLANNED, codes.LEFT_CARE))}
+        self.remedy = ph_remedy(self.main, fu, inst, cuts=self.ph_cuts)
+        self.time_varying = self.timing = None
+        if assessments is not None and len(assessments):
+            self.time_varying = fit_time_varying_needs(fu, assessments, inst, self.main.spec, alpha=self.alpha,
+                                                       rows=self.main.design.rows)
+            self.timing = compare_models({"needs at start": self.main, "needs re-scored at reviews": self.time_varying},
+                                         self.needs_covariates(self.main))
+        self.coverage = self._coverage(frame)
+        self.recovered = recovery(self.main, truth) if truth is not None else None
+        return self
+
+    # ---- pieces -----------------------------------------------------------------------------
+    def _main_models(self, fu: pd.DataFrame) -> tuple[CoxModel, CoxModel | None]:
+        base = CoxSpec()
+        use = self.second_best
+        if use == "auto":
+            with_sb = design(fu, self.instrument, replace(base, second_best=True))
+            events = int((with_sb.cause == UNPLANNED).sum())
+            use = events >= self.min_events
+            self.notes.append(
+                f"Main model on placements with a placement request, with SECOND_BEST ({events} unplanned endings)"
+                if use else f"SECOND_BEST left out of the main model: only {events} unplanned endings among "
+                            f"placements with a placement request (fewer than {self.min_events})")
+        if use:
+            main = fit_cox(fu, self.instrument, spec=replace(base, second_best=True), alpha=self.alpha)
+            return main, fit_cox(fu, self.instrument, spec=base, alpha=self.alpha, with_ph=False,
+                                 kind="all placements, second best left out")
+        return fit_cox(fu, self.instrument, spec=base, alpha=self.alpha), None
+
+    def _coverage(self, frame: pd.DataFrame) -> pd.DataFrame:
+        fu = self.fu
+        rows = [("placements starting in the window", len(frame)),
+                ("no follow-up (started on the extract date)", len(frame) - len(fu)),
+                ("followed up", len(fu))]
+        rows += [(f"left out of the main model: {k}", v) for k, v in self.main.excluded.items()]
+        rows.append(("in the main Cox model", self.main.n))
+        ev = fu.loc[self.main.design.rows, CAUSE]
+        out = pd.DataFrame(rows, columns=["placements", "n"])
+        out["unplanned_endings"] = [None] * (len(out) - 1) + [int((ev == UNPLANNED).sum())]
+        return out
+
+    @staticmethod
+    def needs_covariates(model: CoxModel) -> list[str]:
+        return [c for c in model.summary.index if c.startswith(("I_", "F_")) or c == "MISMATCH"]
+
+    def cause_specific_table(self, covariates: list[str] | None = None) -> pd.DataFrame:
+        """HR (CI) of each covariate for each ending's cause-specific model."""
+        return compare_models(self.cause_specific, covariates)
+
+    def to_dict(self) -> dict:
+        def medians(km: KMResult) -> dict:
+            s = km.summary.set_index("profile")
+            return {p: {"median_days": r.median_days, "lower": r.median_lower, "upper": r.median_upper}
+                    for p, r in s.iterrows()}
+        t = self.profiles_table.set_index("profile")
+        out = {
+            "placements_followed": len(self.fu),
+            "by_tier": {
+                "median_placement_days": medians(self.km_any),
+                "median_days_to_unplanned_km": medians(self.km_unplanned),
+                "placement_survival_1y": t[["surv_any_1y", "surv_any_1y_lower", "surv_any_1y_upper"]].to_dict(orient="index"),
+                "free_of_unplanned_1y_km": t[["free_of_unplanned_1y", "free_of_unplanned_1y_lower",
+                                              "free_of_unplanned_1y_upper"]].to_dict(orient="index"),
+                "cif_unplanned_1y": t[["cif_unplanned_1y", "cif_unplanned_1y_lower",
+                                       "cif_unplanned_1y_upper"]].to_dict(orient="index"),
+                "logrank_unplanned": self.km_unplanned.logrank, "robust_test_unplanned": self.km_unplanned.robust_test,
+                "logrank_any": self.km_any.logrank,
+            },
+            "incidence_by_tier": {prof: {cause: {d: v for d, v in days.items() if d in ("365", "730")}
+                                         for cause, days in causes.items()}
+                                  for prof, causes in self.incidence.to_dict()["by_profile"].items()},
+            "grid_cif_unplanned_1y": {f"{r.peak_intensity} x {r.peak_frequency}": r.cif for r in self.grid.itertuples()},
+            "clusters": None if self.clusters is None else {
+                "method": self.clusters.method, "k": self.clusters.k, "seed": self.clusters.seed,
+                "share": self.clusters.centres["share"].to_dict()},
+            "main_model": self.main.to_dict(),
+            "all_placements_model": None if self.all_placements is None else {
+                "n": self.all_placements.n, "events": self.all_placements.n_events,
+                "concordance": self.all_placements.concordance,
+                "hazard_ratios": {c: v for c, v in self.all_placements.to_dict()["hazard_ratios"].items()
+                                  if c in self.needs_covariates(self.all_placements)}},
+            "cause_specific": {k: {"n": m.n, "events": m.n_events, "concordance": m.concordance,
+                                   "hazard_ratios": {c: v for c, v in m.to_dict()["hazard_ratios"].items()
+                                                     if c in self.needs_covariates(m) or c == "SECOND_BEST"}}
+                               for k, m in self.cause_specific.items()},
+            "ph_remedy": self.remedy.to_dict(),
+            "time_varying_needs": None if self.time_varying is None else {
+                "n_intervals": self.time_varying.n, "events": self.time_varying.n_events, "notes": self.time_varying.notes,
+                "hazard_ratios": {c: v for c, v in self.time_varying.to_dict()["hazard_ratios"].items()
+                                  if c in self.needs_covariates(self.time_varying)}},
+            "notes": self.notes,
+        }
+        if self.recovered is not None:
+            r = self.recovered
+            needs = r.loc[[c for c in r.index if c.startswith(("I_", "F_")) or c == "MISMATCH"]]
+            out["recovery"] = {"covered": int(r["covered"].sum()), "of": len(r),
+                               "needs_and_mismatch_covered": int(needs["covered"].sum()), "needs_and_mismatch_of": len(needs),
+                               "not_covered": list(r.index[~r["covered"]])}
+        return out

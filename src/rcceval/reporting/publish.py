@@ -1,0 +1,109 @@
+"""The one publishing helper: every table, figure and headline figure a report shows goes through here.
+
+Tables pass disclosure control (disclosure.py) before they are shown or written, and a table that
+still carries a child-level column (CHILD, DOB, UPN...) is refused outright. Figures are saved as
+PNG and SVG; headline figures collect into results.json, written deterministically (sorted keys,
+no timestamps) so that the same inputs give a byte-identical file.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rcceval.reporting.disclosure import DisclosureSettings, protect_crosstab, protect_rows
+
+CHILD_LEVEL_COLUMNS = frozenset({"CHILD", "DOB", "UPN", "MC_DOB", "HOME_POST", "PL_POST", "childId"})
+
+
+class DisclosureError(ValueError):
+    """A table about to be published would show child-level data."""
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready values: numpy scalars to Python, NaN to None, floats to 10 significant digits."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return None if math.isnan(value) or math.isinf(value) else float(f"{value:.10g}")
+    if isinstance(value, (pd.Timestamp,)):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+class Publisher:
+    """Publishes one notebook's tables, figures and headline figures into its output folder."""
+
+    def __init__(self, out_dir: Path, notebook: str, settings: DisclosureSettings = DisclosureSettings()) -> None:
+        self.dir = Path(out_dir) / notebook
+        self.notebook = notebook
+        self.settings = settings
+        self.results: dict[str, Any] = {}
+        self.tables: list[str] = []
+        self.figures: list[str] = []
+
+    def _check(self, frame: pd.DataFrame, name: str) -> None:
+        names = {str(c) for c in frame.columns} | {str(n) for n in frame.index.names if n}
+        leaked = sorted(names & CHILD_LEVEL_COLUMNS)
+        if leaked:
+            raise DisclosureError(f"table '{name}' has child-level column(s) {leaked}: publish aggregates only")
+
+    def table(self, name: str, frame: pd.DataFrame, counts: Iterable[str] = (), percent_of: dict[str, str] | None = None,
+              by: Sequence[str] | None = None, totals_shown: bool = False) -> pd.DataFrame:
+        """A long table (one row per category): counts protected, percentages of hidden counts hidden."""
+        self._check(frame, name)
+        safe = protect_rows(frame, list(counts), percent_of=percent_of, by=by, totals_shown=totals_shown,
+                            settings=self.settings)
+        return self._write(name, safe, index=False)
+
+    def crosstab(self, name: str, counts: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
+        """A two-way table of counts with totals, protected so no hidden cell can be recovered."""
+        self._check(counts, name)
+        return self._write(name, protect_crosstab(counts, self.settings, margins=margins), index=True)
+
+    def model_table(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Model results (coefficients, intervals, tests): no counts of children, published as they are."""
+        self._check(frame, name)
+        return self._write(name, frame, index=True)
+
+    def _write(self, name: str, frame: pd.DataFrame, index: bool) -> pd.DataFrame:
+        folder = self.dir / "tables"
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(folder / f"{name}.csv", index=index)
+        self.tables.append(name)
+        return frame
+
+    def figure(self, name: str, fig: Any) -> None:
+        """Save a matplotlib figure (drawn from published tables or model results) as PNG and SVG."""
+        folder = self.dir / "figures"
+        folder.mkdir(parents=True, exist_ok=True)
+        png = folder / f"{name}.png"
+        fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        self.figures.append(name)
+
+    def result(self, key: str, value: Any) -> Any:
+        """Record a headline figure for results.json."""
+        self.results[key] = _plain(value)
+        return value
+
+    def save(self) -> Path:
+        """Write results.json (sorted keys, no timestamps: identical inputs give identical bytes)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / "results.json"
+        body = {"notebook": self.notebook, "results": self.results,
+                "tables": sorted(self.tables), "figures": sorted(self.figures)}
+        path.write_text(json.dumps(_plain(body), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        return path

@@ -1,0 +1,377 @@
+"""Run the report notebooks with papermill: outputs with provenance, one folder a run.
+
+`run(params_file)` checks the parameters, makes sure the data is there (generating the synthetic
+region on first use), executes each notebook in the project's own Python (a kernel spec made for
+the run, not registered anywhere global), exports HTML (code hidden unless keep_code), and writes
+manifest.json (parameters, input hashes, versions, commit, seed, timings) and index.html. A
+notebook that fails does not stop the others; the run then exits non-zero and index.html shows
+the failing cell's error. Everything is written into `<run>.partial/` and moved into place at
+the end, so a run never leaves a half-written report under its real name.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import json
+import os
+import pickle
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from rcceval import params as params_mod
+from rcceval.reporting.report import REGION_CACHE_ENV, ensure_data, region_key
+
+KERNEL_NAME = "rcceval-project"
+PACKAGES = ("rcceval", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "matplotlib", "seaborn",
+            "papermill", "nbconvert", "nbformat", "frictionless", "joblib", "pyyaml")
+
+
+@dataclass
+class NotebookRun:
+    name: str
+    ok: bool = False
+    seconds: float = 0.0
+    started: str = ""
+    ended: str = ""
+    error: str = ""
+    results: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    notebooks: list[NotebookRun]
+    sub_runs: dict[str, "RunOutcome"] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(n.ok for n in self.notebooks) and all(s.ok for s in self.sub_runs.values())
+
+
+@contextlib.contextmanager
+def project_kernel():
+    """A kernel spec for this interpreter, visible to this process only (JUPYTER_PATH)."""
+    with tempfile.TemporaryDirectory(prefix="rcceval-kernel-") as tmp:
+        spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
+        spec_dir.mkdir(parents=True)
+        (spec_dir / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "rcceval (project environment)", "language": "python"}))
+        old = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = tmp + (os.pathsep + old if old else "")
+        try:
+            yield KERNEL_NAME
+        finally:
+            if old is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = old
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_hashes(data_dir: Path) -> dict[str, str]:
+    """SHA-256 of every input file, by path relative to the data folder."""
+    return {str(p.relative_to(data_dir)): sha256(p) for p in sorted(data_dir.rglob("*")) if p.is_file()}
+
+
+def settings_hashes(params: params_mod.Parameters) -> dict[str, str]:
+    """SHA-256 of the files that configure a run besides the data: the parameter file, the needs
+    instrument and the cost parameters (a costing figure changed is a different run)."""
+    from rcceval.spec.instruments import instrument_file
+
+    files = {"parameters": Path(str(params.source)), "instrument": instrument_file(params.instrument),
+             "costing": Path(params.costing)}
+    return {k: sha256(p) for k, p in files.items() if p.is_file()}
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    return found
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@contextlib.contextmanager
+def region_cache(params: params_mod.Parameters):
+    """Read and validate the run's data once for all its notebooks (each would otherwise take ~13 s at
+    region scale to do it again). The validated tables go to a pickle in a private temporary folder,
+    named to the notebooks' kernels by REGION_CACHE_ENV and deleted when the run ends, so no child-level
+    data is left behind. Data that fails validation is not cached: each notebook then stops with the
+    problem list as it would alone."""
+    from rcceval.ingest.load import read_region
+    from rcceval.ingest.validate import validate_region
+
+    with tempfile.TemporaryDirectory(prefix="rcceval-cache-") as tmp:
+        path = Path(tmp) / "region.pickle"
+        try:
+            region = validate_region(read_region(params.data_path), strict=params.strict)
+        except Exception:  # noqa: BLE001 - the notebooks report the problem themselves
+            region = None
+        old = os.environ.get(REGION_CACHE_ENV)
+        if region is not None:
+            with open(path, "wb") as handle:
+                pickle.dump((region_key(params), region), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            del region
+            os.environ[REGION_CACHE_ENV] = str(path)
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop(REGION_CACHE_ENV, None)
+            else:
+                os.environ[REGION_CACHE_ENV] = old
+
+
+def execute_notebook(name: str, params: params_mod.Parameters, run_dir: Path, root: Path, kernel: str) -> NotebookRun:
+    """Execute one notebook into run_dir and export its HTML; failures are caught and described."""
+    import papermill as pm
+
+    record = NotebookRun(name=name, started=_now())
+    t0 = time.perf_counter()
+    source = root / params_mod.NOTEBOOK_DIR_NAME / f"{name}.py"
+    target = run_dir / f"{name}.ipynb"
+    injected = {**params.to_dict(), "output_dir": str(run_dir)}
+    try:
+        blank = to_ipynb(source, run_dir / f".{name}.source.ipynb")
+        pm.execute_notebook(str(blank), str(target), parameters=injected, kernel_name=kernel, cwd=str(root),
+                            progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+        record.ok = True
+    except pm.PapermillExecutionError as exc:
+        record.error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    except Exception as exc:  # noqa: BLE001 - a broken notebook must not stop the others
+        record.error = f"{type(exc).__name__}: {exc}"
+    (run_dir / f".{name}.source.ipynb").unlink(missing_ok=True)
+    if target.exists():
+        export_html(target, run_dir / f"{name}.html", keep_code=params.keep_code)
+    results = run_dir / name / "results.json"
+    if results.is_file():
+        record.results = json.loads(results.read_text())["results"]
+    record.seconds = round(time.perf_counter() - t0, 2)
+    record.ended = _now()
+    return record
+
+
+def to_ipynb(source: Path, target: Path) -> Path:
+    """The notebook papermill runs, made from its jupytext source (the .py is what is reviewed)."""
+    import jupytext
+
+    jupytext.write(jupytext.read(str(source)), str(target), fmt="ipynb")
+    return target
+
+
+def export_html(notebook: Path, html_path: Path, keep_code: bool) -> None:
+    """HTML of an executed notebook; code cells hidden unless keep_code (academics)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=not keep_code, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    html_path.write_text(body, encoding="utf-8")
+
+
+def _run_set(params: params_mod.Parameters, run_dir: Path, root: Path, kernel: str, jobs: int,
+             label: str) -> list[NotebookRun]:
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    names = list(params.notebooks)
+    bar = tqdm(total=len(names), desc=f"{label}: notebooks", unit="nb", disable=None)
+    runs: list[NotebookRun] = []
+
+    def show(running: list[str]) -> None:
+        failed = [r.name for r in runs if not r.ok]
+        bar.set_postfix_str(f"running {', '.join(running) or '-'}" + (f"; failed {', '.join(failed)}" if failed else ""))
+
+    if jobs == 1:
+        for name in names:
+            show([name])
+            runs.append(execute_notebook(name, params, run_dir, root, kernel))
+            bar.update(1)
+    else:
+        show(names[:jobs])
+        calls = (delayed(execute_notebook)(n, params, run_dir, root, kernel) for n in names)
+        for record in Parallel(n_jobs=jobs, backend="threading", return_as="generator_unordered")(calls):
+            runs.append(record)
+            done = {r.name for r in runs}
+            show([n for n in names if n not in done][:jobs])
+            bar.update(1)
+    bar.close()
+    return sorted(runs, key=lambda r: r.name)
+
+
+def run(params_file: str | Path, only: list[str] | None = None, by_la: bool = False, jobs: int = 1,
+        keep_code: bool | None = None, run_id: str | None = None) -> RunOutcome:
+    """Run the report set of a parameter file into outputs/<run-id>/ (see module docstring)."""
+    root = params_mod.project_root()
+    params = params_mod.load(params_file, root=root)
+    if only:
+        params = replace(params, notebooks=tuple(only))
+        params_mod.parse({**params.to_dict(), "notebooks": list(only)}, source=params.source, root=root)
+    if keep_code is not None:
+        params = replace(params, keep_code=keep_code)
+    data_dir = ensure_data(params)
+    run_id = run_id or params.run_name
+    final = root / "outputs" / run_id
+    work = final.with_name(final.name + ".partial")
+    shutil.rmtree(work, ignore_errors=True)
+    started = _now()
+    t0 = time.perf_counter()
+    with project_kernel() as kernel, region_cache(params):
+        notebooks = _run_set(params, work, root, kernel, jobs, run_id)
+        subs = {}
+        if by_la:
+            from rcceval.ingest.load import find_903_root, find_903_files
+            councils = sorted({la for _, _, la, _ in find_903_files(find_903_root(data_dir)) if la})
+            if params.councils != "all":
+                councils = [c for c in councils if c in params.councils]
+            for la in councils:
+                sub_params = replace(params, councils=(la,))
+                sub_dir = work / "la" / la
+                subs[la] = RunOutcome(sub_dir, _run_set(sub_params, sub_dir, root, kernel, jobs, la))
+    outcome = RunOutcome(work, notebooks, subs)
+    manifest = {
+        "run_id": run_id, "parameters_file": str(params.source), "parameters": params.to_dict(),
+        "seed": params.seed, "data_dir": str(data_dir), "inputs_sha256": input_hashes(data_dir),
+        "settings_sha256": settings_hashes(params),
+        "versions": versions(), "git_commit": git_commit(root), "started": started, "ended": _now(),
+        "seconds": round(time.perf_counter() - t0, 2),
+        "notebooks": [vars(n) | {"results": None} for n in notebooks],
+        "by_la": {la: [vars(n) | {"results": None} for n in s.notebooks] for la, s in subs.items()},
+    }
+    (work / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_index(outcome, work, run_id, params)
+    shutil.rmtree(final, ignore_errors=True)
+    work.rename(final)
+    return RunOutcome(final, notebooks, {la: RunOutcome(final / "la" / la, s.notebooks) for la, s in subs.items()})
+
+
+MAX_HEADLINES = 14
+
+
+ESTIMATE_KEYS, LOWER_KEYS, UPPER_KEYS = ("estimate", "mean", "rate", "hr"), ("ci_low", "lower"), ("ci_high", "upper")
+
+
+def _num(x: object) -> str:
+    if isinstance(x, float):
+        return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+    return str(x)
+
+
+def _interval(value: dict) -> str | None:
+    """'est (low to high)' for a dict holding an estimate and its interval, else None."""
+    est = next((k for k in ESTIMATE_KEYS if k in value), None)
+    lo = next((k for k in LOWER_KEYS if k in value), None)
+    hi = next((k for k in UPPER_KEYS if k in value), None)
+    if est is None or lo is None or hi is None or not all(
+            isinstance(value[k], (int, float)) for k in (est, lo, hi)):
+        return None
+    return f"{_num(value[est])} ({_num(value[lo])} to {_num(value[hi])})"
+
+
+def _headline(value: object) -> str | None:
+    """A results.json value as one short cell: numbers to 3 significant figures, an estimate with
+    its interval as 'est (low to high)', a few labelled estimates side by side; nested tables are
+    left to results.json (None)."""
+    if isinstance(value, (int, float, str)) or value is None:
+        return _num(value)
+    if isinstance(value, dict):
+        if _interval(value):
+            return _interval(value)
+        if {"statistic", "df", "p"} <= set(value):
+            return f"chi2 {_num(value['statistic'])} on {value['df']} df, p {_num(value['p'])}"
+        if all(isinstance(v, (int, float, str)) for v in value.values()) and len(value) <= 10:
+            return ", ".join(f"{k} {_num(v)}" for k, v in value.items())
+        if len(value) <= 4 and all(isinstance(v, dict) and _interval(v) for v in value.values()):
+            return "; ".join(f"{k} {_interval(v)}" for k, v in value.items())
+    return None
+
+
+def _results_rows(results: dict) -> str:
+    def first(item: tuple[str, object]) -> tuple[int, str]:  # estimates with intervals and tests lead
+        value = item[1]
+        leads = isinstance(value, dict) and ({"ci_low", "lower", "p"} & set(value) or (
+            value and all(isinstance(v, dict) and _interval(v) for v in value.values())))
+        return (0 if leads else 1, item[0])
+
+    rows = []
+    for key, value in sorted(results.items(), key=first):
+        cell = _headline(value)
+        if cell is not None and len(rows) < MAX_HEADLINES:
+            rows.append(f"<tr><td>{html.escape(key)}</td><td>{html.escape(cell)}</td></tr>")
+    return "".join(rows)
+
+
+def _notebook_section(n: NotebookRun, run_dir: Path) -> str:
+    """One report in index.html: links, status, the failing cell's error, headline figures, figures."""
+    status = "ok" if n.ok else "FAILED"
+    links = f'<a href="{n.name}.html">report</a> · <a href="{n.name}.ipynb">notebook</a> · ' \
+            f'<a href="{n.name}/results.json">results.json</a> (every figure)'
+    error = f'<pre class="error">{html.escape(n.error)}</pre>' if n.error else ""
+    table = f"<table>{_results_rows(n.results)}</table>" if n.results else ""
+    fig_dir = run_dir / n.name / "figures"
+    imgs = "".join(f'<figure><img src="{n.name}/figures/{p.name}" alt="{html.escape(p.stem)}">'
+                   f"<figcaption>{html.escape(p.stem)}</figcaption></figure>"
+                   for p in sorted(fig_dir.glob("*.png"))) if fig_dir.is_dir() else ""
+    return (f'<section><h2>{html.escape(n.name)} <span class="{status.lower()}">{status}</span></h2>'
+            f'<p>{links} ({n.seconds:.1f} s)</p>{error}{table}<div class="figs">{imgs}</div></section>')
+
+
+def write_index(outcome: RunOutcome, run_dir: Path, run_id: str, params: params_mod.Parameters) -> Path:
+    """index.html: every report with its status, headline figures and figures, failures with their error."""
+    sections = [_notebook_section(n, run_dir) for n in outcome.notebooks]
+    subs = "".join(
+        f'<li>{html.escape(la)}: ' + ", ".join(
+            f'<a href="la/{la}/{n.name}.html">{html.escape(n.name)}</a>{"" if n.ok else " (FAILED)"}'
+            for n in s.notebooks) + "</li>"
+        for la, s in outcome.sub_runs.items())
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>rcceval run {html.escape(run_id)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}}
+table{{border-collapse:collapse}}td{{border-bottom:1px solid #ddd;padding:.2em .8em}}
+.ok{{color:#1a7f37}}.failed{{color:#b42318}}pre.error{{background:#fff1f0;padding:.6em;white-space:pre-wrap}}
+figure{{display:inline-block;margin:.5em}}img{{max-width:32em;border:1px solid #eee}}</style></head>
+<body><h1>rcceval run: {html.escape(run_id)}</h1>
+<p>{"All reports ran." if outcome.ok else "Some reports FAILED: see below."}
+Data: {html.escape(params.data_source)}; seed {params.seed}; small numbers suppressed (under {params.disclosure.threshold}).
+<a href="manifest.json">manifest.json</a> (parameters, input hashes, versions, commit, timings).</p>
+{''.join(sections)}
+{f'<h2>By council</h2><ul>{subs}</ul>' if subs else ''}
+</body></html>
+"""
+    path = run_dir / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path

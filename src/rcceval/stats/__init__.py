@@ -1,0 +1,1 @@
+"""rcceval.stats."""
