@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rcceval.reporting.disclosure import DisclosureSettings, protect_crosstab, protect_rows
+from rcceval.reporting.results import SUPPRESSED, Count, Guarded, Result, Share, Table, serialise
 
 CHILD_LEVEL_COLUMNS = frozenset({"CHILD", "DOB", "UPN", "MC_DOB", "HOME_POST", "PL_POST", "childId"})
 
@@ -25,22 +26,7 @@ class DisclosureError(ValueError):
     """A table about to be published would show child-level data."""
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready values: numpy scalars to Python, NaN to None, floats to 10 significant digits."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return None if math.isnan(value) or math.isinf(value) else float(f"{value:.10g}")
-    if isinstance(value, (pd.Timestamp,)):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
+_plain = serialise  # the one serialiser (results.py); kept under its old name for callers
 
 
 class Publisher:
@@ -95,8 +81,52 @@ class Publisher:
         self.figures.append(name)
 
     def result(self, key: str, value: Any) -> Any:
-        """Record a headline figure for results.json."""
-        self.results[key] = _plain(value)
+        """Record a headline figure for results.json (counts and shares in it protected)."""
+        return self.headline(key, value)
+
+    def publish(self, result: Result, prefix: str = "") -> dict[str, Any]:
+        """Publish a result: every table it declares through disclosure control, every headline with
+        its counts and shares protected. Returns the published (protected) tables and headlines, for
+        the notebook to display: nothing else of the result leaves the analysis."""
+        shown: dict[str, Any] = {}
+        for name, tab in result.tables().items():
+            shown[prefix + name] = self.publish_table(prefix + name, tab)
+        for key, value in result.headlines().items():
+            shown[prefix + key] = self.headline(prefix + key, value)
+        return shown
+
+    def publish_table(self, name: str, tab: Table) -> pd.DataFrame:
+        """One declared table through the disclosure rule of its kind."""
+        if tab.kind == "crosstab":
+            return self.crosstab(name, tab.frame, margins=tab.margins)
+        if tab.kind == "model" and not tab.counts:
+            return self.model_table(name, tab.frame)
+        frame = tab.frame.reset_index() if tab.index else tab.frame
+        safe = self.table(name, frame, counts=tab.counts, percent_of=dict(tab.percent_of or {}), by=tab.by,
+                          totals_shown=tab.totals_shown)
+        return safe.set_index(list(tab.frame.index.names)) if tab.index else safe
+
+    def headline(self, key: str, value: Any) -> Any:
+        """A headline value for results.json, counts and shares protected (nested ones too)."""
+        safe = self.protect(value)
+        self.results[key] = serialise(safe)
+        return safe
+
+    def protect(self, value: Any) -> Any:
+        """Counts below the threshold become "c"; a share whose count or complement is hidden too."""
+        primary = self.settings.primary
+        if isinstance(value, Count):
+            return Guarded(SUPPRESSED) if primary(np.array([float(value.value)]))[0] else value
+        if isinstance(value, Share):
+            parts = np.array([float(value.count), float(value.total - value.count), float(value.total)])
+            if primary(parts).any():
+                total = SUPPRESSED if primary(parts[2:])[0] else int(value.total)
+                return Guarded({"count": SUPPRESSED, "total": total, "value": SUPPRESSED})
+            return value
+        if isinstance(value, dict):
+            return {k: self.protect(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.protect(v) for v in value]
         return value
 
     def save(self) -> Path:

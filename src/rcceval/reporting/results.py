@@ -1,0 +1,154 @@
+"""The typed results contract: what an analysis hands to the publisher, spelled one way.
+
+Every question's `fit()` returns a frozen, aggregate-only result (no child-level rows on it) whose
+`tables()` and `headlines()` declare, once, everything a report may publish. Values are typed so
+the publisher knows what disclosure control each needs and index.html knows how to render each:
+
+- `Estimate(value, lower, upper, level)`: a model quantity with its interval (one spelling: never
+  ci_low / hr_lower / "ci": [lo, hi]);
+- `Test(statistic, df, p, method)`: a hypothesis test;
+- `Count(value)`: a number of children, placements or events: suppressed below the threshold;
+- `Share(count, total)`: a proportion built on a count: hidden when its count or complement is;
+- `Table(frame, counts, percent_of, ...)`: a table, protected as a whole by the publisher.
+
+`serialise()` is the one writer of these into results.json.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its confidence (or uncertainty) interval."""
+
+    value: float
+    lower: float | None = None
+    upper: float | None = None
+    level: float = 0.95
+
+
+@dataclass(frozen=True)
+class Test:
+    """A hypothesis test: statistic, degrees of freedom (None where it has none), p-value, method."""
+
+    statistic: float
+    df: float | None
+    p: float
+    method: str
+
+
+@dataclass(frozen=True)
+class Count:
+    """A count of children, placements or events: published only if disclosure control allows."""
+
+    value: int
+
+
+@dataclass(frozen=True)
+class Share:
+    """A proportion count/total: hidden when the count or its complement is below the threshold."""
+
+    count: int
+    total: int
+
+    @property
+    def value(self) -> float | None:
+        return self.count / self.total if self.total else None
+
+
+TableKind = Literal["rows", "crosstab", "model"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table to publish. kind="rows": one row per category, `counts` columns protected and
+    percentages in `percent_of` hidden with their counts; "crosstab": a two-way table of counts
+    (index × columns) protected with its margins; "model": model output (coefficients, curves,
+    tests) with no counts of children, unless `counts` names columns that are (numbers at risk)."""
+
+    frame: pd.DataFrame
+    kind: TableKind = "rows"
+    counts: tuple[str, ...] = ()
+    percent_of: Mapping[str, str] | None = None
+    by: tuple[str, ...] | None = None
+    totals_shown: bool = False
+    margins: bool = True
+    index: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """Base of every question's result: override tables() and headlines()."""
+
+    def tables(self) -> dict[str, Table]:
+        return {}
+
+    def headlines(self) -> dict[str, Any]:
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The headlines as plain values (no disclosure control: for tests and internal use)."""
+        return {k: serialise(v) for k, v in self.headlines().items()}
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """A headline value already protected by the publisher (so serialise keeps the 'c')."""
+
+    value: Any
+
+
+SUPPRESSED = "c"
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return None if math.isnan(value) or math.isinf(value) else float(f"{value:.10g}")
+    return value
+
+
+def serialise(value: Any) -> Any:
+    """JSON-ready values for results.json: typed results as dicts with one spelling, numpy scalars to
+    Python, NaN to None, floats to 10 significant digits, dates as ISO strings."""
+    if isinstance(value, Guarded):
+        return serialise(value.value)
+    if isinstance(value, Share):
+        return {"count": int(value.count), "total": int(value.total), "value": _number(value.value)}
+    if isinstance(value, Count):
+        return int(value.value)
+    if isinstance(value, (Estimate, Test)):
+        return {f.name: serialise(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Table):
+        raise TypeError("tables are published as files, not as headline values")
+    if isinstance(value, Mapping):
+        return {str(k): serialise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [serialise(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [serialise(v) for v in value.tolist()]
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return _number(value)
+
+
+def estimate(value: float, interval: tuple[float, float] | None = None, level: float = 0.95) -> Estimate:
+    """An Estimate from a value and an optional (lower, upper) pair."""
+    lower, upper = interval if interval is not None else (None, None)
+    return Estimate(float(value), None if lower is None else float(lower), None if upper is None else float(upper),
+                    level)
+
+
+__all__ = ["Count", "Estimate", "Guarded", "Result", "Share", "SUPPRESSED", "Table", "Test", "estimate", "serialise"]

@@ -1,0 +1,59 @@
+"""The typed results contract and the one publishing path: exact serialisation and protection."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+import pytest
+
+from rcceval.reporting.disclosure import DisclosureSettings
+from rcceval.reporting.publish import Publisher
+from rcceval.reporting.results import Count, Estimate, Result, Share, Table, Test, estimate, serialise
+
+
+def test_serialise_spells_every_type_one_way():
+    assert serialise(Estimate(0.5, 0.25, 0.75)) == {"value": 0.5, "lower": 0.25, "upper": 0.75, "level": 0.95}
+    assert serialise(Test(3.84, 1, 0.05, "Wald")) == {"statistic": 3.84, "df": 1, "p": 0.05, "method": "Wald"}
+    assert serialise(Share(3, 12)) == {"count": 3, "total": 12, "value": 0.25}
+    assert serialise({"n": Count(7), "x": [float("nan"), 1 / 3]}) == {"n": 7, "x": [None, 0.3333333333]}
+    assert estimate(1, (0, 2)) == Estimate(1.0, 0.0, 2.0, 0.95)
+    with pytest.raises(TypeError):
+        serialise(Table(pd.DataFrame()))
+
+
+@dataclass(frozen=True)
+class _Toy(Result):
+    n: int
+    events: int
+
+    def tables(self):
+        frame = pd.DataFrame({"group": ["a", "b", "c"], "n": [120, 1, 60]})
+        return {"by_group": Table(frame, counts=("n",)),
+                "cross": Table(pd.DataFrame({"x": [3, 10], "y": [10, 10]}, index=["r1", "r2"]), kind="crosstab")}
+
+    def headlines(self):
+        return {"children": Count(self.n), "events": Count(self.events), "share": Share(self.events, self.n),
+                "hr": Estimate(1.5, 1.1, 2.0), "nested": {"few": Count(2), "many": Count(50)}}
+
+
+def test_publish_protects_every_table_and_headline(tmp_path):
+    pub = Publisher(tmp_path, "toy", DisclosureSettings(threshold=5))
+    shown = pub.publish(_Toy(n=40, events=3))
+    assert list(shown["by_group"]["n"]) == [120, "c", 60]
+    cross = shown["cross"]
+    assert cross.loc["r1", "x"] == "c" and cross.loc["r1", "y"] == "c"   # secondary suppression in the row
+    pub.save()
+    body = json.loads((tmp_path / "toy" / "results.json").read_text())["results"]
+    assert body["children"] == 40 and body["events"] == "c"
+    assert body["share"] == {"count": "c", "total": 40, "value": "c"}
+    assert body["nested"] == {"few": "c", "many": 50}
+    assert body["hr"] == {"value": 1.5, "lower": 1.1, "upper": 2.0, "level": 0.95}
+    assert (tmp_path / "toy" / "tables" / "by_group.csv").read_text().splitlines()[2] == "b,c"
+
+
+def test_share_hidden_when_its_complement_is_small(tmp_path):
+    pub = Publisher(tmp_path, "toy", DisclosureSettings(threshold=5))
+    assert serialise(pub.protect(Share(38, 40))) == {"count": "c", "total": 40, "value": "c"}
+    assert serialise(pub.protect(Share(20, 40))) == {"count": 20, "total": 40, "value": 0.5}
