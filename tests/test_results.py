@@ -57,3 +57,37 @@ def test_share_hidden_when_its_complement_is_small(tmp_path):
     pub = Publisher(tmp_path, "toy", DisclosureSettings(threshold=5))
     assert serialise(pub.protect(Share(38, 40))) == {"count": "c", "total": 40, "value": "c"}
     assert serialise(pub.protect(Share(20, 40))) == {"count": 20, "total": 40, "value": 0.5}
+
+
+def test_runner_orders_dependencies_first():
+    from rcceval.reporting.runner import _order
+
+    names = ["04_dataset_proposal", "03_unit_cost_vs_needs_led", "02_placement_survival", "01_needs_predict_stability"]
+    order = _order(names)
+    assert order.index("02_placement_survival") < order.index("03_unit_cost_vs_needs_led")
+    assert order.index("01_needs_predict_stability") < order.index("04_dataset_proposal")
+    assert _order(["04_dataset_proposal"]) == ["04_dataset_proposal"]   # run alone, it computes for itself
+
+
+def test_shared_objects_live_in_the_run_cache_only(tmp_path, monkeypatch):
+    from rcceval import params as params_mod
+    from rcceval.reporting import report
+
+    monkeypatch.delenv(report.RUN_CACHE_ENV, raising=False)
+    rep = report.Report(params_mod.Parameters(output_dir=str(tmp_path / "out")), "02_placement_survival")
+    calls = []
+    assert rep.shared("frame", lambda: calls.append(1) or 42) == 42
+    assert rep.shared("frame", lambda: calls.append(1) or 42) == 42
+    assert calls == [1, 1]                        # no cache: built each time, nothing written
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv(report.RUN_CACHE_ENV, str(cache))
+    calls.clear()
+    assert rep.shared("frame", lambda: calls.append(1) or 42) == 42
+    assert rep.shared("frame", lambda: calls.append(1) or 43) == 42
+    assert calls == [1]
+    rep.save_artifact("hazards", {"beta": 0.5})
+    later = report.Report(params_mod.Parameters(output_dir=str(tmp_path / "out")), "03_unit_cost_vs_needs_led")
+    assert later.artifact("02_placement_survival", "hazards") == {"beta": 0.5}
+    assert later.artifact("02_placement_survival", "missing") is None
+    assert not (tmp_path / "out").exists()

@@ -38,6 +38,40 @@ def ensure_data(params: params_mod.Parameters) -> Path:
 REGION_CACHE_ENV = "RCCEVAL_REGION_CACHE"
 
 
+# Aggregates one notebook saves for another (question 2's fitted hazards for question 3, question 1's
+# drop-one results for question 4) and objects every notebook of a run would otherwise rebuild (the
+# analysis frame) live in the run's private cache folder named by this variable: outside outputs/,
+# removed when the run ends. A notebook run alone has no cache and computes what it needs itself.
+RUN_CACHE_ENV = "RCCEVAL_RUN_CACHE"
+
+
+def _cache_dir() -> Path | None:
+    path = os.environ.get(RUN_CACHE_ENV)
+    return Path(path) if path and Path(path).is_dir() else None
+
+
+def save_shared(key: str, value: object) -> None:
+    """Put an object into the run's cache (atomically: a concurrent reader sees all of it or none)."""
+    folder = _cache_dir()
+    if folder is None:
+        return
+    target = folder / f"{key}.pickle"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, target)
+
+
+def load_shared(key: str) -> object | None:
+    """An object from the run's cache, or None (no cache, or nothing saved under key)."""
+    folder = _cache_dir()
+    if folder is None or not (folder / f"{key}.pickle").is_file():
+        return None
+    with open(folder / f"{key}.pickle", "rb") as handle:
+        return pickle.load(handle)
+
+
 def region_key(params: params_mod.Parameters) -> tuple[str, bool]:
     """What a validated region depends on besides the files themselves: where they are and strictness."""
     return str(params.data_path), params.strict
@@ -102,6 +136,25 @@ class Report:
     def placements(self) -> pd.DataFrame:
         return derive_placements(self.region.c903, extract_date=self.extract_date,
                                  unplanned_reasons=self.params.unplanned_reasons)
+
+    def shared(self, key: str, build):
+        """The run's one copy of an object (e.g. the analysis frame for given options): loaded from the
+        run cache when another notebook built it, else built with build() and saved for the others."""
+        full = f"shared/{key}|{region_key(self.params)}|{self.params.councils}"
+        full = full.replace("/", "_").replace(" ", "")
+        value = load_shared(full)
+        if value is None:
+            value = build()
+            save_shared(full, value)
+        return value
+
+    def save_artifact(self, name: str, value: object) -> None:
+        """Aggregates (never child-level rows) this notebook hands to a later one in the same run."""
+        save_shared(f"{self.notebook}.{name}", value)
+
+    def artifact(self, notebook: str, name: str) -> object | None:
+        """What an earlier notebook of this run saved under name, or None (run alone: compute it)."""
+        return load_shared(f"{notebook}.{name}")
 
     def finish(self) -> Path:
         """Write results.json; the last call of every notebook."""

@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 
 from rcceval import params as params_mod
-from rcceval.reporting.report import REGION_CACHE_ENV, ensure_data, region_key
+from rcceval.reporting.report import REGION_CACHE_ENV, RUN_CACHE_ENV, ensure_data, region_key
 
 KERNEL_NAME = "rcceval-project"
 PACKAGES = ("rcceval", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "matplotlib", "seaborn",
@@ -136,6 +136,9 @@ def region_cache(params: params_mod.Parameters):
 
     with tempfile.TemporaryDirectory(prefix="rcceval-cache-") as tmp:
         path = Path(tmp) / "region.pickle"
+        (Path(tmp) / "run").mkdir()
+        old_run = os.environ.get(RUN_CACHE_ENV)
+        os.environ[RUN_CACHE_ENV] = str(Path(tmp) / "run")
         try:
             region = validate_region(read_region(params.data_path), strict=params.strict)
         except Exception:  # noqa: BLE001 - the notebooks report the problem themselves
@@ -149,10 +152,11 @@ def region_cache(params: params_mod.Parameters):
         try:
             yield
         finally:
-            if old is None:
-                os.environ.pop(REGION_CACHE_ENV, None)
-            else:
-                os.environ[REGION_CACHE_ENV] = old
+            for name, value in ((REGION_CACHE_ENV, old), (RUN_CACHE_ENV, old_run)):
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def execute_notebook(name: str, params: params_mod.Parameters, run_dir: Path, root: Path, kernel: str) -> NotebookRun:
@@ -202,33 +206,54 @@ def export_html(notebook: Path, html_path: Path, keep_code: bool) -> None:
     html_path.write_text(body, encoding="utf-8")
 
 
+# Notebooks that read what another saved (reuse instead of refits): each starts once those it
+# depends on have finished, when they are part of the same run.
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    "03_unit_cost_vs_needs_led": ("02_placement_survival",),
+    "04_dataset_proposal": ("01_needs_predict_stability",),
+}
+
+
+def _order(names: list[str]) -> list[str]:
+    """Names with every dependency ahead of its dependants (stable otherwise)."""
+    done: list[str] = []
+    pending = list(names)
+    while pending:
+        ready = [n for n in pending if all(d in done or d not in names for d in DEPENDS_ON.get(n, ()))]
+        done += ready[:1]
+        pending.remove(ready[0])
+    return done
+
+
 def _run_set(params: params_mod.Parameters, run_dir: Path, root: Path, kernel: str, jobs: int,
              label: str) -> list[NotebookRun]:
-    from joblib import Parallel, delayed
+    """Run the notebooks as a graph: up to `jobs` at once, each after those it depends on."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     from tqdm.auto import tqdm
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    names = list(params.notebooks)
+    names = _order(list(params.notebooks))
     bar = tqdm(total=len(names), desc=f"{label}: notebooks", unit="nb", disable=None)
     runs: list[NotebookRun] = []
-
-    def show(running: list[str]) -> None:
-        failed = [r.name for r in runs if not r.ok]
-        bar.set_postfix_str(f"running {', '.join(running) or '-'}" + (f"; failed {', '.join(failed)}" if failed else ""))
-
-    if jobs == 1:
-        for name in names:
-            show([name])
-            runs.append(execute_notebook(name, params, run_dir, root, kernel))
-            bar.update(1)
-    else:
-        show(names[:jobs])
-        calls = (delayed(execute_notebook)(n, params, run_dir, root, kernel) for n in names)
-        for record in Parallel(n_jobs=jobs, backend="threading", return_as="generator_unordered")(calls):
-            runs.append(record)
-            done = {r.name for r in runs}
-            show([n for n in names if n not in done][:jobs])
-            bar.update(1)
+    finished: set[str] = set()
+    running: dict = {}
+    waiting = list(names)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        while waiting or running:
+            for name in [n for n in waiting if all(d in finished or d not in names for d in DEPENDS_ON.get(n, ()))]:
+                if len(running) >= max(1, jobs):
+                    break
+                waiting.remove(name)
+                running[pool.submit(execute_notebook, name, params, run_dir, root, kernel)] = name
+            failed = [r.name for r in runs if not r.ok]
+            bar.set_postfix_str(f"running {', '.join(running.values()) or '-'}"
+                                + (f"; failed {', '.join(failed)}" if failed else ""))
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                finished.add(running.pop(future))
+                runs.append(future.result())
+                bar.update(1)
     bar.close()
     return sorted(runs, key=lambda r: r.name)
 
