@@ -207,7 +207,7 @@ def test_notebook_parameters_cell_is_the_one_set_of_defaults():
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         names = set(re.findall(r"^(\w+)\s*=", cell.source, flags=re.M))
         assert names == params_mod.KEYS, path
-        assert cell.source.strip() == params_mod.parameter_cell().strip(), path
+        assert cell.source.strip() == params_mod.parameter_cell(path.stem).strip(), path
 
 
 def test_a_notebook_runs_alone_with_papermill(small_run, tmp_path):
