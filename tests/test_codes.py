@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-
 from helpers903 import ep, hd, write_return
+
 from rcceval.ingest.load import read_903
 from rcceval.ingest.validate import validate_903
 from rcceval.spec import codes
@@ -18,7 +18,8 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.run([sys.executable, "-m", "rcceval.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "rcceval.cli", *args], capture_output=True, text=True,
+                          env=env, check=False)
 
 
 def problems(clean, rule: str) -> pd.DataFrame:

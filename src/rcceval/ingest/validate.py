@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rcceval.spec import codes
-from rcceval.spec import datasets as specs
 from rcceval.errors import DataValidationError
 from rcceval.ingest.load import RegionData, Returns903
 from rcceval.ingest.problems import SEVERITIES, ProblemLog
+from rcceval.spec import codes
+from rcceval.spec import datasets as specs
 
 KEY = ["LA", "CHILD"]
 MAX_PRINTED = 20

@@ -6,6 +6,9 @@ how PLACE codes group into placement types, which endings count as unplanned.
 """
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 # Reason for new episode: S, P and B start a placement (new carer); L, T and U continue it.
 PLACEMENT_START_RNE = frozenset({"S", "P", "B"})
 PLACEMENT_CONTINUE_RNE = frozenset({"L", "T", "U"})
@@ -112,11 +115,8 @@ def all_codes(dataset: str, field: str) -> list[str]:
     return out
 
 
-def valid_in_year(codes: "pd.Series", years: "pd.Series", dataset: str, field: str) -> "pd.Series":
+def valid_in_year(codes: pd.Series, years: pd.Series, dataset: str, field: str) -> pd.Series:
     """True where the code is valid in that row's collection year (unknown year: valid in any year)."""
-    import numpy as np
-    import pandas as pd
-
     yr = pd.to_numeric(years, errors="coerce")
     ok = pd.Series(False, index=codes.index)
     for lo, hi, cs in CODES_BY_YEAR[(dataset, field)]:
