@@ -83,7 +83,7 @@ def f_latin1(r):
 
 
 def f_extra_column(r):
-    write_return(r, "LA1", 2024, [hd("1") + ",x"], [ep("1", "01/04/2023", "S")], header_text=HEADER + ",URN_NO")
+    write_return(r, "LA1", 2024, [hd("1")], [ep("1", "01/04/2023", "S")], episodes_text=EPISODES.replace("URN", "URN_NO"))
 
 
 def f_wrong_year(r):
@@ -100,6 +100,12 @@ def f_dob_future(r):
 
 def f_no_episodes_file(r):
     folder = good(r)
+    (folder / "episodes.csv").unlink()
+
+
+def f_year_without_episodes(r):
+    good(r)
+    folder = good(r, 2025)
     (folder / "episodes.csv").unlink()
 
 
@@ -130,25 +136,26 @@ def f_bad_decom_text(r):
 DATA_FAULTS = [
     ("feb31", f_feb31, 1, ["header.csv", "row 2", "DOB", "31/02/2012"]),
     ("dob_after_decom", f_dob_after_decom, 1, ["row", "DOB", "01/01/2024"]),
-    ("dec_before_decom", f_dec_before_decom, 1, ["episodes.csv", "row 2", "DEC"]),
+    ("dec_before_decom", f_dec_before_decom, 0, ["episodes.csv", "row 2", "DEC", "01/05/2023", "dec-before-decom"]),
     ("unknown_rec", f_unknown_rec, 1, ["episodes.csv", "row 2", "REC", "E99", "cell.code"]),
     ("unknown_place", f_unknown_place, 1, ["episodes.csv", "row 2", "PLACE", "ZZ", "cell.code"]),
     ("unknown_ls", f_unknown_ls, 1, ["episodes.csv", "row 2", "LS", "Q9", "cell.code"]),
     ("duplicate_episode", f_duplicate_episode, 0, ["episodes.csv", "row 2", "duplicate"]),
-    ("overlap", f_overlap, 1, ["episodes.csv", "row 3", "DECOM", "overlap"]),
+    ("overlap", f_overlap, 0, ["episodes.csv", "row 2", "DEC", "01/08/2023", "overlap"]),
     ("missing_column", f_missing_column, 1, ["episodes.csv", "DECOM"]),
     ("empty_file", f_empty_file, 1, ["episodes.csv", "empty"]),
     ("header_only", f_header_only, 1, ["episodes.csv", "no rows"]),
-    ("latin1", f_latin1, 0, ["header.csv", "encoding"]),
-    ("extra_column", f_extra_column, 0, ["header.csv", "URN_NO", "unknown column", "did you mean URN"]),
+    ("latin1", f_latin1, 1, ["header.csv", "file.encoding", "UTF-8"]),
+    ("extra_column", f_extra_column, 0, ["episodes.csv", "URN_NO", "unknown column", "did you mean URN"]),
     ("wrong_year", f_wrong_year, 1, ["episodes.csv", "row 2", "DECOM", "01/04/2025", "collection year"]),
-    ("absurd_age", f_absurd_age, 1, ["header.csv", "row 2", "DOB", "01/01/1950"]),
-    ("dob_future", f_dob_future, 1, ["header.csv", "row 2", "DOB", "01/01/2030"]),
-    ("no_episodes_file", f_no_episodes_file, 1, ["LA1", "2024", "episodes.csv"]),
-    ("empty_council", f_empty_council, 1, ["LA2", "no 903"]),
+    ("absurd_age", f_absurd_age, 1, ["row 2", "DOB", "01/01/1950", "age-18"]),
+    ("dob_future", f_dob_future, 1, ["row 2", "DOB", "01/01/2030", "dob-after-decom"]),
+    ("no_episodes_file", f_no_episodes_file, 1, ["LA1", "2024", "episodes", "no-episodes"]),
+    ("year_without_episodes", f_year_without_episodes, 1, ["LA1", "2025", "episodes", "incomplete-return"]),
+    ("empty_council", f_empty_council, 0, ["LA2", "no 903"]),
     ("semicolon", f_semicolon, 1, ["episodes.csv", ";-delimited"]),
     ("xlsx_as_csv", f_xlsx_as_csv, 1, ["episodes.csv", "Excel workbook"]),
-    ("child_missing_header", f_child_missing_header, 1, ["episodes.csv", "row 3", "CHILD", "9"]),
+    ("child_missing_header", f_child_missing_header, 0, ["episodes.csv", "row 3", "CHILD", "9"]),
     ("bad_decom_text", f_bad_decom_text, 1, ["episodes.csv", "row 2", "DECOM", "2023-13-45"]),
 ]
 

@@ -233,6 +233,19 @@ def clean_episodes(episodes: pd.DataFrame, header: pd.DataFrame, log: ProblemLog
     log.add_rows(eps.loc[first_bad], "fatal", "child.dob-after-decom", "DOB",
                  "date of birth after the episode started", values=_fmt(pd.Series(dob, index=eps.index)[first_bad]))
 
+    dob_ts = pd.Series(pd.to_datetime(dob), index=eps.index)
+    adult = (dob_ts + pd.DateOffset(years=18)) <= eps["DECOM"]
+    log.add_rows(eps.loc[adult], "fatal", "child.age-18-at-decom", "DOB",
+                 "child aged 18 or over when the episode started (DOB from header.csv)",
+                 values=_fmt(dob_ts[adult]))
+    year_end = pd.to_datetime(pd.to_numeric(eps["YEAR"], errors="coerce").astype("Int64").astype(str) + "-03-31",
+                              errors="coerce")
+    for col in ("DECOM", "DEC"):
+        late = eps[col].notna() & year_end.notna() & (eps[col] > year_end)
+        log.add_rows(eps.loc[late], "fatal", "episode.after-collection-year", col,
+                     f"{col} after 31 March of the return's collection year (a file of another year?)",
+                     values=_fmt(eps.loc[late, col]))
+
     same_child = eps[KEY].eq(eps[KEY].shift(-1)).all(axis=1)
     next_decom = eps["DECOM"].shift(-1).where(same_child)
     open_followed = eps["DEC"].isna() & next_decom.notna()
