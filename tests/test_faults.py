@@ -150,7 +150,7 @@ DATA_FAULTS = [
     ("wrong_year", f_wrong_year, 1, ["episodes.csv", "row 2", "DECOM", "01/04/2025", "collection year"]),
     ("absurd_age", f_absurd_age, 1, ["row 2", "DOB", "01/01/1950", "age-18"]),
     ("dob_future", f_dob_future, 1, ["row 2", "DOB", "01/01/2030", "dob-after-decom"]),
-    ("no_episodes_file", f_no_episodes_file, 1, ["LA1", "2024", "episodes", "no-episodes"]),
+    ("no_episodes_file", f_no_episodes_file, 1, ["path.no-episodes", "no episodes file"]),
     ("year_without_episodes", f_year_without_episodes, 1, ["LA1", "2025", "episodes", "incomplete-return"]),
     ("empty_council", f_empty_council, 0, ["LA2", "no 903"]),
     ("semicolon", f_semicolon, 1, ["episodes.csv", ";-delimited"]),
