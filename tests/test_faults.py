@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers903 import EPISODES, HEADER, ep, hd, write_return
 
 ROOT = Path(__file__).resolve().parents[1]

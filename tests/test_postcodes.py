@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-
 from helpers903 import EPISODES, hd, write_return
+
 from rcceval.derive.needs import distance_miles
 from rcceval.ingest import postcodes
 from rcceval.ingest.load import read_903

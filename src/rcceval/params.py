@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from rcceval.spec import codes
 from rcceval.checking import Checker
 from rcceval.errors import ParameterError
+from rcceval.spec import codes
 
 NOTEBOOK_DIR_NAME = "notebooks"
 SCALES = ("small", "region", "national")

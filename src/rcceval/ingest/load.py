@@ -13,12 +13,11 @@ reported again in the next return, and the later return wins.
 """
 from __future__ import annotations
 
+import csv
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import csv
-import difflib
 
 import numpy as np
 import pandas as pd
@@ -26,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from rcceval.spec import datasets as specs
 from rcceval.ingest.problems import Problem, ProblemLog
+from rcceval.spec import datasets as specs
 
 FILE_KINDS = ("header", "episodes", "oc2", "uasc")
 # Inputs beside the 903 folder, each optional: <data dir>/<name>.csv (or .xlsx), any case.
