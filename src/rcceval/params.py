@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from rcceval.spec import codes
 from rcceval.checking import Checker
 from rcceval.errors import ParameterError
+from rcceval.spec import codes
 
 NOTEBOOK_DIR_NAME = "notebooks"
 SCALES = ("small", "region", "national")
@@ -252,15 +252,38 @@ def available_notebooks(root: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("[0-9][0-9]_*.py")) if folder.is_dir() else []
 
 
+def _bad_yaml_date(text: str) -> tuple[str, str, int]:
+    """The first key whose value looks like a YYYY-MM-DD date but is not one (for the error)."""
+    import datetime as dt
+    import re
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = re.match(r"^\s*([\w.-]+)\s*:\s*['\"]?(\d{4})-(\d{1,2})-(\d{1,2})\b", line)
+        if m:
+            try:
+                dt.date(int(m[2]), int(m[3]), int(m[4]))
+            except ValueError:
+                return m[1], f"{m[2]}-{m[3]}-{m[4]}", number
+    return "<file>", "", 0
+
+
 def load(path: str | Path, overrides: dict | None = None, root: Path | None = None) -> Parameters:
     """Read and check a parameter file (YAML)."""
     path = Path(path)
     if not path.is_file():
         raise ParameterError(path, "<file>", str(path), "parameter file not found")
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParameterError(path, "<file>", None, f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        values = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ParameterError(path, "<file>", None, f"not valid YAML: {exc}") from None
+    except ValueError:  # YAML reads 2019-13-45 as a date and fails: name the key and line
+        key, value, line = _bad_yaml_date(text)
+        raise ParameterError(path, key, value, f"line {line}: not a date (YYYY-MM-DD)") from None
+    if values is None:
+        raise ParameterError(path, "<file>", "", "the parameter file is empty (copy parameters/default.yaml to start)")
     if not isinstance(values, dict):
         raise ParameterError(path, "<file>", values, "must be a mapping of keys to values")
     values.update(overrides or {})

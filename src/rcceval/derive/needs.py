@@ -154,9 +154,14 @@ def mismatch(frame: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
 
 def distance_miles(frame: pd.DataFrame, lookup: pd.DataFrame | None, home: str = "HOME_POST",
                    placed: str = "PL_POST") -> pd.Series:
-    """Straight-line miles between the home and placement postcode sectors (missing if either is unknown)."""
+    """Straight-line miles between the home and placement postcodes (missing if either is unknown).
+
+    Without a postcode lookup file the ONS Postcode Directory gives the positions (full postcodes,
+    or a sector's centroid); a lookup file, where given, overrides it.
+    """
     if lookup is None or lookup.empty:
-        return pd.Series(np.nan, index=frame.index, name="DISTANCE_MILES")
+        from rcceval.ingest.postcodes import distance_miles as ons_miles
+        return ons_miles(frame[home], frame[placed])
     norm = lookup.assign(_k=lookup["POSTCODE"].str.upper().str.replace(r"\s+", " ", regex=True).str.strip())
     pos = norm.drop_duplicates("_k").set_index("_k")[["EASTING", "NORTHING"]].astype(float)
 

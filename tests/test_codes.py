@@ -1,0 +1,96 @@
+"""Code lists by collection year (DfE rule sets as csc-validator-be-903 0.1.17 encodes them)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from helpers903 import ep, hd, write_return
+
+from rcceval.ingest.load import read_903
+from rcceval.ingest.validate import validate_903
+from rcceval.spec import codes
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([sys.executable, "-m", "rcceval.cli", *args], capture_output=True, text=True,
+                          env=env, check=False)
+
+
+def problems(clean, rule: str) -> pd.DataFrame:
+    p = clean.report.problems
+    return p[p["rule"] == rule]
+
+
+def test_rare_valid_codes_run_end_to_end_through_validate_and_derive(tmp_path):
+    """E14 (remand ended), E9, K3 in 2024-25, SEX M/F in 2024-25: exit 0, the placements derived."""
+    write_return(tmp_path, "LA1", 2024, [hd("1"), hd("2")], [
+        ep("1", "01/04/2023", "S", "10/05/2023", "E14", ls="L2", place="K1"),
+        ep("2", "01/06/2023", "S", "01/07/2023", "E9"),
+    ])
+    write_return(tmp_path, "LA1", 2025, [hd("3", sex="F")], [
+        ep("3", "01/05/2024", "S", "01/06/2024", "E14", ls="L2", place="K3"),
+    ])
+    r = cli("validate", str(tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "fatal" not in r.stdout.split("\n")[0] or " 0 fatal" in r.stdout
+    out = tmp_path / "pl.csv"
+    r = cli("placements", str(tmp_path), "--out", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    pl = pd.read_csv(out, dtype=str).sort_values("CHILD")
+    assert pl["CHILD"].tolist() == ["1", "2", "3"]
+    assert pl["PLACE"].tolist() == ["K1", "U6", "K3"]
+    assert pl["ENDING"].tolist() == ["left_care"] * 3
+
+
+def test_sex_codes_by_year(tmp_path):
+    write_return(tmp_path, "LA1", 2024, [hd("1", sex="M"), hd("2", sex="2")], [ep("1", "01/04/2023", "S"),
+                                                                             ep("2", "01/04/2023", "S")])
+    write_return(tmp_path, "LA2", 2025, [hd("3", sex="F"), hd("4", sex="1"), hd("5", sex="X")],
+                 [ep(c, "01/04/2024", "S") for c in "345"])
+    clean = validate_903(read_903(tmp_path), raise_on_stop=False)
+    other = problems(clean, "code.other-year")
+    assert sorted(zip(other["CHILD"], other["value"], other["severity"])) == [
+        ("1", "M", "warning"), ("4", "1", "warning")]
+    fatal = problems(clean, "cell.code")
+    assert list(zip(fatal["CHILD"], fatal["column"], fatal["value"])) == [("5", "SEX", "X")]
+
+
+def test_code_windows_match_the_dfe_rule_sets():
+    assert codes.windows("episodes", "REC", "E14") == "...-..."
+    assert codes.windows("episodes", "REC", "E9") == "...-..."
+    assert codes.windows("episodes", "PLACE", "K3") == "2025-..."
+    assert codes.windows("episodes", "PLACE", "P2") == "...-2025"
+    assert codes.windows("episodes", "PLACE", "Z11") == "2026-..."
+    assert codes.windows("header", "SEX", "M") == "2025-..."
+    assert codes.windows("header", "SEX", "1") == "...-2024"
+
+
+def test_p2_must_end_by_28_october_2023(tmp_path):
+    write_return(tmp_path, "LA1", 2024, [hd("1"), hd("2"), hd("3")], [
+        ep("1", "01/04/2023", "S", "28/10/2023", "E8", place="P2"),
+        ep("2", "01/04/2023", "S", "29/10/2023", "E8", place="P2"),
+        ep("3", "01/04/2023", "S", place="P2"),
+    ])
+    clean = validate_903(read_903(tmp_path))
+    assert problems(clean, "dfe.217t")["CHILD"].tolist() == ["2", "3"]
+
+
+def test_upn_check_letter_and_unknown_codes(tmp_path):
+    # A worked example: digits 2..13 '20120012345' + '6'; weights 2..13.
+    body = "201200123456"
+    total = sum(int(c) * w for c, w in zip(body, range(2, 14)))
+    assert total == 256 and codes.upn_check_letter(body) == "ABCDEFGHJKLMNPQRTUVWXYZ"[256 % 23] == "D"
+    good, wrong = "D" + body, "E" + body
+    assert codes.upn_ok(good) and not codes.upn_ok(wrong)
+    assert codes.upn_ok("UN5") and not codes.upn_ok("UN6")
+    rows = [f"{c},1,01/01/2012,WBRI,{u},," for c, u in zip("1234", [good, wrong, "UN5", "UN6"])]
+    write_return(tmp_path, "LA1", 2024, rows, [ep(c, "01/04/2023", "S") for c in "1234"])
+    clean = validate_903(read_903(tmp_path))
+    assert problems(clean, "dfe.168")["CHILD"].tolist() == ["2"]
+    assert problems(clean, "cell.pattern")[["CHILD", "value"]].values.tolist() == [["4", "UN6"]]
