@@ -1,0 +1,42 @@
+"""Runs inside the validator's own venv (pandas<2): CSV files in, JSON out on stdout.
+
+Input (argv[1]): a JSON file {"ruleset": "lac2024_25", "collection_year": "2024", "la": "E...",
+"this_year": [csv paths], "prev_year": [csv paths]}. Output: {"findings": [{"rule", "table",
+"rows"}], "failed": [{"rule", "error"}], "rules": {code: {"message", "fields"}}}.
+Each rule runs on its own copy of the data; one that raises is reported, not fatal.
+"""
+import importlib
+import json
+import logging
+import sys
+
+
+def main() -> None:
+    logging.disable(logging.CRITICAL)
+    spec = json.load(open(sys.argv[1]))
+    from lac_validator.datastore import copy_datastore, create_datastore
+    from lac_validator.ingress import read_from_text
+    from lac_validator.utils import process_uploaded_files
+
+    registry = importlib.import_module(f"lac_validator.rules.{spec['ruleset']}").registry
+    files = process_uploaded_files({"This year": spec["this_year"], "Prev year": spec["prev_year"]})
+    dfs, extras = read_from_text(raw_files=files)
+    metadata = {"collectionYear": spec["collection_year"], "localAuthority": spec["la"], **extras}
+    store = create_datastore(dfs, metadata)
+    out = {"findings": [], "failed": [], "rules": {}}
+    for code, rule in registry.items():
+        out["rules"][str(code)] = {"message": rule.message or "", "fields": list(rule.affected_fields or [])}
+        try:
+            result = rule.func(copy_datastore(store))
+        except Exception as exc:  # a rule that cannot run on these data is reported as such
+            out["failed"].append({"rule": str(code), "error": f"{type(exc).__name__}: {exc}"[:300]})
+            continue
+        for table, rows in (result or {}).items():
+            rows = [int(r) for r in rows if r == r and r is not None]
+            if rows:
+                out["findings"].append({"rule": str(code), "table": table, "rows": sorted(set(rows))})
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
