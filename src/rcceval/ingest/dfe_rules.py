@@ -15,12 +15,12 @@ Severities (SEVERITY below; any rule not listed is a warning):
 
 | rule | severity | why |
 |------|----------|-----|
-| 104, 105 | fatal | DOB / DECOM not a valid date: episodes cannot be placed in time |
-| 166, 171 | fatal | DEC / DEC before DECOM: an episode with no usable span |
-| 102 | fatal | DOB not a valid date |
-| 101 | fixable | SEX code of another year's list: recoded by rcceval's sex cleaning rule |
-| 392c | fixable | full postcode where a sector was expected: truncated to the sector (cleaning rule) |
-| 435, 436 | fixable | RNE inconsistent with what changed: rcceval's placement-change rule re-derives RNE |
+| 102 | fatal | DOB not a valid date: ages, and so every analysis, cannot be placed in time |
+| 141, 147 | fatal | DECOM / DEC not a valid date: the episode has no usable span |
+| 143, 144, 146, 149 | fatal | RNE, LS, PLACE, REC not a code of that year's list: placements, care periods and endings cannot be derived |
+| 142 | fixable | an episode starts while the previous is open: closed at the next DECOM (rcceval `episode.open-followed`) |
+| 356 | fixable | DEC before DECOM: the episode is dropped (rcceval `episode.dec-before-decom`) |
+| any other | warning | reported, nothing changed (e.g. 101 SEX, 392c postcode, 435/436 RNE, 546 health check) |
 
 Known faults of the package (0.1.17): a stale LA lookup (rules on LA from postcodes are unreliable),
 a case problem in K3, some rules crash on some data (reported as not run), and one blank DECOM
@@ -45,14 +45,12 @@ from rcceval.ingest.load import find_903_files, read_text_table
 from rcceval.ingest.problems import COLUMNS, Problem, ProblemLog
 
 SEVERITY: dict[str, str] = {
-    "102": "fatal", "104": "fatal", "105": "fatal", "166": "fatal", "171": "fatal",
-    "101": "fixable", "392c": "fixable", "435": "fixable", "436": "fixable",
+    "102": "fatal", "141": "fatal", "147": "fatal", "143": "fatal", "144": "fatal", "146": "fatal",
+    "149": "fatal", "142": "fixable", "356": "fixable",
 }
-FIXES: dict[str, str] = {
-    "101": "sex recoded by rcceval's header cleaning rule",
-    "392c": "postcode reduced to its sector",
-    "435": "RNE re-derived from what changed between episodes",
-    "436": "RNE re-derived from what changed between episodes",
+FIXES: dict[str, str] = {  # the rcceval cleaning rule that applies
+    "142": "closed at the next DECOM (episode.open-followed)",
+    "356": "episode dropped (episode.dec-before-decom)",
 }
 TABLES = {  # validator table -> (rcceval file kind, its exact columns)
     "Header": ("header", ["CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB"]),
