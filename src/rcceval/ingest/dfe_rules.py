@@ -136,7 +136,8 @@ def _write_inputs(files: dict[str, Path], folder: Path, tag: str) -> tuple[list[
     """The validator's columns of each file as text CSV; the provenance (_file/_row) of each position."""
     paths, provenance = [], {}
     for kind, path in files.items():
-        table, columns = TABLES[KIND_TABLE[kind]]
+        table = KIND_TABLE[kind]
+        columns = TABLES[table][1]
         frame = read_text_table(path, ProblemLog(), kind)
         if frame is None:
             continue
