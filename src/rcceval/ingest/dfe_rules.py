@@ -61,6 +61,9 @@ TABLES = {  # validator table -> (rcceval file kind, its exact columns)
                     "INTERVENTION_OFFERED"]),
     "UASC": ("uasc", ["CHILD", "SEX", "DOB", "DUC"]),
 }
+DERIVED = {  # columns the validator derives from postcodes, blamed on the postcodes they come from
+    "PL_LA": ["PL_POST"], "PL_LOCATION": ["PL_POST"], "PL_DISTANCE": ["HOME_POST", "PL_POST"],
+}
 KIND_TABLE = {kind: table for table, (kind, _) in TABLES.items()}
 FIRST_SET, LAST_SET = 2023, 2027
 DEFAULT_LA_CODE = "E09000027"  # the package's own example; folders named by an E-code use theirs
@@ -186,7 +189,8 @@ def run_council_year(la: str, year: int, files: dict[str, Path], prev: dict[str,
         rows = prov.iloc[[r for r in finding["rows"] if 0 <= r < len(prov)]].copy()
         rows["LA"] = la
         info = result["rules"].get(code, {})
-        fields = [f for f in info.get("fields", []) if f in rows.columns]
+        named = [c for f in info.get("fields", []) for c in DERIVED.get(f, [f])]
+        fields = [f for f in dict.fromkeys(named) if f in rows.columns]
         values = rows[fields].astype(str).agg(",".join, axis=1) if fields else None
         log.add_rows(rows, severity(code), f"dfe.{code}", ",".join(fields),
                      f"DfE rule {code} ({ruleset_for(year)}): {info.get('message', '')}",
