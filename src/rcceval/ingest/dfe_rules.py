@@ -116,9 +116,9 @@ def ensure_env() -> Path:
             req.write_text(requirements_text())
             for cmd in ([base, "-m", "venv", "--clear", str(env)],
                         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(req)]):
-                run = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+                run = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=1800)
                 if run.returncode:
-                    last = (run.stderr.strip().splitlines() or ["exit code %d" % run.returncode])[-1]
+                    last = (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
                     raise DfeEnvError(f"{' '.join(cmd[:3])}: {last}")
             done.write_text(requirements_text())
     except (OSError, subprocess.SubprocessError) as exc:
@@ -169,7 +169,7 @@ def run_council_year(la: str, year: int, files: dict[str, Path], prev: dict[str,
                                     "la": la if _ECODE.match(la) else DEFAULT_LA_CODE,
                                     "this_year": this_paths, "prev_year": prev_paths}))
         runner = resources.files("rcceval.ingest.dfe_env").joinpath("runner.py")
-        run = subprocess.run([str(python), str(runner), str(spec)], capture_output=True, text=True,
+        run = subprocess.run([str(python), str(runner), str(spec)], check=False, capture_output=True, text=True,
                              cwd=tmp, env={**os.environ, "PYTHONPATH": ""})
         where = str(files["episodes"].parent)
         if run.returncode:

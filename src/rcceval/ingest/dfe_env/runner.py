@@ -8,12 +8,14 @@ Each rule runs on its own copy of the data; one that raises is reported, not fat
 import importlib
 import json
 import logging
+import math
 import sys
 
 
 def main() -> None:
     logging.disable(logging.CRITICAL)
-    spec = json.load(open(sys.argv[1]))
+    with open(sys.argv[1]) as handle:
+        spec = json.load(handle)
     from lac_validator.datastore import copy_datastore, create_datastore
     from lac_validator.ingress import read_from_text
     from lac_validator.utils import process_uploaded_files
@@ -28,11 +30,11 @@ def main() -> None:
         out["rules"][str(code)] = {"message": rule.message or "", "fields": list(rule.affected_fields or [])}
         try:
             result = rule.func(copy_datastore(store))
-        except Exception as exc:  # a rule that cannot run on these data is reported as such
+        except Exception as exc:  # noqa: BLE001  a rule that cannot run on these data is reported as such
             out["failed"].append({"rule": str(code), "error": f"{type(exc).__name__}: {exc}"[:300]})
             continue
         for table, rows in (result or {}).items():
-            rows = [int(r) for r in rows if r == r and r is not None]
+            rows = [int(r) for r in rows if r is not None and not (isinstance(r, float) and math.isnan(r))]
             if rows:
                 out["findings"].append({"rule": str(code), "table": table, "rows": sorted(set(rows))})
     json.dump(out, sys.stdout)
