@@ -174,3 +174,15 @@ def test_validate_merges_dfe_findings(python, tmp_path):
     problems = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert TARGETED <= set(problems["rule"])
     assert (~problems["rule"].str.startswith("dfe.")).any()  # rcceval's own rules beside them
+
+
+@pytest.mark.slow
+def test_a_rule_that_crashes_is_reported_not_run(python, tmp_path):
+    root = faulty_region(tmp_path)
+    path = root / "SE01" / "2024" / "episodes.csv"
+    path.write_text(path.read_text().replace("B1,01/05/2023", "B1,"))  # one blank DECOM
+    frame = dfe_rules.dfe_problems(root).frame()
+    crashed = frame[frame["rule"] == "dfe.not-run"]
+    assert crashed[["severity", "LA", "value"]].values.tolist() == [["warning", "SE01", "503D"]]
+    assert crashed["message"].iloc[0].startswith("DfE rule 503D (lac2023_24) could not run: ValueError")
+    assert TARGETED <= set(frame["rule"])  # the other rules still ran
