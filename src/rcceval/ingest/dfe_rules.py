@@ -167,7 +167,8 @@ def run_council_year(la: str, year: int, files: dict[str, Path], prev: dict[str,
         spec = folder / "spec.json"
         spec.write_text(json.dumps({"ruleset": ruleset_for(year), "collection_year": str(year),
                                     "la": la if _ECODE.match(la) else DEFAULT_LA_CODE,
-                                    "this_year": this_paths, "prev_year": prev_paths}))
+                                    "this_year": this_paths, "prev_year": prev_paths,
+                                    "out": str(folder / "result.json")}))
         runner = resources.files("rcceval.ingest.dfe_env").joinpath("runner.py")
         run = subprocess.run([str(python), str(runner), str(spec)], check=False, capture_output=True, text=True,
                              cwd=tmp, env={**os.environ, "PYTHONPATH": ""})
@@ -176,7 +177,7 @@ def run_council_year(la: str, year: int, files: dict[str, Path], prev: dict[str,
             last = (run.stderr.strip().splitlines() or ["no output"])[-1]
             log.add(Problem("warning", "dfe.not-run", where, LA=la, message=f"DfE rules could not run: {last}"))
             return log.frame()
-        result = json.loads(run.stdout)
+        result = json.loads((folder / "result.json").read_text())
     for fail in result["failed"]:
         log.add(Problem("warning", "dfe.not-run", where, LA=la, value=fail["rule"],
                         message=f"DfE rule {fail['rule']} ({ruleset_for(year)}) could not run: {fail['error']}"))

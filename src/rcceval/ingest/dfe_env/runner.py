@@ -1,7 +1,7 @@
 """Runs inside the validator's own venv (pandas<2): CSV files in, JSON out on stdout.
 
-Input (argv[1]): a JSON file {"ruleset": "lac2024_25", "collection_year": "2024", "la": "E...",
-"this_year": [csv paths], "prev_year": [csv paths]}. Output: {"findings": [{"rule", "table",
+Input (argv[1]): a JSON file {"ruleset": "lac2024_25", "collection_year": "2024", "la": "E...", "out": path,
+"this_year": [csv paths], "prev_year": [csv paths]}. Output (the file spec["out"]): {"findings": [{"rule", "table",
 "rows"}], "failed": [{"rule", "error"}], "rules": {code: {"message", "fields"}}}.
 Each rule runs on its own copy of the data; one that raises is reported, not fatal.
 """
@@ -37,7 +37,8 @@ def main() -> None:
             rows = [int(r) for r in rows if r is not None and not (isinstance(r, float) and math.isnan(r))]
             if rows:
                 out["findings"].append({"rule": str(code), "table": table, "rows": sorted(set(rows))})
-    json.dump(out, sys.stdout)
+    with open(spec["out"], "w") as handle:  # a file: some rules print to stdout
+        json.dump(out, handle)
 
 
 if __name__ == "__main__":
