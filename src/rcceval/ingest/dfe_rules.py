@@ -105,6 +105,11 @@ def ensure_env() -> Path:
     done = env / ".rcceval-complete"
     if done.exists():
         return python
+    if os.environ.get("RCCEVAL_DFE_ENV") and python.exists():  # a venv of the user's own: used, never rebuilt
+        check = subprocess.run([str(python), "-c", "import lac_validator"], check=False, capture_output=True)
+        if check.returncode == 0:
+            return python
+        raise DfeEnvError(f"{env} (RCCEVAL_DFE_ENV) is a venv without csc-validator-be-903")
     base = os.environ.get("RCCEVAL_DFE_PYTHON", "python3.11")
     try:
         env.parent.mkdir(parents=True, exist_ok=True)
