@@ -131,11 +131,18 @@ def test_env_folder_follows_the_requirements(monkeypatch, tmp_path):
     assert dfe_rules.env_dir() == tmp_path / "mine"
 
 
-@pytest.mark.parametrize("how", ["fake python", "unwritable"])
+@pytest.mark.parametrize("how", ["fake python", "unwritable", "foreign venv"])
 def test_cannot_install_says_so_in_one_line(monkeypatch, tmp_path, how):
     if how == "fake python":
         monkeypatch.setenv("RCCEVAL_DFE_ENV", str(tmp_path / "env"))
         monkeypatch.setenv("RCCEVAL_DFE_PYTHON", str(tmp_path / "no-such-python3.11"))
+    elif how == "foreign venv":  # the user's own venv, without the validator: reported, left as it was
+        fake = tmp_path / "env" / "bin" / "python"
+        fake.parent.mkdir(parents=True)
+        fake.write_text("#!/bin/sh\nexit 1\n")
+        fake.chmod(0o755)
+        (tmp_path / "env" / "mine.txt").write_text("keep")
+        monkeypatch.setenv("RCCEVAL_DFE_ENV", str(tmp_path / "env"))
     else:
         blocker = tmp_path / "file"
         blocker.write_text("")
@@ -145,6 +152,8 @@ def test_cannot_install_says_so_in_one_line(monkeypatch, tmp_path, how):
     lines = out.getvalue().splitlines()
     assert len(lines) == 1 and lines[0].startswith("DfE rules skipped: the validator's environment could not be made")
     assert len(log) == 0
+    if how == "foreign venv":
+        assert (tmp_path / "env" / "mine.txt").read_text() == "keep"
 
 
 def test_validate_carries_on_with_its_own_rules(tmp_path):
