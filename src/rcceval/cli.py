@@ -25,7 +25,12 @@ def load_clean(data_dir: str, strict: bool = False):
 def cmd_validate(args: argparse.Namespace) -> int:
     from rcceval.ingest.load import read_region
     from rcceval.ingest.validate import validate_region
-    report = validate_region(read_region(Path(args.data_dir)), strict=args.strict, raise_on_stop=False).report
+    region = read_region(Path(args.data_dir))
+    if not args.no_dfe:
+        from rcceval.ingest.dfe_rules import merge_dfe
+        from rcceval.ingest.load import find_903_root
+        merge_dfe(region.returns.problems, find_903_root(Path(args.data_dir)), jobs=args.jobs)
+    report = validate_region(region, strict=args.strict, raise_on_stop=False).report
     print(report.summary(limit=args.limit))
     out = Path(args.out) if args.out else None
     if out is not None:
@@ -112,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = data_cmd("validate", "check 903 returns; exit 1 on fatal problems")
     p.add_argument("--out", help="write every problem to this CSV")
     p.add_argument("--limit", type=int, default=20, help="problems printed (default 20)")
+    p.add_argument("--no-dfe", action="store_true", help="skip the DfE rules (csc-validator-be-903)")
+    p.add_argument("--jobs", type=int, default=1, help="council-years validated in parallel (DfE rules)")
     p.set_defaults(func=cmd_validate)
     p = data_cmd("placements", "derive the placements table")
     p.add_argument("--out", required=True, help="CSV, or parquet by extension")
