@@ -91,8 +91,8 @@ display(by_council)
 display(by_age)
 display(shown["profile_by_placement_type"])
 fig, axes = plt.subplots(1, 2, figsize=(12, 0.28 * len(by_council) + 2.5), constrained_layout=True)
-splot.profile_shares(axes[0], by_council, title="By council")
-splot.profile_shares(axes[1], by_age, title="By age band")
+splot.profile_shares(by_council, title="By council", ax=axes[0])
+splot.profile_shares(by_age, title="By age band", ax=axes[1])
 report.publish.figure("profile_by_council_and_age", fig)
 plt.show()
 
@@ -110,9 +110,8 @@ display(shown["domains_by_profile"].set_index("profile").rename(index=PROFILE_LA
 # %%
 by_year = shown["profile_by_year"]
 display(by_year.drop(index="Total"))
-fig, ax = plt.subplots(figsize=(8, 3.5))
-splot.profile_lines(ax, by_year, title="Children looked after on 31 March by need profile")
-report.publish.figure("profile_by_year", fig)
+ax = splot.profile_lines(by_year, title="Children looked after on 31 March by need profile")
+report.publish.figure("profile_by_year", ax.figure)
 plt.show()
 display(Markdown("The same counts by council and year are in `tables/profile_by_council_year.csv`."))
 
@@ -127,9 +126,10 @@ display(Markdown("The same counts by council and year are in `tables/profile_by_
 # %%
 peaks = result.need_level.peaks
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
-splot.by_age(axes[0], shown["need_level_by_age"], "Mean level of need (0-3)", peaks=peaks, title="Level of need by age")
-splot.by_age(axes[1], shown["need_change_between_reviews"], "Mean change per review", zero_line=True,
-             title="Change between consecutive reviews, same children")
+splot.by_age(shown["need_level_by_age"], "Mean level of need (0-3)", peaks=peaks, title="Level of need by age",
+             ax=axes[0])
+splot.by_age(shown["need_change_between_reviews"], "Mean change per review", zero_line=True,
+             title="Change between consecutive reviews, same children", ax=axes[1])
 report.publish.figure("need_level_by_age", fig)
 plt.show()
 display(Markdown(text.need_level(result)))
@@ -159,9 +159,8 @@ display(Markdown(text.stable_placement(result, shown["stable_placement_effect"])
 # %%
 display(shown["provision_by_type"])
 display(shown["provision_by_capability"])
-fig, ax = plt.subplots(figsize=(9, 7))
-splot.provision_map(ax, shown["provision_points"], shown["council_centres"], title="Register places by postcode sector")
-report.publish.figure("provision_map", fig)
+ax = splot.provision_map(shown["provision_points"], shown["council_centres"], title="Register places by postcode sector")
+report.publish.figure("provision_map", ax.figure)
 plt.show()
 display(Markdown(text.provision(result)))
 
@@ -212,9 +211,8 @@ cats, by_prof = shown["nearest_suitable_categories"], shown["placed_locally_by_p
 display(cats.drop(columns="category").set_index(["market", "label"]))
 display(by_prof.assign(profile=by_prof["profile"].map(PROFILE_LABELS).fillna("All")).set_index(["market", "profile"]))
 display(shown["nearest_suitable_distance"].set_index("market"))
-fig, ax = plt.subplots(figsize=(10, 3.2))
-splot.category_bars(ax, cats, sg.CATEGORIES, title="Children by distance from the nearest suitable placement")
-report.publish.figure("nearest_suitable", fig)
+ax = splot.category_bars(cats, sg.CATEGORIES, title="Children by distance from the nearest suitable placement")
+report.publish.figure("nearest_suitable", ax.figure)
 plt.show()
 display(Markdown(text.nearest(shown["pct_in_nearest_suitable"], shown["pct_placed_locally_needs_met"],
                               shown["nearest_suitable_distance"])))
