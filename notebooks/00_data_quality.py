@@ -47,16 +47,15 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rcceval.reporting import figures as plots
-from rcceval.analyses.quality import checks as quality
+from rcceval.analyses import quality
+from rcceval.analyses.quality import plots, text
 from rcceval.reporting.report import open_report
 
 report = open_report(globals(), "00_data_quality")
-region = report.region           # read and validated; fixable problems cleaned and recorded
-c903 = region.c903
-pub = report.publish
-years = sorted(int(y) for y in c903.episodes["YEAR"].dropna().unique())
-latest = report.extract_date.year
+p = report.params
+result = quality.fit(report.region, report.placements, pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end),
+                     report.extract_date.year, p.analysis.lookback_days)
+shown = report.publish.publish(result)  # every table and headline through disclosure control
 
 # %% [markdown]
 # ## Validation summary
@@ -64,61 +63,35 @@ latest = report.extract_date.year
 # Fatal problems would have stopped this report; fixable ones were cleaned by the documented rule shown.
 
 # %%
-report_ = region.report
-display(Markdown(f"**{report_.n_files} files read**: {report_.count('fatal')} fatal, "
-                 f"{report_.count('fixable')} fixable problems cleaned, {report_.count('warning')} warnings."))
-pub.result("files_read", report_.n_files)
-pub.result("problems", {s: report_.count(s) for s in ("fatal", "fixable", "warning")})
-rules = quality.problems_by_rule(report_)
-display(pub.table("problems_by_rule", rules, counts=["n"]) if len(rules) else Markdown("No problems found."))
+display(Markdown(text.validation_summary(result.n_files, result.problems)))
+display(shown["problems_by_rule"] if "problems_by_rule" in shown else Markdown("No problems found."))
 
 # %% [markdown]
 # ## Children looked after on 31 March, by council and year
 
 # %%
-cla = pub.crosstab("cla_by_council_year", quality.cla_by_council_year(c903, years))
+cla = shown["cla_by_council_year"]
 display(cla)
-total = cla.loc["Total"].drop("Total")
-pub.result("children_looked_after_31_march", {str(y): v for y, v in total.items()})
-fig, ax = plt.subplots(figsize=(7, 3.5))
-plots.line_from_table(ax, total, xlabel="Year ending 31 March", ylabel="Children looked after")
-pub.figure("cla_over_time", fig)
+ax = plots.cla_over_time(cla)
+report.publish.figure("cla_over_time", ax.figure)
 plt.show()
 
 # %% [markdown]
 # ## Placement mix on 31 March
 
 # %%
-mix = pub.table("placement_mix", quality.placement_mix(c903, latest), counts=["children"],
-                percent_of={"percent": "children"}, totals_shown=True)
+mix = shown["placement_mix"]
 display(mix.set_index("placement_type"))
-fig, ax = plt.subplots(figsize=(7, 3.5))
-plots.bar_from_table(ax, mix, "placement_type", "percent", xlabel="% of children looked after")
-pub.figure("placement_mix", fig)
+ax = plots.placement_mix(mix)
+report.publish.figure("placement_mix", ax.figure)
 plt.show()
 
 # %% [markdown]
 # ## Placement stability (DfE measures) beside the national figures
 
 # %%
-stab = quality.stability_with_national(c903, latest)
-shown = pub.table("stability_measures", stab.round(1),
-                  counts=["cla_31_march", "n_3plus_year", "cla_two_years", "n_3plus_two_years",
-                          "long_term_denominator", "long_term_stable"],
-                  percent_of={"pct_3plus_year": "n_3plus_year", "pct_3plus_two_years": "n_3plus_two_years",
-                              "pct_long_term_stable": "long_term_stable"})
-display(shown.set_index("LA"))
-overall = stab.set_index("LA").loc["ALL"]
-pub.result("pct_3plus_placements_year", round(overall["pct_3plus_year"], 1))
-pub.result("pct_long_term_stability", round(overall["pct_long_term_stable"], 1))
-eng = quality.NATIONAL_STABILITY.get(latest, {})
-england = lambda key: f"{eng[key]:.0f}%" if key in eng else "not published here"
-display(Markdown(
-    f"Across the councils, **{overall['pct_3plus_year']:.1f}%** of children looked after on 31 March {latest} "
-    f"had three or more placements in the year (England: {england('pct_3plus_year')}), and "
-    f"**{overall['pct_long_term_stable']:.1f}%** of those under 16 in care 2.5 years or more had lived with the "
-    f"same carer for 2 years or more (England: {england('pct_long_term_stable')}). "
-    f"National figures: {quality.NATIONAL_SOURCE}."))
+display(shown["stability_measures"].set_index("LA"))
+display(Markdown(text.stability_summary(shown, result.year)))
 
 # %% [markdown]
 # ## Coverage of the needs data and placement requests
@@ -126,16 +99,7 @@ display(Markdown(
 # Placements starting in the analysis window with a needs assessment in the six months before (or on) the start, and with a placement request (Placements Data Standard v2).
 
 # %%
-cov = quality.coverage(report.placements, pd.Timestamp(report.params.analysis_start),
-                       pd.Timestamp(report.params.analysis_end), region.tables.get("needs_assessments"),
-                       region.tables.get("placement_requests"))
-shown = pub.table("coverage", cov, counts=["placements", "with_assessment", "with_request"],
-                  percent_of={"pct_with_assessment": "with_assessment", "pct_with_request": "with_request"})
-display(shown.set_index("LA"))
-row = cov.set_index("LA").loc["ALL"]
-pub.result("placements_in_window", int(row["placements"]))
-pub.result("pct_placements_with_assessment", row["pct_with_assessment"])
-pub.result("pct_placements_with_request", row["pct_with_request"])
+display(shown["coverage"].set_index("LA"))
 
 # %%
 report.finish()

@@ -61,31 +61,24 @@ output_dir = None
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rcceval.spec import codes
-from rcceval.analyses.sufficiency import forecast as sf
 from rcceval.analyses.sufficiency import gap as sg
-from rcceval.analyses.sufficiency import needs as sn
 from rcceval.analyses.sufficiency import plots as splot
-from rcceval.spec.instruments import load_instrument
+from rcceval.analyses.sufficiency import text
+from rcceval.analyses.sufficiency.profiles import PROFILE_LABELS
+from rcceval.analyses.sufficiency.result import fit
 from rcceval.reporting.report import open_report
-from rcceval.analyses.sufficiency.profiles import PROFILE_LABELS, prepare, require_inputs
+from rcceval.spec.instruments import load_instrument
 
 report = open_report(globals(), "05_sufficiency_gap")
-pub = report.publish
-region = report.region
-require_inputs(region)  # needs assessments and provider register
-instrument = load_instrument(report.params.instrument)
-lookback = report.params.analysis.lookback_days
-data = prepare(region, report.placements, instrument, report.extract_date, lookback)
-current = data.current
-now = data.now.strftime("%-d %B %Y")
-labels = lambda t: t.rename(columns=PROFILE_LABELS)
-shown = lambda v: v if isinstance(v, str) else f"{v:,.0f}"
-display(Markdown(f"Children looked after on **{now}**: {len(current):,}; censuses on 31 March {data.years[0]}-{data.years[-1]}."))
+p = report.params
+instrument = load_instrument(p.instrument)
+result = fit(report.region, report.placements, instrument, report.extract_date, p.analysis.lookback_days,
+             pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), p.seed)
+shown = report.publish.publish(result)  # every table and headline through disclosure control
+display(Markdown(text.census(result)))
 
 # %% [markdown]
 # ## 1. Needs audit
@@ -93,19 +86,14 @@ display(Markdown(f"Children looked after on **{now}**: {len(current):,}; censuse
 # ### Now: children looked after by need profile and council, age and placement type
 
 # %%
-by_council = pub.crosstab("profile_by_council", labels(sn.profile_counts(current, "LA", data.councils)))
+by_council, by_age = shown["profile_by_council"], shown["profile_by_age_band"]
 display(by_council)
-ages = [b[0] for b in codes.AGE_BANDS] + (["unknown"] if current["AGE_BAND"].eq("unknown").any() else [])
-by_age = pub.crosstab("profile_by_age_band", labels(sn.profile_counts(current, "AGE_BAND", ages)))
 display(by_age)
-by_type = pub.crosstab("profile_by_placement_type", labels(sn.placement_type_counts(current)))
-display(by_type)
-total = by_council.loc["Total"]
-pub.result("children_by_profile_now", {p: total[PROFILE_LABELS[p]] for p in PROFILE_LABELS} | {"all": total["Total"]})
+display(shown["profile_by_placement_type"])
 fig, axes = plt.subplots(1, 2, figsize=(12, 0.28 * len(by_council) + 2.5), constrained_layout=True)
-splot.profile_shares(axes[0], by_council, title="By council")
-splot.profile_shares(axes[1], by_age, title="By age band")
-pub.figure("profile_by_council_and_age", fig)
+splot.profile_shares(by_council, title="By council", ax=axes[0])
+splot.profile_shares(by_age, title="By age band", ax=axes[1])
+report.publish.figure("profile_by_council_and_age", fig)
 plt.show()
 
 # %% [markdown]
@@ -113,24 +101,17 @@ plt.show()
 # children of the profile, so the label is never read alone.
 
 # %%
-domains = sn.domains_by_profile(current, instrument)
-means = [c for c in domains.columns if c.startswith("mean_")]
-domains = pub.table("domains_by_profile", domains, counts=["children"], percent_of={c: "children" for c in means})
-display(domains.set_index("profile").rename(index=PROFILE_LABELS, columns=lambda c: c.removeprefix("mean_")).T)
+display(shown["domains_by_profile"].set_index("profile").rename(index=PROFILE_LABELS,
+                                                                columns=lambda c: c.removeprefix("mean_")).T)
 
 # %% [markdown]
 # ### Over the years: children looked after on 31 March by need profile
 
 # %%
-yearly = data.yearly
-by_year = pub.crosstab("profile_by_year", labels(sn.profile_counts(yearly, "YEAR", data.years)))
+by_year = shown["profile_by_year"]
 display(by_year.drop(index="Total"))
-long = (yearly.groupby(["LA", "YEAR", "PROFILE"]).size().unstack("PROFILE", fill_value=0)
-        .reindex(columns=list(PROFILE_LABELS), fill_value=0).stack().rename("children").reset_index())
-pub.table("profile_by_council_year", long, counts=["children"], by=["LA", "YEAR"], totals_shown=True)
-fig, ax = plt.subplots(figsize=(8, 3.5))
-splot.profile_lines(ax, by_year, title="Children looked after on 31 March by need profile")
-pub.figure("profile_by_year", fig)
+ax = splot.profile_lines(by_year, title="Children looked after on 31 March by need profile")
+report.publish.figure("profile_by_year", ax.figure)
 plt.show()
 display(Markdown("The same counts by council and year are in `tables/profile_by_council_year.csv`."))
 
@@ -143,25 +124,15 @@ display(Markdown("The same counts by council and year are in `tables/profile_by_
 # difference. The Valuing Care programme reported peaks around ages 7 and 11.
 
 # %%
-level = sn.need_level_by_age(data.assessments)
-pct = {c: "children" for c in ["mean", "se", "ci_low", "ci_high"]}
-level_table = pub.table("need_level_by_age", level.table.round(3), counts=["children"], percent_of=pct)
-pub.result("need_level_peak_ages", level.peaks)
-change = sn.change_between_reviews(data.assessments)
-change_table = pub.table("need_change_between_reviews", change.round(4), counts=["children"],
-                         percent_of=pct | {"median_gap_days": "children"})
+peaks = result.need_level.peaks
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
-splot.by_age(axes[0], level_table, "Mean level of need (0-3)", peaks=level.peaks, title="Level of need by age")
-splot.by_age(axes[1], change_table, "Mean change per review", zero_line=True,
-             title="Change between consecutive reviews, same children")
-pub.figure("need_level_by_age", fig)
+splot.by_age(shown["need_level_by_age"], "Mean level of need (0-3)", peaks=peaks, title="Level of need by age",
+             ax=axes[0])
+splot.by_age(shown["need_change_between_reviews"], "Mean change per review", zero_line=True,
+             title="Change between consecutive reviews, same children", ax=axes[1])
+report.publish.figure("need_level_by_age", fig)
 plt.show()
-peaks = " and ".join(str(p) for p in level.peaks) or "no age"
-display(Markdown(
-    f"The level of need peaks at age **{peaks}** ({level.assessments:,} assessments). Between consecutive "
-    f"reviews of the same children (at most a year apart; median {change['median_gap_days'].median():.0f} days), "
-    "the level rises before a peak and falls after it, so the pattern is within children, not a difference "
-    "between cohorts."))
+display(Markdown(text.need_level(result)))
 
 # %% [markdown]
 # **Do needs fall after a stable placement?** Placements starting in the analysis window with needs in
@@ -173,21 +144,9 @@ display(Markdown(
 # between assessments, with standard errors clustered by child.
 
 # %%
-p = report.params
-stable = sn.needs_after_stable_placement(data.placements, data.wide, data.header, instrument,
-                                         pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), lookback)
-groups = stable.groups.round(3)
-groups = pub.table("needs_after_stable_placement", groups, counts=["placements"],
-                   percent_of={c: "placements" for c in ["mean_baseline", "mean_follow_up", "mean_change", "ci_low", "ci_high"]})
-display(groups.drop(columns="group").set_index("label"))
-model = pub.model_table("needs_after_stable_placement_model", stable.model.round(4))
-display(model)
-e = pub.result("stable_placement_effect", {k: round(float(v), 4) for k, v in stable.effect.items()})
-verdict = ("fell more" if e["ci_high"] < 0 else "rose more" if e["ci_low"] > 0 else "did not change differently")
-display(Markdown(
-    f"Adjusted for the baseline level, age and time, the level of need after a stable placement {verdict} "
-    f"than after a move: difference {e['estimate']:+.3f} (95% CI {e['ci_low']:+.3f} to {e['ci_high']:+.3f}) on the "
-    f"0-3 scale, from {stable.n_placements:,} placements of {stable.n_children:,} children."))
+display(shown["needs_after_stable_placement"].drop(columns="group").set_index("label"))
+display(shown["needs_after_stable_placement_model"])
+display(Markdown(text.stable_placement(result, shown["stable_placement_effect"])))
 
 # %% [markdown]
 # ## 3. Provision map
@@ -198,20 +157,12 @@ display(Markdown(
 # R1, residential schools S1, supported accommodation H5); foster carers have no register.
 
 # %%
-settings, settings_excluded = sg.register_settings(region.tables.get("provider_register"),
-                                                   region.tables.get("postcode_lookup"), instrument)
-by_type = pub.model_table("provision_by_type", sg.provision_by_type(settings, data.councils))
-display(by_type)
-by_cap = pub.model_table("provision_by_capability", sg.provision_by_capability(settings, data.councils, instrument))
-display(by_cap)
-points = pub.model_table("provision_points", sg.provision_points(settings, data.councils))
-centres = pub.model_table("council_centres", sg.council_centres(settings, data.councils))
-fig, ax = plt.subplots(figsize=(9, 7))
-splot.provision_map(ax, points, centres, title="Register places by postcode sector")
-pub.figure("provision_map", fig)
+display(shown["provision_by_type"])
+display(shown["provision_by_capability"])
+ax = splot.provision_map(shown["provision_points"], shown["council_centres"], title="Register places by postcode sector")
+report.publish.figure("provision_map", ax.figure)
 plt.show()
-left_out = ", ".join(f"{k}: {v}" for k, v in settings_excluded.items())
-display(Markdown(f"{len(settings):,} settings with {int(settings['PLACES'].sum()):,} places analysed ({left_out})."))
+display(Markdown(text.provision(result)))
 
 # %% [markdown]
 # ## 4. Gap: children of each need profile against the places able to meet them
@@ -226,41 +177,20 @@ display(Markdown(f"{len(settings):,} settings with {int(settings['PLACES'].sum()
 # *Places able* counts the places within the reach that can meet at least one child of the group.
 
 # %%
-lookup = region.tables.get("postcode_lookup")
-gap_kids, gap_excluded = sg.gap_children(current, settings, lookup, instrument)
-gap = sg.gap_analysis(gap_kids, settings, instrument, data.councils, excluded=gap_excluded)
-excluded = pub.table("gap_children_left_out", gap.excluded, counts=["children"])
-display(excluded.set_index("reason"))
-children = pub.crosstab("gap_children", labels(gap.children))
+display(shown["gap_children_left_out"].set_index("reason"))
+children, shortfall = shown["gap_children"], shown["gap_shortfall"]
 display(Markdown("Children in scope (placed in a registered setting), by council and need profile:"))
 display(children)
-# places able to meet a group say something about the group's needs: hidden wherever its count is hidden
-hidden = children.rename(index={"Total": sg.REGION}, columns={"Total": sg.ALL})
-hidden.columns = [next((k for k, v in PROFILE_LABELS.items() if v == c), c) for c in hidden.columns]
-cells = gap.cells.drop(columns=["children", "placeable"]).copy()
-cells["places_able"] = [("c" if hidden.loc[a, p] == "c" else v) if a in hidden.index and p in hidden.columns else v
-                        for a, p, v in zip(cells["AREA"], cells["PROFILE"], cells["places_able"])]
-shortfall = pub.table("gap_shortfall", cells, counts=["shortfall"], by=["REACH", "PROFILE"], totals_shown=True)
 overall = shortfall.loc[shortfall["PROFILE"].eq(sg.ALL)].pivot(index="AREA", columns="REACH", values="shortfall")
-overall = overall.reindex(index=[*data.councils, sg.REGION], columns=list(sg.REACHES)).rename(columns=sg.REACH_LABELS)
+overall = overall.reindex(index=[*result.councils, sg.REGION], columns=list(sg.REACHES)).rename(columns=sg.REACH_LABELS)
 overall.insert(0, "Children in scope", children["Total"].rename({"Total": sg.REGION}).reindex(overall.index).to_numpy())
 overall.index.name, overall.columns.name = None, None
 display(Markdown("**Shortfall, all need profiles together**, by council and reach:"))
 display(overall)
 fig = splot.shortfall_heatmaps(shortfall, children, sg.REACH_LABELS)
-pub.figure("shortfall_heatmap", fig)
+report.publish.figure("shortfall_heatmap", fig)
 plt.show()
-result = {reach: {p: dict(zip(g["AREA"], g["shortfall"])) for p, g in shortfall.loc[shortfall["REACH"].eq(reach)].groupby("PROFILE", sort=False)}
-          for reach in sg.REACHES}
-pub.result("shortfall_by_profile_area", result)
-region_row = {reach: result[reach][sg.ALL][sg.REGION] for reach in sg.REACHES}
-pub.result("region_shortfall_all_profiles", region_row)
-display(Markdown(
-    "Region-wide, with everyone competing for the same places, the children in registered settings who could not "
-    "be given a place able to meet their needs: " +
-    "; ".join(f"{sg.REACH_LABELS[r].lower()} **{shown(v)}**" for r, v in region_row.items()) +
-    f" (of {shown(children.loc['Total', 'Total'])}). The full table (every profile, area and reach, with the places "
-    "able to meet each group) is `tables/gap_shortfall.csv`."))
+display(Markdown(text.shortfall(shown["region_shortfall_all_profiles"], children)))
 
 # %% [markdown]
 # ## 5. As local as possible, as specialist as necessary
@@ -276,39 +206,16 @@ display(Markdown(
 # not recorded, so this is about where suitable provision is, not vacancies.
 
 # %%
-markets, market_excluded = sg.local_children(current, settings, lookup, region.tables.get("provider_register"),
-                                             region.tables.get("placement_agreements"), instrument)
-per_child = {m: (kids, sg.nearest_suitable(kids, cands, instrument)) for m, (kids, cands) in markets.items()}
-local = sg.local_summary(per_child)
-left = pd.DataFrame([{"market": m, "reason": r, "children": n} for m, d in market_excluded.items() for r, n in d.items()])
-display(pub.table("nearest_children_left_out", left, counts=["children"]).set_index(["market", "reason"]))
-cats = pub.table("nearest_suitable_categories", local.categories, counts=["children"],
-                 percent_of={"percent": "children"}, by=["market"], totals_shown=True)
+display(shown["nearest_children_left_out"].set_index(["market", "reason"]))
+cats, by_prof = shown["nearest_suitable_categories"], shown["placed_locally_by_profile"]
 display(cats.drop(columns="category").set_index(["market", "label"]))
-by_prof = pub.table("placed_locally_by_profile", local.by_profile, counts=["children", "in_nearest", "met_locally"],
-                    percent_of={"pct_in_nearest": "in_nearest", "pct_met_locally": "met_locally"},
-                    by=["market"], totals_shown=True)
 display(by_prof.assign(profile=by_prof["profile"].map(PROFILE_LABELS).fillna("All")).set_index(["market", "profile"]))
-extra = pub.table("nearest_suitable_distance", local.extra_miles,
-                  counts=["children_met_not_nearest", "children_unmet_with_suitable"],
-                  percent_of={"median_extra_miles": "children_met_not_nearest",
-                              "median_nearest_miles_unmet": "children_unmet_with_suitable"})
-display(extra.set_index("market"))
-fig, ax = plt.subplots(figsize=(10, 3.2))
-splot.category_bars(ax, cats, sg.CATEGORIES, title="Children by distance from the nearest suitable placement")
-pub.figure("nearest_suitable", fig)
+display(shown["nearest_suitable_distance"].set_index("market"))
+ax = splot.category_bars(cats, sg.CATEGORIES, title="Children by distance from the nearest suitable placement")
+report.publish.figure("nearest_suitable", ax.figure)
 plt.show()
-alls = by_prof.loc[by_prof["profile"].eq(sg.ALL)].set_index("market")
-pub.result("pct_in_nearest_suitable", alls["pct_in_nearest"].to_dict())
-pub.result("pct_placed_locally_needs_met", alls["pct_met_locally"].to_dict())
-ex = extra.set_index("market")
-display(Markdown(
-    "In the nearest suitable placement: " + "; ".join(f"{m} **{alls.loc[m, 'pct_in_nearest']}%**" for m in alls.index) +
-    ". Placed within 20 miles with every need met: " + "; ".join(f"{m} **{alls.loc[m, 'pct_met_locally']}%**" for m in alls.index) +
-    ". Children whose needs are met but not in the nearest suitable placement are a median of " +
-    "; ".join(f"{m} {ex.loc[m, 'median_extra_miles']} miles" for m in ex.index) + " further from home than it; "
-    "for children whose needs are not met, the nearest suitable placement is a median of " +
-    "; ".join(f"{m} {ex.loc[m, 'median_nearest_miles_unmet']} miles" for m in ex.index) + " from home."))
+display(Markdown(text.nearest(shown["pct_in_nearest_suitable"], shown["pct_placed_locally_needs_met"],
+                              shown["nearest_suitable_distance"])))
 
 # %% [markdown]
 # ## 6. Forecast: children looked after by need profile, one to three years ahead
@@ -329,48 +236,23 @@ display(Markdown(
 # MAPE, and how often the observed count fell inside the interval).
 
 # %%
-stock, entries = data.yearly, data.entries
-opts = sf.ForecastOptions(seed=report.params.seed)
-entry_table = pub.crosstab("entries_by_year", labels(sf.entry_counts(entries.loc[entries["YEAR"] >= data.years[0]], data.years)))
 display(Markdown("Entries (periods of care starting) by collection year and need profile at entry:"))
-display(entry_table.drop(index="Total"))
-fc = sf.forecast_demand(stock, entries, data.years[-1], opts)
-trend = pub.model_table("entry_trend", fc.trend.assign(PROFILE=fc.trend["PROFILE"].map(PROFILE_LABELS | {"all": "All entries"})).round(2).set_index("PROFILE"))
+display(shown["entries_by_year"].drop(index="Total"))
 display(Markdown("Entry trend by need profile at entry (yearly growth in %, with its 95% interval; dispersion 1 = Poisson):"))
-display(trend.rename(columns={"entries_origin": f"fitted entries {fc.origin}", "growth_pct": "growth % a year",
-                              "growth_low": "low", "growth_high": "high"}))
-surv = pub.table("survival_in_care", fc.survival.round(3), counts=["entrants"], percent_of={"share_looked_after": "entrants"})
-forecast = pub.model_table("forecast", fc.table.round(0).set_index(["PROFILE", "horizon"]))
-compact = fc.table.assign(value=[f"{e:,.0f} ({lo:,.0f}-{hi:,.0f})" for e, lo, hi in zip(fc.table["estimate"], fc.table["low"], fc.table["high"])])
-compact = compact.pivot(index="PROFILE", columns="YEAR", values="value").reindex([*PROFILE_LABELS, "all"])
+display(shown["entry_trend"].rename(columns={"entries_origin": f"fitted entries {result.forecast.origin}",
+                                             "growth_pct": "growth % a year", "growth_low": "low", "growth_high": "high"}))
 display(Markdown("Children looked after on 31 March, forecast (95% interval):"))
-display(compact.rename(index=PROFILE_LABELS | {"all": "All children"}).rename_axis(index=None, columns=None))
-fig = splot.forecast_fan(by_year, forecast.reset_index())
-pub.figure("forecast", fig)
+display(text.forecast_cells(result.forecast.table, PROFILE_LABELS))
+fig = splot.forecast_fan(by_year, shown["forecast"].reset_index())
+report.publish.figure("forecast", fig)
 plt.show()
-pub.result("forecast_demand", {p: {str(int(r.YEAR)): {"estimate": r.estimate, "low": r.low, "high": r.high}
-                                   for r in g.itertuples()} for p, g in fc.table.round(0).groupby("PROFILE", sort=False)})
-_ = pub.result("forecast_entry_growth_pct_per_year", dict(zip(fc.trend["PROFILE"], fc.trend["growth_pct"].round(2))))
 
 # %% [markdown]
 # ### Back-test on earlier years
 
 # %%
-bt = sf.backtest(stock, entries, opts)
-bt_table = pub.table("backtest", bt.table.round(2), counts=["observed"],
-                     percent_of={c: "observed" for c in ["estimate", "low", "high", "ape"]})
-summary = pub.model_table("backtest_summary", bt.summary.round(3).set_index("horizon"))
-display(summary)
-pub.result("backtest", bt.to_dict())
-if len(bt.summary):
-    s = bt.summary.set_index("horizon")
-    display(Markdown(
-        "Forecasting from earlier years, the mean absolute percentage error for children looked after in all: " +
-        "; ".join(f"{h} year{'s' if h > 1 else ''} ahead **{r.mape_total:.1f}%** ({int(r.origins)} origins)" for h, r in s.iterrows()) +
-        "; by need profile " + "; ".join(f"{r.mape_profiles:.1f}%" for _, r in s.iterrows()) +
-        ". The share of observed counts inside the 95% interval: " + "; ".join(f"{r.coverage:.0%}" for _, r in s.iterrows()) + "."))
-else:
-    display(Markdown("Too few years of data for a back-test."))
+display(shown["backtest_summary"])
+display(Markdown(text.backtest(result.backtest.summary)))
 
 # %% [markdown]
 # **Limits.** The register has no vacancies: the gap and the nearest-suitable measure are about

@@ -309,15 +309,3 @@ def test_notebooks_take_the_runs_validated_data_only_when_it_is_theirs(monkeypat
     assert report_mod.cached_region(replace(params, strict=True)) is None
     assert report_mod.cached_region(replace(params, data_dir=str(tmp_path))) is None
 
-
-def test_index_headlines_put_estimates_with_their_intervals_first():
-    from rcceval.reporting.runner import _headline, _results_rows
-    assert _headline({"estimate": 0.0551, "ci_low": 0.0515, "ci_high": 0.0582}) == "0.0551 (0.0515 to 0.0582)"
-    assert _headline({"mean": 18584.8, "lower": 8240.8, "upper": 29936.2}) == "18,585 (8,241 to 29,936)"
-    assert _headline({"rate": 0.877, "ci_low": 0.873, "ci_high": 0.881, "of": 33435}) == "0.877 (0.873 to 0.881)"
-    assert _headline({"a": {"mean": 1.0, "lower": 0.5, "upper": 2.0}, "b": {"hr": 1.29, "ci_low": 1.19, "ci_high": 1.39}}) \
-        == "a 1 (0.5 to 2); b 1.29 (1.19 to 1.39)"
-    assert _headline({"rate": [0.085], "ci_low": [0.05], "ci_high": [0.13]}) is None      # not one estimate
-    assert _headline({"table": {"x": {"y": 1}}}) is None                                    # nested: results.json only
-    rows = _results_rows({"count": 3, "diff": {"mean": 2.0, "lower": 1.0, "upper": 3.0}, "skip": [1, 2]})
-    assert rows.index("diff") < rows.index("count") and "skip" not in rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from helpers903 import ep, hd, write_return
 from rcceval.derive.placements import derive_placements
@@ -151,6 +152,10 @@ def test_needs_after_a_stable_placement_recovers_a_known_effect():
                                           pd.Timestamp("2021-12-31"), lookback_days=183)
     eff = res.effect
     assert eff["ci_low"] < -0.4 < eff["ci_high"] and eff["ci_high"] < 0
+    # the Wald z of the effect (clustered SE, normal reference) agrees with its interval and p-value
+    se = (eff["ci_high"] - eff["ci_low"]) / (2 * 1.959963984540054)
+    assert res.statistic == pytest.approx(eff["estimate"] / se, rel=1e-9)
+    assert eff["p_value"] == pytest.approx(2 * stats.norm.sf(abs(res.statistic)), rel=1e-9)
     g = res.groups.set_index("group")
     assert g.loc["stable", "placements"] + g.loc["moved_unplanned", "placements"] == n
     assert g.loc["moved_planned", "placements"] == 0

@@ -19,16 +19,3 @@ def numeric(values: pd.Series) -> pd.Series:
     """Published values as numbers; suppressed cells ("c") become missing."""
     return pd.to_numeric(values.replace({"c": None}), errors="coerce")
 
-
-def line_from_table(ax, series: pd.Series, xlabel: str = "", ylabel: str = "", title: str = "") -> None:
-    values = numeric(series)
-    ax.plot([str(i) for i in values.index], values.to_numpy(), marker="o")
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    ax.set_ylim(bottom=0)
-
-
-def bar_from_table(ax, table: pd.DataFrame, label_col: str, value_col: str, xlabel: str = "", title: str = "") -> None:
-    values = numeric(table[value_col])
-    ax.barh(table[label_col].astype(str), values.fillna(0).to_numpy())
-    ax.invert_yaxis()
-    ax.set(xlabel=xlabel, title=title)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rcceval.reporting.disclosure import DisclosureSettings, protect_crosstab, protect_rows
-from rcceval.reporting.results import SUPPRESSED, Count, Guarded, Result, Share, Table, serialise
+from rcceval.reporting.results import SUPPRESSED, Cell, Count, Follows, Guarded, Result, Share, Table, serialise
 
 CHILD_LEVEL_COLUMNS = frozenset({"CHILD", "DOB", "UPN", "MC_DOB", "HOME_POST", "PL_POST", "childId"})
 
@@ -39,6 +39,7 @@ class Publisher:
         self.results: dict[str, Any] = {}
         self.tables: list[str] = []
         self.figures: list[str] = []
+        self.published: dict[str, pd.DataFrame] = {}
 
     def _check(self, frame: pd.DataFrame, name: str) -> None:
         names = {str(c) for c in frame.columns} | {str(n) for n in frame.index.names if n}
@@ -98,10 +99,32 @@ class Publisher:
     def publish_table(self, name: str, tab: Table) -> pd.DataFrame:
         """One declared table through the disclosure rule of its kind."""
         if tab.kind == "crosstab":
-            return self.crosstab(name, tab.frame, margins=tab.margins)
-        if tab.kind == "model" and not tab.counts:
-            return self.model_table(name, tab.frame)
+            safe = self.crosstab(name, tab.frame, margins=tab.margins)
+        elif tab.kind == "model" and not tab.counts:
+            safe = self.model_table(name, tab.frame)
+        else:
+            safe = self._rows(name, tab)
+        self.published[name] = safe
+        return safe
+
+    def _follow(self, frame: pd.DataFrame, follows: Follows) -> pd.DataFrame:
+        """Hide follows.hide wherever the named crosstab cell of the row is hidden."""
+        if follows.table not in self.published:
+            raise ValueError(f"table follows '{follows.table}', which is not published before it")
+        cross = self.published[follows.table]
+        labels = dict(follows.labels or {})
+        out = frame.copy()
+        hidden = [r in cross.index and c in cross.columns and cross.loc[r, c] == SUPPRESSED
+                  for r, c in zip(out[follows.row].map(lambda v: labels.get(v, v)),
+                                  out[follows.column].map(lambda v: labels.get(v, v)))]
+        for col in follows.hide:
+            out[col] = out[col].astype(object).where(~pd.Series(hidden, index=out.index), SUPPRESSED)
+        return out
+
+    def _rows(self, name: str, tab: Table) -> pd.DataFrame:
         frame = tab.frame.reset_index() if tab.index else tab.frame
+        if tab.follows is not None:
+            frame = self._follow(frame, tab.follows)
         safe = self.table(name, frame, counts=tab.counts, percent_of=dict(tab.percent_of or {}), by=tab.by,
                           totals_shown=tab.totals_shown)
         return safe.set_index(list(tab.frame.index.names)) if tab.index else safe
@@ -115,6 +138,16 @@ class Publisher:
     def protect(self, value: Any) -> Any:
         """Counts below the threshold become "c"; a share whose count or complement is hidden too."""
         primary = self.settings.primary
+        if isinstance(value, Cell):
+            table = self.published.get(value.table)
+            if table is None:
+                raise ValueError(f"headline cell of '{value.table}', which is not published")
+            if isinstance(value.where, dict):
+                row = table.loc[np.logical_and.reduce([table[k].eq(v) for k, v in value.where.items()])]
+                if len(row) != 1:
+                    raise ValueError(f"headline cell {value.where} matches {len(row)} rows of '{value.table}'")
+                return row[value.column].iloc[0]
+            return table.loc[value.where, value.column]
         if isinstance(value, Count):
             return Guarded(SUPPRESSED) if primary(np.array([float(value.value)]))[0] else value
         if isinstance(value, Share):

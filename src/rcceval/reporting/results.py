@@ -68,6 +68,32 @@ TableKind = Literal["rows", "crosstab", "model"]
 
 
 @dataclass(frozen=True)
+class Follows:
+    """Columns of a rows table that describe the group of a cell of another published crosstab
+    (e.g. the places able to meet a group of children): hidden wherever that cell is hidden. Each
+    row names its crosstab cell by its `row` and `column` values, translated by `labels` (values not
+    in it are used as they are; a margin is the crosstab's "Total")."""
+
+    table: str
+    row: str
+    column: str
+    hide: tuple[str, ...]
+    labels: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A headline that is one cell of a table the result also publishes: the publisher shows the
+    published (protected) cell, so a headline never reveals what the table's disclosure control hid.
+    `where` selects the row (column -> value) of a rows table, or is the index label of a crosstab."""
+
+    value: Any
+    table: str
+    where: Any
+    column: str
+
+
+@dataclass(frozen=True)
 class Table:
     """A table to publish. kind="rows": one row per category, `counts` columns protected and
     percentages in `percent_of` hidden with their counts; "crosstab": a two-way table of counts
@@ -82,6 +108,7 @@ class Table:
     totals_shown: bool = False
     margins: bool = True
     index: bool = False
+    follows: Follows | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +150,7 @@ def _number(value: Any) -> Any:
 def serialise(value: Any) -> Any:
     """JSON-ready values for results.json: typed results as dicts with one spelling, numpy scalars to
     Python, NaN to None, floats to 10 significant digits, dates as ISO strings."""
-    if isinstance(value, Guarded):
+    if isinstance(value, (Guarded, Cell)):
         return serialise(value.value)
     if isinstance(value, Share):
         return {"count": int(value.count), "total": int(value.total), "value": _number(value.value)}
@@ -151,4 +178,5 @@ def estimate(value: float, interval: tuple[float, float] | None = None, level: f
                     level)
 
 
-__all__ = ["Count", "Estimate", "Guarded", "Result", "Share", "SUPPRESSED", "Table", "Test", "estimate", "serialise"]
+__all__ = ["Cell", "Count", "Estimate", "Follows", "Guarded", "Result", "Share", "SUPPRESSED", "Table", "Test", "estimate",
+           "serialise"]

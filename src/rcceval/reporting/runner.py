@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import html
 import json
 import os
 import pickle
@@ -28,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from rcceval import params as params_mod
+from rcceval.reporting.index import write_index
 from rcceval.reporting.report import REGION_CACHE_ENV, RUN_CACHE_ENV, ensure_data, region_key
 
 KERNEL_NAME = "rcceval-project"
@@ -302,101 +302,3 @@ def run(params_file: str | Path, only: list[str] | None = None, by_la: bool = Fa
     shutil.rmtree(final, ignore_errors=True)
     work.rename(final)
     return RunOutcome(final, notebooks, {la: RunOutcome(final / "la" / la, s.notebooks) for la, s in subs.items()})
-
-
-MAX_HEADLINES = 14
-
-
-ESTIMATE_KEYS, LOWER_KEYS, UPPER_KEYS = ("estimate", "mean", "rate", "hr"), ("ci_low", "lower"), ("ci_high", "upper")
-
-
-def _num(x: object) -> str:
-    if isinstance(x, float):
-        return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
-    return str(x)
-
-
-def _interval(value: dict) -> str | None:
-    """'est (low to high)' for a dict holding an estimate and its interval, else None."""
-    est = next((k for k in ESTIMATE_KEYS if k in value), None)
-    lo = next((k for k in LOWER_KEYS if k in value), None)
-    hi = next((k for k in UPPER_KEYS if k in value), None)
-    if est is None or lo is None or hi is None or not all(
-            isinstance(value[k], (int, float)) for k in (est, lo, hi)):
-        return None
-    return f"{_num(value[est])} ({_num(value[lo])} to {_num(value[hi])})"
-
-
-def _headline(value: object) -> str | None:
-    """A results.json value as one short cell: numbers to 3 significant figures, an estimate with
-    its interval as 'est (low to high)', a few labelled estimates side by side; nested tables are
-    left to results.json (None)."""
-    if isinstance(value, (int, float, str)) or value is None:
-        return _num(value)
-    if isinstance(value, dict):
-        if _interval(value):
-            return _interval(value)
-        if {"statistic", "df", "p"} <= set(value):
-            return f"chi2 {_num(value['statistic'])} on {value['df']} df, p {_num(value['p'])}"
-        if all(isinstance(v, (int, float, str)) for v in value.values()) and len(value) <= 10:
-            return ", ".join(f"{k} {_num(v)}" for k, v in value.items())
-        if len(value) <= 4 and all(isinstance(v, dict) and _interval(v) for v in value.values()):
-            return "; ".join(f"{k} {_interval(v)}" for k, v in value.items())
-    return None
-
-
-def _results_rows(results: dict) -> str:
-    def first(item: tuple[str, object]) -> tuple[int, str]:  # estimates with intervals and tests lead
-        value = item[1]
-        leads = isinstance(value, dict) and ({"ci_low", "lower", "p"} & set(value) or (
-            value and all(isinstance(v, dict) and _interval(v) for v in value.values())))
-        return (0 if leads else 1, item[0])
-
-    rows = []
-    for key, value in sorted(results.items(), key=first):
-        cell = _headline(value)
-        if cell is not None and len(rows) < MAX_HEADLINES:
-            rows.append(f"<tr><td>{html.escape(key)}</td><td>{html.escape(cell)}</td></tr>")
-    return "".join(rows)
-
-
-def _notebook_section(n: NotebookRun, run_dir: Path) -> str:
-    """One report in index.html: links, status, the failing cell's error, headline figures, figures."""
-    status = "ok" if n.ok else "FAILED"
-    links = f'<a href="{n.name}.html">report</a> · <a href="{n.name}.ipynb">notebook</a> · ' \
-            f'<a href="{n.name}/results.json">results.json</a> (every figure)'
-    error = f'<pre class="error">{html.escape(n.error)}</pre>' if n.error else ""
-    table = f"<table>{_results_rows(n.results)}</table>" if n.results else ""
-    fig_dir = run_dir / n.name / "figures"
-    imgs = "".join(f'<figure><img src="{n.name}/figures/{p.name}" alt="{html.escape(p.stem)}">'
-                   f"<figcaption>{html.escape(p.stem)}</figcaption></figure>"
-                   for p in sorted(fig_dir.glob("*.png"))) if fig_dir.is_dir() else ""
-    return (f'<section><h2>{html.escape(n.name)} <span class="{status.lower()}">{status}</span></h2>'
-            f'<p>{links} ({n.seconds:.1f} s)</p>{error}{table}<div class="figs">{imgs}</div></section>')
-
-
-def write_index(outcome: RunOutcome, run_dir: Path, run_id: str, params: params_mod.Parameters) -> Path:
-    """index.html: every report with its status, headline figures and figures, failures with their error."""
-    sections = [_notebook_section(n, run_dir) for n in outcome.notebooks]
-    subs = "".join(
-        f'<li>{html.escape(la)}: ' + ", ".join(
-            f'<a href="la/{la}/{n.name}.html">{html.escape(n.name)}</a>{"" if n.ok else " (FAILED)"}'
-            for n in s.notebooks) + "</li>"
-        for la, s in outcome.sub_runs.items())
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>rcceval run {html.escape(run_id)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}}
-table{{border-collapse:collapse}}td{{border-bottom:1px solid #ddd;padding:.2em .8em}}
-.ok{{color:#1a7f37}}.failed{{color:#b42318}}pre.error{{background:#fff1f0;padding:.6em;white-space:pre-wrap}}
-figure{{display:inline-block;margin:.5em}}img{{max-width:32em;border:1px solid #eee}}</style></head>
-<body><h1>rcceval run: {html.escape(run_id)}</h1>
-<p>{"All reports ran." if outcome.ok else "Some reports FAILED: see below."}
-Data: {html.escape(params.data_source)}; seed {params.seed}; small numbers suppressed (under {params.disclosure.threshold}).
-<a href="manifest.json">manifest.json</a> (parameters, input hashes, versions, commit, timings).</p>
-{''.join(sections)}
-{f'<h2>By council</h2><ul>{subs}</ul>' if subs else ''}
-</body></html>
-"""
-    path = run_dir / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path

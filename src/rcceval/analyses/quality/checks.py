@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rcceval.spec import codes
 from rcceval.derive.placements import stability_measures, year_bounds
 from rcceval.ingest.validate import Clean903, ValidationReport
+from rcceval.spec import codes
 
 # Published national figures (DfE, Children looked after in England) shown beside a region's own.
 NATIONAL_STABILITY = {

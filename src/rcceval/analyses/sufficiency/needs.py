@@ -154,6 +154,7 @@ class StablePlacementResult:
     model: pd.DataFrame
     n_placements: int
     n_children: int
+    statistic: float = float("nan")   # Wald z of the STABLE term (clustered SE)
 
     @property
     def effect(self) -> dict:
@@ -208,4 +209,5 @@ def needs_after_stable_placement(placements: pd.DataFrame, wide: pd.DataFrame, h
     ci = fit.conf_int()
     model = pd.DataFrame({"estimate": fit.params, "ci_low": ci[0], "ci_high": ci[1], "p_value": fit.pvalues})
     model.index.name = "term"
-    return StablePlacementResult(groups, model, len(f), int(pd.Series(cluster).nunique()))
+    return StablePlacementResult(groups, model, len(f), int(pd.Series(cluster).nunique()),
+                                 float(fit.tvalues["STABLE"]))

@@ -9,10 +9,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from rcceval.reporting.figures import numeric
 from rcceval.analyses.sufficiency.profiles import PROFILE_LABELS, PROFILES
+from rcceval.reporting.figures import numeric
 
 TOTAL = "Total"
 COLOURS = dict(zip(PROFILES, sns.color_palette("colorblind", len(PROFILES))))
@@ -26,8 +27,9 @@ def _numeric_frame(table: pd.DataFrame) -> pd.DataFrame:
     return table.apply(numeric)
 
 
-def profile_shares(ax, crosstab: pd.DataFrame, title: str = "") -> None:
+def profile_shares(crosstab: pd.DataFrame, title: str = "", ax: Axes | None = None) -> Axes:
     """Stacked horizontal bars: each row's % in each profile (a published crosstab; Total dropped)."""
+    ax = ax if ax is not None else plt.subplots(figsize=(8, 4))[1]
     t = _numeric_frame(crosstab.drop(index=TOTAL, errors="ignore").drop(columns=TOTAL, errors="ignore"))
     share = 100 * t.div(t.sum(axis=1), axis=0)
     left = np.zeros(len(share))
@@ -41,10 +43,12 @@ def profile_shares(ax, crosstab: pd.DataFrame, title: str = "") -> None:
     ax.set(xlabel="% of children (suppressed cells left out)", title=title, xlim=(0, 100))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 if len(share) > 8 else -0.25), ncol=2, fontsize=8,
               frameon=False)
+    return ax
 
 
-def profile_lines(ax, crosstab: pd.DataFrame, ylabel: str = "Children", title: str = "") -> None:
+def profile_lines(crosstab: pd.DataFrame, ylabel: str = "Children", title: str = "", ax: Axes | None = None) -> Axes:
     """One line per profile column of a published crosstab (rows: years; Total dropped)."""
+    ax = ax if ax is not None else plt.subplots(figsize=(8, 3.5))[1]
     t = _numeric_frame(crosstab.drop(index=TOTAL, errors="ignore").drop(columns=TOTAL, errors="ignore"))
     for col in t.columns:
         key = next((p for p in PROFILES if _label(p) == col or p == col), col)
@@ -52,11 +56,13 @@ def profile_lines(ax, crosstab: pd.DataFrame, ylabel: str = "Children", title: s
     ax.set(ylabel=ylabel, title=title)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8, frameon=False)
+    return ax
 
 
-def by_age(ax, table: pd.DataFrame, ylabel: str, peaks: list[int] | None = None, zero_line: bool = False,
-           title: str = "") -> None:
+def by_age(table: pd.DataFrame, ylabel: str, peaks: list[int] | None = None, zero_line: bool = False,
+           title: str = "", ax: Axes | None = None) -> Axes:
     """Mean by age with its 95% interval (a published table: age, mean, ci_low, ci_high)."""
+    ax = ax if ax is not None else plt.subplots(figsize=(6, 3.8))[1]
     age = numeric(table["age"])
     mean, lo, hi = numeric(table["mean"]), numeric(table["ci_low"]), numeric(table["ci_high"])
     ax.plot(age, mean, marker="o", color=COLOURS["extensive_enduring"])
@@ -69,10 +75,12 @@ def by_age(ax, table: pd.DataFrame, ylabel: str, peaks: list[int] | None = None,
         ax.axhline(0, color="black", linewidth=0.8)
     ax.set(xlabel="Age (nearest year)", ylabel=ylabel, title=title)
     ax.set_xticks(range(0, 18, 1))
+    return ax
 
 
-def provision_map(ax, points: pd.DataFrame, centres: pd.DataFrame, title: str = "") -> None:
+def provision_map(points: pd.DataFrame, centres: pd.DataFrame, title: str = "", ax: Axes | None = None) -> Axes:
     """Register places by postcode sector (size: places; colour: setting type) with council labels."""
+    ax = ax if ax is not None else plt.subplots(figsize=(9, 7))[1]
     palette = dict(zip(sorted(points["PLACE"].unique()), sns.color_palette("colorblind", points["PLACE"].nunique())))
     for place, g in points.groupby("PLACE"):
         ax.scatter(g["X"] / 1000, g["Y"] / 1000, s=6 + 2.5 * g["places"].astype(float), alpha=0.6,
@@ -81,6 +89,7 @@ def provision_map(ax, points: pd.DataFrame, centres: pd.DataFrame, title: str = 
         ax.annotate(r.LA, (r.X / 1000, r.Y / 1000), fontsize=7, ha="center", weight="bold")
     ax.set(xlabel="Easting (km)", ylabel="Northing (km)", title=title, aspect="equal")
     ax.legend(title="Setting type", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
 
 
 def shortfall_heatmaps(shortfall: pd.DataFrame, children: pd.DataFrame, reaches: dict[str, str]) -> plt.Figure:
@@ -119,8 +128,9 @@ def shortfall_heatmaps(shortfall: pd.DataFrame, children: pd.DataFrame, reaches:
     return fig
 
 
-def category_bars(ax, categories: pd.DataFrame, labels: dict[str, str], title: str = "") -> None:
+def category_bars(categories: pd.DataFrame, labels: dict[str, str], title: str = "", ax: Axes | None = None) -> Axes:
     """Stacked bars: % of each market's children in each nearest-suitable category (published table)."""
+    ax = ax if ax is not None else plt.subplots(figsize=(10, 3.2))[1]
     t = categories.assign(pct=numeric(categories["percent"]))
     markets = list(dict.fromkeys(t["market"]))
     colours = sns.color_palette("RdYlGn_r", len(labels))
@@ -132,6 +142,7 @@ def category_bars(ax, categories: pd.DataFrame, labels: dict[str, str], title: s
     ax.invert_yaxis()
     ax.set(xlabel="% of children", title=title, xlim=(0, 100))
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(0, -0.25), ncol=2)
+    return ax
 
 
 def forecast_fan(history: pd.DataFrame, forecast: pd.DataFrame) -> plt.Figure:

@@ -1,0 +1,89 @@
+"""Question 5's sentences, written from its result and the published (protected) numbers."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from rcceval.analyses.sufficiency import gap as sg
+from rcceval.reporting.results import Share
+
+
+def shown(v: Any) -> str:
+    """A published count: "c" as it is, a number with thousands separators."""
+    return v if isinstance(v, str) else f"{v:,.0f}"
+
+
+def pct(share: Any) -> str:
+    """A published share as the table shows it ("12.3"), "c" when hidden."""
+    return f"{round(100 * share.value, 1)}" if isinstance(share, Share) and share.value is not None else "c"
+
+
+def census(result) -> str:
+    now = result.now.strftime("%-d %B %Y")
+    return (f"Children looked after on **{now}**: {result.n_current:,}; censuses on 31 March "
+            f"{result.years[0]}-{result.years[-1]}.")
+
+
+def need_level(result) -> str:
+    peaks = " and ".join(str(p) for p in result.need_level.peaks) or "no age"
+    return (f"The level of need peaks at age **{peaks}** ({result.need_level.assessments:,} assessments). Between "
+            f"consecutive reviews of the same children (at most a year apart; median "
+            f"{result.need_change['median_gap_days'].median():.0f} days), the level rises before a peak and falls "
+            "after it, so the pattern is within children, not a difference between cohorts.")
+
+
+def stable_placement(result, effect: Any) -> str:
+    """effect: the published Estimate of stable minus moved."""
+    verdict = ("fell more" if effect.upper < 0 else "rose more" if effect.lower > 0 else "did not change differently")
+    return (f"Adjusted for the baseline level, age and time, the level of need after a stable placement {verdict} "
+            f"than after a move: difference {effect.value:+.3f} (95% CI {effect.lower:+.3f} to {effect.upper:+.3f}) "
+            f"on the 0-3 scale, from {result.stable.n_placements:,} placements of {result.stable.n_children:,} "
+            "children.")
+
+
+def provision(result) -> str:
+    left_out = ", ".join(f"{k}: {v}" for k, v in result.settings_excluded.items())
+    return f"{result.n_settings:,} settings with {result.n_places:,} places analysed ({left_out})."
+
+
+def shortfall(region_row: dict[str, Any], children: pd.DataFrame) -> str:
+    """region_row: the published region shortfall by reach; children: the published gap_children crosstab."""
+    return ("Region-wide, with everyone competing for the same places, the children in registered settings who "
+            "could not be given a place able to meet their needs: " +
+            "; ".join(f"{sg.REACH_LABELS[r].lower()} **{shown(v)}**" for r, v in region_row.items()) +
+            f" (of {shown(children.loc['Total', 'Total'])}). The full table (every profile, area and reach, with "
+            "the places able to meet each group) is `tables/gap_shortfall.csv`.")
+
+
+def nearest(in_nearest: dict[str, Any], met_locally: dict[str, Any], extra: pd.DataFrame) -> str:
+    """From the published shares by market and the published nearest_suitable_distance table."""
+    ex = extra.set_index("market")
+    return ("In the nearest suitable placement: " + "; ".join(f"{m} **{pct(s)}%**" for m, s in in_nearest.items()) +
+            ". Placed within 20 miles with every need met: " +
+            "; ".join(f"{m} **{pct(s)}%**" for m, s in met_locally.items()) +
+            ". Children whose needs are met but not in the nearest suitable placement are a median of " +
+            "; ".join(f"{m} {ex.loc[m, 'median_extra_miles']} miles" for m in ex.index) + " further from home than "
+            "it; for children whose needs are not met, the nearest suitable placement is a median of " +
+            "; ".join(f"{m} {ex.loc[m, 'median_nearest_miles_unmet']} miles" for m in ex.index) + " from home.")
+
+
+def backtest(summary: pd.DataFrame) -> str:
+    """From the back-test summary (by horizon)."""
+    if not len(summary):
+        return "Too few years of data for a back-test."
+    s = summary.set_index("horizon") if "horizon" in summary.columns else summary
+    return ("Forecasting from earlier years, the mean absolute percentage error for children looked after in all: " +
+            "; ".join(f"{h} year{'s' if h > 1 else ''} ahead **{r.mape_total:.1f}%** ({int(r.origins)} origins)"
+                      for h, r in s.iterrows()) +
+            "; by need profile " + "; ".join(f"{r.mape_profiles:.1f}%" for _, r in s.iterrows()) +
+            ". The share of observed counts inside the 95% interval: " +
+            "; ".join(f"{r.coverage:.0%}" for _, r in s.iterrows()) + ".")
+
+
+def forecast_cells(table: pd.DataFrame, profile_labels: dict[str, str]) -> pd.DataFrame:
+    """The forecast as 'estimate (low-high)' by profile (rows) and year (columns), for display."""
+    compact = table.assign(value=[f"{e:,.0f} ({lo:,.0f}-{hi:,.0f})"
+                                  for e, lo, hi in zip(table["estimate"], table["low"], table["high"])])
+    compact = compact.pivot(index="PROFILE", columns="YEAR", values="value").reindex([*profile_labels, "all"])
+    return compact.rename(index=profile_labels | {"all": "All children"}).rename_axis(index=None, columns=None)
