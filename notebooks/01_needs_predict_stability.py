@@ -98,9 +98,25 @@ shown = report.publish.publish(q1)
 display(shown["coverage"].set_index("reason"))
 display(Markdown(coverage_sentence(shown)))
 
+# %% [markdown]
+# ## Effects of needs and mismatch (hazard ratios)
+#
+# Hazard ratio of an unplanned ending per point on each 0–3 scale (per point of summed mismatch),
+# adjusted for everything in M0; 95% confidence intervals robust to clustering by child. M2's needs
+# effects are those *given* the mismatch. The full tables (M0's terms too) are published as
+# `hazard_ratios_all`.
+
 # %%
 display(shown["hazard_ratios_needs"].round(3))
 report.publish.figure("hazard_ratios_needs", q1plots.effects(shown["hazard_ratios_needs"]).figure)
+
+# %% [markdown]
+# ## Model comparison
+#
+# Likelihood-ratio tests compare each model with the one before it (the same placements); the
+# cluster-robust Wald test of the same terms does not assume placements of one child are independent.
+# AIC: lower is better. AUC and Brier score are cross-validated (folds by child) and censoring-weighted;
+# `brier_null` is the Brier score of predicting the overall rate for everyone.
 
 # %%
 comparison = shown["model_comparison"]
@@ -109,22 +125,61 @@ display(comparison[["label"] + list(comparison.columns[10:])].round(4))
 display(shown["delta_auc"])
 report.publish.figure("auc_and_gains", q1plots.auc_and_gains(comparison, shown["delta_auc"])[0].figure)
 
+# %% [markdown]
+# ## Calibration
+#
+# Mean predicted risk against the observed (censoring-weighted) proportion with an unplanned ending by
+# the horizon, in tenths of predicted risk. Points on the diagonal mean the predicted risks can be read
+# as probabilities.
+
 # %%
 report.publish.figure("calibration", q1plots.calibration(shown["calibration"]).figure)
+
+# %% [markdown]
+# ## Contribution of each domain
+#
+# M1 refitted without one domain at a time (its intensity and frequency), in the same folds: the fall
+# in cross-validated AUC, with a bootstrap interval, is that domain's contribution over and above the
+# others.
 
 # %%
 display(shown["drop_one_domain"])
 report.publish.figure("drop_one_domain", q1plots.drop_one(shown["drop_one_domain"].reset_index()).figure)
 
+# %% [markdown]
+# ## One council alone against the pooled region
+#
+# Councils say their numbers are too small to evaluate needs data on their own. Here one needs effect,
+# the hazard ratio per point of total intensity of need (in a compact model: interval, age band,
+# placement type, previous placements, UASC), is estimated in each council alone and in the pooled
+# region (with council effects). `width_vs_pooled` is how many times wider the council's confidence
+# interval is (on the log scale).
+
 # %%
 display(shown["council_ci_widths"].set_index("LA"))
 report.publish.figure("council_ci_widths", q1plots.council_widths(shown["council_ci_widths"]).figure)
+
+# %% [markdown]
+# ## Sensitivity analyses
+#
+# **Complete follow-up.** A logistic model of an unplanned ending within the horizon among placements
+# that started at least a horizon before the extract (so every one has a known status). Its
+# coefficients are **odds ratios**, not hazard ratios: they are larger in size when the outcome is
+# common, so compare the direction and the tests, not the numbers.
+#
+# **Second-best placements.** Where a placement request exists (Placements Data Standard), the type
+# secured may not be the one preferred. Second-best placements carry more mismatch, and the 903
+# cannot see them, so part of M2's mismatch effect may be theirs: M2 with and without a second-best
+# term, among placements with a request.
 
 # %%
 display(shown["complete_follow_up_odds_ratios"].round(3))
 display(shown["complete_follow_up_tests"])
 if "second_best" in shown:
     display(shown["second_best"])
+
+# %% [markdown]
+# ## Conclusion
 
 # %%
 display(Markdown(conclusion(shown)))

@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from rcceval.reporting.figures import numeric
 from rcceval.analyses.prediction.text import term_label
+from rcceval.reporting.figures import numeric
 
 
 def _errorbar_h(ax, y, est, lo, hi, **kw) -> None:
