@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 
 from rcceval.analyses.proposal import power as pw
-from rcceval.analyses.proposal.requests import LOCATION, SUITABILITY, SecuredPlacements, counts_wide, shares_shown
+from rcceval.analyses.proposal.requests import (
+    LOCATION,
+    SUITABILITY,
+    SecuredPlacements,
+    counts_wide,
+    shares_shown,
+)
 from rcceval.reporting.results import Count, Estimate, Result, Share, Table
 from rcceval.spec.datasets import BEYOND_903
 
@@ -79,7 +85,7 @@ class PowerResult(Result):
                 "mdhr_by_domain": Table(per_domain, kind="model")}
 
     def headlines(self) -> dict[str, Any]:
-        by = lambda frame, cols: {c: {str(k): v for k, v in frame[c].items()} for c in cols}   # noqa: E731
+        by = lambda frame, cols: {c: {str(k): v for k, v in frame[c].items()} for c in cols}
         sp, s = self.spread.loc[self.headline], self.summary
         mdhr = {"covariate": self.headline, "per": "one point of intensity (0-3)", "method": self.method,
                 "target_power": self.target, "alpha": self.alpha, "national_scale": self.scale,

@@ -82,7 +82,8 @@ def secured_text(shown: dict) -> str:
         return "No placement requests in the data: these measures need them (placement_requests.csv)."
     value, lo, hi = _share(r["preferred_type_secured"])
     of = r["preferred_type_secured"]["share"]["total"]
-    return (f"Of {_n(of)} placements with a request, **{value}** (95% CI {lo}–{hi}) were of the preferred type; "
+    ci = "" if value == "c" else f" (95% CI {lo}–{hi})"
+    return (f"Of {_n(of)} placements with a request, **{value}**{ci} were of the preferred type; "
             f"{_share(r['suitable_not_preferred'])[0]} suitable but not preferred; {_share(r['unsuitable'])[0]} of a "
             f"type the request called unsuitable. The preferred location was met for "
             f"{_share(r['preferred_location_met'])[0]}.")
