@@ -251,7 +251,7 @@ ft = fv.tables()["field_value"].frame   # a model table, published as it is (als
 display(ft.drop(columns="dataset_fields"))
 ax = q4plots.field_value(ft, title="What each field adds to predicting an unplanned ending")
 pub.figure("field_value", ax.figure)
-display(Markdown(q4text.field_value_text(fv.table, fv.ranking())))
+display(Markdown(q4text.field_value_text(fv.table, fv.ranking()) + "\n\n" + q4text.field_value_source(fv.reused)))
 
 # %% [markdown]
 # ## 4. Did we secure the placement we wanted?

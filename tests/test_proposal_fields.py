@@ -61,8 +61,9 @@ def test_table_rows_are_question_1s_comparisons(fitted):
     assert t.loc[ALL_DOMAINS, "p"] < 1e-6 and t.loc[MISMATCH_ROW, "p"] < 1e-3
     d = fv.to_dict()["field_value"]
     assert set(d[ALL_DOMAINS]) == {"delta_auc", "lr_test", "wald_robust"}
-    assert d[ALL_DOMAINS]["lr_test"] == {"statistic": t.loc[ALL_DOMAINS, "lr_chi2"], "df": 16,
-                                         "p": float(f"{t.loc[ALL_DOMAINS, 'p']:.10g}"), "method": "likelihood ratio"}
+    ten = lambda x: float(f"{x:.10g}")   # noqa: E731  (results.json keeps 10 significant digits)
+    assert d[ALL_DOMAINS]["lr_test"] == {"statistic": ten(t.loc[ALL_DOMAINS, "lr_chi2"]), "df": 16,
+                                         "p": ten(t.loc[ALL_DOMAINS, "p"]), "method": "likelihood ratio"}
     assert "CAP_BEHAVIOUR" in t.loc[MISMATCH_ROW, "dataset_fields"]
 
 
@@ -72,6 +73,7 @@ def test_field_values_are_the_same_read_from_report_01_or_computed_alone(fitted)
     fv, _, _, _, frame = fitted
     alone = FieldValue(bootstrap=20, seed=3, n_jobs=1).fit(frame, load_instrument(None))
     pd.testing.assert_frame_equal(alone.table, fv.table)
+    assert fv.reused and not alone.reused
 
 
 def test_drop_one_results_with_other_settings_are_not_reused(fitted):

@@ -37,6 +37,7 @@ class FieldValueResult(Result):
 
     table: pd.DataFrame
     level: float = 0.95
+    reused: bool = False                # True: read from report 01's drop-one results (not a headline)
 
     def ranking(self) -> pd.DataFrame:
         """Need domains by their drop-one AUC gain, largest first (rows for single domains only)."""
@@ -84,14 +85,16 @@ class FieldValue:
             drop_one: DropOneResults | None = None) -> FieldValueResult:
         """The field-value table from question 1's drop-one results: `drop_one` if given with these
         settings, else computed from `frame`."""
-        if drop_one is None or drop_one.settings != self.key():
+        reused = drop_one is not None and drop_one.settings == self.key()
+        if not reused:
             if frame is None:
                 raise ValueError("no drop-one results with these settings and no analysis frame to compute them")
             drop_one = self.drop_one(frame)
-        return field_value_table(drop_one, instrument, self.level)
+        return field_value_table(drop_one, instrument, self.level, reused)
 
 
-def field_value_table(d: DropOneResults, instrument: Instrument | None = None, level: float = 0.95) -> FieldValueResult:
+def field_value_table(d: DropOneResults, instrument: Instrument | None = None, level: float = 0.95,
+                      reused: bool = False) -> FieldValueResult:
     """One row per need domain, then all domains (M1 vs M0) and mismatch (M2 vs M1)."""
     titles = {dm.id: dm for dm in instrument.domains} if instrument is not None else {}
     tests = ("lr_chi2", "df", "p", "wald_robust", "wald_p")
@@ -110,7 +113,7 @@ def field_value_table(d: DropOneResults, instrument: Instrument | None = None, l
                      **{k: t[k] for k in tests}})
     table = pd.DataFrame(rows).set_index("field")
     table["df"] = table["df"].astype(int)
-    return FieldValueResult(table, level)
+    return FieldValueResult(table, level, reused)
 
 
 def _auc(row: pd.Series) -> dict:

@@ -57,6 +57,11 @@ def false_positive_text(null: pd.DataFrame, alpha: float) -> str:
             "false positives, and a significant result from one council's year of data deserves little weight.")
 
 
+def field_value_source(reused: bool) -> str:
+    return ("*Question 1's drop-one results, as report 01 computed them in this run.*" if reused else
+            "*Question 1's models fitted here with report 01's settings (report 01 did not run first).*")
+
+
 def field_value_text(table: pd.DataFrame, ranking: pd.DataFrame) -> str:
     """Which domains add to the AUC (interval above zero) and what all domains and mismatch add."""
     from rcceval.analyses.proposal.fields import ALL_DOMAINS, MISMATCH_ROW
