@@ -65,25 +65,25 @@ keep_code = False
 output_dir = None
 
 # %%
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
 from rcceval.analyses.prediction import plots as q1plots
-from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
-from rcceval.reporting.report import open_report
 from rcceval.analyses.prediction.analysis import NeedsStabilityAnalysis
-from rcceval.analyses.prediction.text import conclusion
+from rcceval.analyses.prediction.text import conclusion, coverage_sentence
+from rcceval.derive.frame import FrameOptions, analysis_frame, frame_key
+from rcceval.reporting.report import open_report
+from rcceval.spec.instruments import load_instrument
 
 report = open_report(globals(), "01_needs_predict_stability")
 p, a = report.params, report.params.analysis
-pub = report.publish
-frame = analysis_frame(report.region, report.placements, load_instrument(p.instrument),
-                       FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days))
+options = FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days)
+frame = report.shared(frame_key(options, p.instrument, p.extract_date, p.unplanned_reasons),
+                      lambda: analysis_frame(report.region, report.placements, load_instrument(p.instrument), options))
 q1 = NeedsStabilityAnalysis(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
                             n_jobs=a.jobs).fit(frame, extract_date=report.extract_date)
-res = q1.to_dict()
+report.save_artifact("drop_one", q1.drop_one_results())   # question 4's value of each field (aggregates)
+shown = report.publish.publish(q1)
 
 # %% [markdown]
 # ## Data coverage
@@ -95,11 +95,8 @@ res = q1.to_dict()
 # missing data is selective.
 
 # %%
-coverage = pub.table("coverage", q1.coverage, counts=["placements", "known_at_horizon", "unplanned_within_horizon"],
-                     percent_of={"pct_unplanned": "unplanned_within_horizon"})
-display(coverage.set_index("reason"))
-display(Markdown(f"{res['n_placements']:,} placements of {res['n_children']:,} children in {res['n_councils']} "
-                 f"council(s), {res['n_person_periods']:,} person-period rows in {res['n_intervals']} intervals."))
+display(shown["coverage"].set_index("reason"))
+display(Markdown(coverage_sentence(shown)))
 
 # %% [markdown]
 # ## Effects of needs and mismatch (hazard ratios)
@@ -110,13 +107,8 @@ display(Markdown(f"{res['n_placements']:,} placements of {res['n_children']:,} c
 # `hazard_ratios_all`.
 
 # %%
-effects = pub.model_table("hazard_ratios_needs", q1.effects(("M1", "M2")).round(4))
-display(effects.round(3))
-pub.model_table("hazard_ratios_all", q1.effects(("M0", "M1", "M2"), needs_only=False).round(4))
-fig, ax = plt.subplots(figsize=(8, 7))
-q1plots.effects(ax, effects)
-pub.figure("hazard_ratios_needs", fig)
-plt.show()
+display(shown["hazard_ratios_needs"].round(3))
+report.publish.figure("hazard_ratios_needs", q1plots.effects(shown["hazard_ratios_needs"]).figure)
 
 # %% [markdown]
 # ## Model comparison
@@ -127,18 +119,11 @@ plt.show()
 # `brier_null` is the Brier score of predicting the overall rate for everyone.
 
 # %%
-cols = ["label", "parameters", "loglik", "aic", "lr_statistic", "lr_df", "lr_p", "wald_robust_statistic",
-        "wald_robust_df", "wald_robust_p", "auc", "auc_ci_low", "auc_ci_high", "brier", "brier_null"]
-comparison = pub.model_table("model_comparison", q1.comparison[cols].round(5))
-display(comparison[cols[:10]].round(1).assign(lr_p=comparison["lr_p"], wald_robust_p=comparison["wald_robust_p"]))
-display(comparison[["label"] + cols[10:]].round(4))
-delta = pub.model_table("delta_auc", q1.delta_auc.round(5))
-display(delta)
-fig, axes = plt.subplots(1, 2, figsize=(11, 3), gridspec_kw={"width_ratios": [1.3, 1]})
-q1plots.auc_and_gains(axes, comparison, delta)
-fig.tight_layout()
-pub.figure("auc_and_gains", fig)
-plt.show()
+comparison = shown["model_comparison"]
+display(comparison.iloc[:, :10].round(1).assign(lr_p=comparison["lr_p"], wald_robust_p=comparison["wald_robust_p"]))
+display(comparison[["label"] + list(comparison.columns[10:])].round(4))
+display(shown["delta_auc"])
+report.publish.figure("auc_and_gains", q1plots.auc_and_gains(comparison, shown["delta_auc"])[0].figure)
 
 # %% [markdown]
 # ## Calibration
@@ -148,11 +133,7 @@ plt.show()
 # as probabilities.
 
 # %%
-cal = pub.table("calibration", q1.calibration.round(5), counts=["placements"])
-fig, ax = plt.subplots(figsize=(6, 5))
-q1plots.calibration(ax, cal)
-pub.figure("calibration", fig)
-plt.show()
+report.publish.figure("calibration", q1plots.calibration(shown["calibration"]).figure)
 
 # %% [markdown]
 # ## Contribution of each domain
@@ -162,12 +143,8 @@ plt.show()
 # others.
 
 # %%
-drop = pub.model_table("drop_one_domain", q1.drop_one.set_index("domain").round(5))
-display(drop)
-fig, ax = plt.subplots(figsize=(7, 4))
-q1plots.drop_one(ax, drop.reset_index())
-pub.figure("drop_one_domain", fig)
-plt.show()
+display(shown["drop_one_domain"])
+report.publish.figure("drop_one_domain", q1plots.drop_one(shown["drop_one_domain"].reset_index()).figure)
 
 # %% [markdown]
 # ## One council alone against the pooled region
@@ -179,12 +156,8 @@ plt.show()
 # interval is (on the log scale).
 
 # %%
-widths = pub.table("council_ci_widths", q1.council_widths.round(5), counts=["placements", "unplanned_within_horizon"])
-display(widths.set_index("LA"))
-fig, ax = plt.subplots(figsize=(8, 0.35 * len(widths) + 1.5))
-q1plots.council_widths(ax, widths)
-pub.figure("council_ci_widths", fig)
-plt.show()
+display(shown["council_ci_widths"].set_index("LA"))
+report.publish.figure("council_ci_widths", q1plots.council_widths(shown["council_ci_widths"]).figure)
 
 # %% [markdown]
 # ## Sensitivity analyses
@@ -200,20 +173,16 @@ plt.show()
 # term, among placements with a request.
 
 # %%
-cfu = q1.complete_follow_up.reset_index()
-cfu = cfu[cfu["term"].str.match(r"^[IFS]_") | cfu["term"].eq("MISMATCH")].set_index(["model", "term"])
-display(pub.model_table("complete_follow_up_odds_ratios", cfu[["or", "ci_low", "ci_high", "p"]].round(4)).round(3))
-display(pub.model_table("complete_follow_up_tests", q1.complete_follow_up_tests.round(5)))
-if len(q1.second_best):
-    display(pub.model_table("second_best", q1.second_best.set_index(["model", "term"]).round(4)))
+display(shown["complete_follow_up_odds_ratios"].round(3))
+display(shown["complete_follow_up_tests"])
+if "second_best" in shown:
+    display(shown["second_best"])
 
 # %% [markdown]
 # ## Conclusion
 
 # %%
-display(Markdown(conclusion(res, effects, q1.coverage, q1.calibration)))
-for key, value in res.items():
-    pub.result(key, value)
+display(Markdown(conclusion(shown)))
 
 # %%
 _ = report.finish()

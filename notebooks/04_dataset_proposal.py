@@ -57,40 +57,36 @@ keep_code = False
 output_dir = None
 
 # %%
-import json
 import warnings
-from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rcceval.analyses.proposal import power as pw
 from rcceval.analyses.proposal import plots as q4plots
-from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
+from rcceval.analyses.proposal import power as pw
+from rcceval.analyses.proposal import results as q4
+from rcceval.analyses.proposal import text as q4text
 from rcceval.analyses.proposal.fields import FieldValue
+from rcceval.analyses.proposal.requests import SecuredPlacements
 from rcceval.analyses.quality.checks import looked_after_on
-from rcceval.analyses.proposal.requests import SecuredPlacements, counts_wide, shares_shown
-from rcceval.reporting.report import open_report
-from rcceval.spec.datasets import BEYOND_903
 from rcceval.analyses.survival.cox import fit_cox
 from rcceval.analyses.survival.data import UNPLANNED, CoxSpec, design, follow_up, tier_labels
+from rcceval.derive.frame import FrameOptions, analysis_frame, frame_key
+from rcceval.reporting.report import open_report
+from rcceval.spec.instruments import load_instrument
 from rcceval.stats.cox import cox_efron
 
 report = open_report(globals(), "04_dataset_proposal")
 p, a, pp = report.params, report.params.analysis, report.params.power
 pub = report.publish
 instrument = load_instrument(p.instrument)
-frame = analysis_frame(report.region, report.placements, instrument,
-                       FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days))
-truth_file = Path(p.data_path) / "truth.json"
-truth = json.loads(truth_file.read_text()) if p.data_source == "synthetic" and truth_file.is_file() else None
+options = FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days)
+frame = report.shared(frame_key(options, p.instrument, p.extract_date, p.unplanned_reasons),
+                      lambda: analysis_frame(report.region, report.placements, instrument, options))
 fu = follow_up(frame)
 d0 = design(fu, instrument, CoxSpec())            # placements with needs and capability at the start
 end = report.extract_date
-pct = lambda x: "–" if x is None or pd.isna(x) else f"{100 * x:.1f}%"
 
 # %% [markdown]
 # ## 1. The published specification
@@ -103,9 +99,7 @@ pct = lambda x: "–" if x is None or pd.isna(x) else f"{100 * x:.1f}%"
 # rule broken. The questions below are the case for the proposed fields: the 903 alone cannot answer them.
 
 # %%
-beyond = pd.DataFrame([{"question": q["question"], "serves": q["serves"], "why the 903 cannot answer it": q["why_not_903"],
-                        "proposed fields": ", ".join(q["fields"])} for q in BEYOND_903]).set_index("question")
-display(pub.model_table("beyond_903", beyond))
+display(pub.publish(q4.beyond_903())["beyond_903"])
 
 # %% [markdown]
 # ## 2. Is a dataset big enough? Power and the minimum detectable hazard ratio
@@ -134,7 +128,6 @@ display(pub.model_table("beyond_903", beyond))
 # %%
 events = pw.events_by_years(fu.loc[d0.rows, "START"], d0.cause == UNPLANNED, fu.loc[d0.rows, "LA"], end)
 looked_after = len(looked_after_on(report.region.c903.episodes, [end]))
-scale = pw.national_scale(looked_after)
 domains = {dm.title: f"I_{dm.id}" for dm in instrument.domains if f"I_{dm.id}" in d0.X.columns}
 n_events = int((d0.cause == UNPLANNED).sum())
 observed = None
@@ -145,25 +138,14 @@ try:
     observed = {lab: pw.observed_effective_sd(fit0.se[list(d0.X.columns).index(col)], n_events) for lab, col in domains.items()}
 except ValueError as exc:
     display(Markdown(f"*The Cox model could not be fitted for the observed-information check: {exc}.*"))
-pa = pw.PowerAnalysis(target=pp.target, alpha=pp.alpha).fit(d0.X, events, domains, scale, observed)
-summary = pa.summary()
-display(Markdown(
-    f"{n_events:,} unplanned endings among {len(d0.time):,} placements with needs and capability data; "
-    f"{looked_after:,} children looked after on {end:%d %B %Y}, so England ≈ {scale:.1f} × this data. "
-    f"Headline domain: **{pa.headline}** (σ = {pa.spread.loc[pa.headline, 'sd']:.2f}, "
-    f"ρ² = {pa.spread.loc[pa.headline, 'rho2']:.2f}, so σ√(1−ρ²) = {pa.spread.loc[pa.headline, 'effective_sd_hsieh_lavori']:.3f}; "
-    f"observed information {pa.spread.loc[pa.headline, 'effective_sd_observed']:.3f}). Method used: **{pa.method}**."))
-shown = pub.model_table("mdhr_80", summary.drop(columns=[c for c in summary.columns if c.startswith("events")]).astype(float).round(3))
-display(shown)
-fig = q4plots.mdhr_by_years(shown, title=f"Smallest HR detected with {pp.target:.0%} power: {pa.headline}, per point")
-pub.figure("mdhr_by_years", fig)
-plt.show()
-res_power = pa.to_dict()
-pub.result("mdhr_80", res_power)
-# the index's one-line headline: five years of data at each level
-pub.result("mdhr_80_with_5_years", {k: res_power[k].get("5") for k in
-                                      ("council_smallest", "council_median", "council_largest", "region", "national")
-                                      if isinstance(res_power.get(k), dict)});
+pa = pw.PowerAnalysis(target=pp.target, alpha=pp.alpha).fit(d0.X, events, domains, pw.national_scale(looked_after), observed)
+power = q4.power_result(pa, n_events, len(d0.time), looked_after)
+shown_power = pub.publish(power)
+display(Markdown(q4text.power_text(shown_power, end)))
+mdhr = power.tables()["mdhr_80"].frame   # a model table, published as it is (its name is also a headline's)
+display(mdhr)
+title = f"Smallest HR detected with {pp.target:.0%} power: {power.headline}, per point"
+pub.figure("mdhr_by_years", q4plots.mdhr_by_years(mdhr, title=title).figure)
 
 # %% [markdown]
 # ### Events and minimum detectable HR by council
@@ -173,19 +155,12 @@ pub.result("mdhr_80_with_5_years", {k: res_power[k].get("5") for k in
 # expect a significant result on its own, however real the effect: pooling councils is the remedy.
 
 # %%
-t = pa.table[pa.table["covariate"] == pa.headline]
-hr_cols = [c for c in t.columns if c.startswith("power_hr_")]
-by_council = t[["unit", "level", "years", "placements", "events", "mdhr", "mdhr_observed"] + hr_cols].copy()
-by_council[["mdhr", "mdhr_observed"] + hr_cols] = by_council[["mdhr", "mdhr_observed"] + hr_cols].round(3)
-shown = pub.table("mdhr_by_council", by_council, counts=["placements", "events"],
-                  percent_of={c: "events" for c in ["mdhr", "mdhr_observed"] + hr_cols})
-wide = shown.pivot(index="unit", columns="years", values="mdhr")
+by_council = shown_power["mdhr_by_council"]
+wide = by_council.pivot(index="unit", columns="years", values="mdhr")
 wide.columns = [f"{k} year{'s' if k > 1 else ''}" for k in wide.columns]
 display(wide)
-spread = pa.spread.round(3)
-display(pub.model_table("covariate_spread", spread))
-per_domain = pa.table[pa.table["level"] != "council"].pivot_table(index="covariate", columns=["unit", "years"], values="mdhr").round(3)
-display(pub.model_table("mdhr_by_domain", per_domain))
+display(shown_power["covariate_spread"])
+display(shown_power["mdhr_by_domain"])
 
 # %% [markdown]
 # ### Power curves
@@ -194,16 +169,16 @@ display(pub.model_table("mdhr_by_domain", per_domain))
 # 1.2 and 1.3 per point of need (analytic). The dashed line is 80%.
 
 # %%
-c1 = t[(t["level"] == "council") & (t["years"] == 1)].sort_values(["events", "unit"])
+c1 = power.by_council
+c1 = c1[(c1["level"] == "council") & (c1["years"] == 1)].sort_values(["events", "unit"])
 median_council = c1["unit"].iloc[(len(c1) - 1) // 2] if len(c1) else None
 largest_council = c1["unit"].iloc[-1] if len(c1) else None
 units = {u: lab for u, lab in [(median_council, f"Median council ({median_council})"), ("Region (pooled)", "Region (pooled)"),
                                ("England (scaled)", "England (scaled)")] if u is not None}
-curves = shown[shown["unit"].isin(units)]
-fig = q4plots.power_curves(curves, [c for c in hr_cols if c.rsplit("_", 1)[-1] in ("1.1", "1.2", "1.3")], units,
-                           title=f"Power to detect a need domain's effect ({pa.headline})")
-pub.figure("power_curves", fig)
-plt.show()
+curves = by_council[by_council["unit"].isin(units)]
+axes = q4plots.power_curves(curves, [c for c in power.hr_columns if c.rsplit("_", 1)[-1] in ("1.1", "1.2", "1.3")], units,
+                            title=f"Power to detect a need domain's effect ({power.headline})")
+pub.figure("power_curves", axes[0].figure)
 
 # %% [markdown]
 # ### Checked by simulation
@@ -218,9 +193,12 @@ plt.show()
 # same mean number of events is shown beside it.
 
 # %%
-sim = None
-if truth is not None and largest_council is not None:
-    model = pw.GeneratingModel.from_truth(truth)
+# the generating model is read only for synthetic data (synth.recovery: analyses never read truth.json)
+model = None
+if p.data_source == "synthetic":
+    from rcceval.synth.recovery import proposal_generating_model
+    model = proposal_generating_model(p.data_path)
+if model is not None and largest_council is not None:
     dsb = design(fu, instrument, CoxSpec(second_best=True))
     rows = pw.generating_rows(dsb, model.names)
     target = "intensity_" + pa.spread.loc[pa.headline, "column"][2:]
@@ -234,36 +212,21 @@ if truth is not None and largest_council is not None:
     eff_obs = pa.spread.loc[pa.headline, "effective_sd_observed"]
     sim = pw.SimulatedPower(model, rows, target, alpha=pp.alpha, replicates=pp.replicates, seed=p.seed, n_jobs=a.jobs,
                             effective_sd=float(eff_obs) if np.isfinite(eff_obs) else None).fit(settings)
-    st = sim.table.assign(setting=labels)
-    shown_sim = pub.model_table("simulated_power", st.set_index(["setting", "years"]).round(4))
-    display(shown_sim)
+    null = pw.SimulatedPower(model.with_effect(target, 0.0), rows, target, alpha=pp.alpha, replicates=pp.replicates,
+                             seed=p.seed + 1, n_jobs=a.jobs).fit(settings[:2])
+    simulation = q4.simulation_result(sim, labels, null, "median council, no effect", pp.alpha)
+    shown_sim = pub.publish(simulation)
+    st = simulation.tables()["simulated_power"].frame   # a model table, published as it is (also a headline's name)
+    display(st)
     curves = {"analytic, Hsieh-Lavori (σ, ρ² over all placements)": lambda d: pw.analytic_power(sim.log_hr, sim.sd, d, pp.alpha, sim.rho2)}
     if sim.effective_sd:
         curves["analytic, observed information"] = lambda d: pw.analytic_power(sim.log_hr, sim.effective_sd, d, pp.alpha)
-    fig = q4plots.simulated_vs_analytic(st, curves, title=f"Simulated and analytic power, HR 1.2 per point ({pa.headline})")
-    pub.figure("simulated_vs_analytic", fig)
-    plt.show()
-    txt = f"{pp.replicates} replicates a setting (Monte Carlo SE up to {st['mc_se'].max():.3f}). Simulated minus analytic power: "
-    for col, lab in [("analytic_power", "Hsieh–Lavori"), ("analytic_power_observed", "observed information")]:
-        if st[col].notna().all():
-            diff = st["power"] - st[col]
-            within = int((diff.abs() <= 2 * st["mc_se"].clip(lower=0.01)).sum())
-            txt += f"{lab} mean {diff.mean():+.3f}, largest {diff.abs().max():.3f} ({within} of {len(st)} within 2 MC SE); "
-    display(Markdown(txt.rstrip("; ") + ". A positive difference means the formula is conservative."))
-    null = pw.SimulatedPower(model.with_effect(target, 0.0), rows, target, alpha=pp.alpha, replicates=pp.replicates,
-                             seed=p.seed + 1, n_jobs=a.jobs).fit(settings[:2])
-    nt = null.table.assign(setting="median council, no effect")
-    display(pub.model_table("simulated_false_positives", nt.set_index(["setting", "years"])[
-        ["placements", "events_mean", "power", "ci_low", "ci_high"]].rename(columns={"power": "rejection_rate"}).round(4)))
-    display(Markdown(
-        f"With **no** effect, the test is 'significant' in {pct(nt['power'].iloc[0])} of one-year and {pct(nt['power'].iloc[1])} "
-        f"of two-year datasets of the median council (nominal {pp.alpha:.0%}): with few events and many covariates the "
-        "Wald test's false-positive rate runs above the nominal one, so part of the small-council 'power' above is false "
-        "positives, and a significant result from one council's year of data deserves little weight."))
-    pub.result("simulated_false_positive_rate", {"years": nt["years"].tolist(), "rate": nt["power"].tolist(),
-                                                 "ci_low": nt["ci_low"].tolist(), "ci_high": nt["ci_high"].tolist(),
-                                                 "alpha": pp.alpha});
-    pub.result("simulated_power", sim.to_dict());
+    st = st.reset_index()
+    ax = q4plots.simulated_vs_analytic(st, curves, title=f"Simulated and analytic power, HR 1.2 per point ({pa.headline})")
+    pub.figure("simulated_vs_analytic", ax.figure)
+    display(Markdown(q4text.simulation_text(st, pp.replicates)))
+    display(shown_sim["simulated_false_positives"])
+    display(Markdown(q4text.false_positive_text(shown_sim["simulated_false_positives"], pp.alpha)))
 else:
     display(Markdown("No generating model (not synthetic data): the simulation check needs one."))
 
@@ -276,29 +239,19 @@ else:
 # bootstrap interval) and the **likelihood-ratio χ²** of the same nested pair (2 df: intensity and frequency),
 # with the cluster-robust Wald test of the same terms beside it (the LR test treats a child's placements as
 # independent). "All need domains" is the 903-only model against the model with needs; "mismatch" adds the
-# placement's capability (provider register, placement agreements). The bootstrap here uses at most 50
-# replicates (question 1's report uses the full number) to keep this report quick.
+# placement's capability (provider register, placement agreements). In a full run these are question 1's own
+# results (report 01 hands them over); run alone, this report fits question 1's models with the same
+# settings, so the numbers are the same either way.
 
 # %%
-fv = FieldValue(horizon_days=a.horizon_days, folds=a.folds, bootstrap=min(a.bootstrap, 50), seed=p.seed,
-                n_jobs=a.jobs).fit(frame, instrument)
-ft = fv.table[["title", "delta_auc", "ci_low", "ci_high", "lr_chi2", "df", "p", "wald_robust", "wald_p", "dataset_fields"]]
-shown_fv = pub.model_table("field_value", ft.round(5))
-display(shown_fv.drop(columns="dataset_fields"))
-fig = q4plots.field_value(shown_fv, title="What each field adds to predicting an unplanned ending")
-pub.figure("field_value", fig)
-plt.show()
-rank = fv.ranking()
-gain = rank[rank["ci_low"] > 0]
-top = gain.index[:3].tolist()
-weak = rank.index[rank["ci_low"] <= 0].tolist()
-display(Markdown(
-    (f"The domains adding most (interval above zero): {', '.join(rank.loc[top, 'title'])}. " if top else
-     "No single domain adds to the AUC beyond the others (every interval includes zero). ")
-    + (f"Adding little (interval includes no gain): {', '.join(rank.loc[weak, 'title'])}. " if weak else "")
-    + f"All domains together raise the AUC by {fv.table.loc['all need domains', 'delta_auc']:.3f}; mismatch adds "
-      f"{fv.table.loc['mismatch (needs against capability)', 'delta_auc']:.3f} more."))
-pub.result("field_value", fv.to_dict());
+fv = FieldValue(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
+                n_jobs=a.jobs).fit(frame, instrument, drop_one=report.artifact("01_needs_predict_stability", "drop_one"))
+shown_fv = pub.publish(fv)
+ft = fv.tables()["field_value"].frame   # a model table, published as it is (also a headline's name)
+display(ft.drop(columns="dataset_fields"))
+ax = q4plots.field_value(ft, title="What each field adds to predicting an unplanned ending")
+pub.figure("field_value", ax.figure)
+display(Markdown(q4text.field_value_text(fv.table, fv.ranking()) + "\n\n" + q4text.field_value_source(fv.reused)))
 
 # %% [markdown]
 # ## 4. Did we secure the placement we wanted?
@@ -313,29 +266,18 @@ pub.result("field_value", fv.to_dict());
 # %%
 tier_names = tier_labels(instrument)
 sp = SecuredPlacements(tier_order=tuple(tier_names.values())).fit(frame.assign(TIER=frame["TIER"].map(lambda t: tier_names.get(t, t))))
-res_sp = sp.to_dict()
-if sp.counts["with_request"] == 0:
-    display(Markdown("No placement requests in the data: these measures need them (placement_requests.csv)."))
-else:
-    h = res_sp["preferred_type_secured"]
-    display(Markdown(
-        f"Of {h['of']:,} placements with a request, **{pct(h['rate'])}** (95% CI {pct(h['ci_low'])}–{pct(h['ci_high'])}) "
-        f"were of the preferred type; {pct(res_sp['suitable_not_preferred']['rate'])} suitable but not preferred; "
-        f"{pct(res_sp['unsuitable']['rate'])} of a type the request called unsuitable. The preferred location was met for "
-        f"{pct(res_sp['preferred_location_met']['rate'])}."))
-    for group, name in [("need tier", "tier"), ("council", "council")]:
-        counts = pub.crosstab(f"secured_type_by_{name}", counts_wide(sp.suitability, group))
-        display(counts)
-        shares = pub.model_table(f"secured_type_share_by_{name}", shares_shown(sp.suitability, group, counts).round(4))
-        fig = q4plots.secured_shares(shares.reset_index().assign(group=group), group,
-                                     title=f"Suitability of the type secured, by {group}")
-        pub.figure(f"secured_type_by_{name}", fig)
-        plt.show()
-        loc = pub.crosstab(f"location_by_{name}", counts_wide(sp.location, group))
-        display(loc)
-        pub.model_table(f"location_share_by_{name}", shares_shown(sp.location, group, loc).round(4))
-pub.result("preferred_type_secured", res_sp["preferred_type_secured"])
-pub.result("secured_placements", res_sp);
+secured = q4.secured_result(sp)
+shown_sp = pub.publish(secured)
+display(Markdown(q4text.secured_text(shown_sp)))
+shown_shares = pub.publish(secured.shares(shown_sp))
+for group, name in [("need tier", "tier"), ("council", "council")]:
+    if f"secured_type_by_{name}" in shown_sp:
+        display(shown_sp[f"secured_type_by_{name}"])
+        shares = shown_shares[f"secured_type_share_by_{name}"]
+        ax = q4plots.secured_shares(shares.reset_index().assign(group=group), group,
+                                    title=f"Suitability of the type secured, by {group}")
+        pub.figure(f"secured_type_by_{name}", ax.figure)
+        display(shown_sp[f"location_by_{name}"])
 
 # %% [markdown]
 # ### Does a second-best placement predict disruption?
@@ -352,15 +294,11 @@ try:
         sb = fit_cox(fu, instrument, spec=CoxSpec(second_best=True), alpha=pp.alpha, with_ph=False, engine="efron")
 except (ValueError, KeyError) as exc:
     display(Markdown(f"*The model could not be fitted: {exc}.*"))
-if sb is not None and "SECOND_BEST" in sb.summary.index:
-    r = sb.summary.loc["SECOND_BEST"]
-    display(pub.model_table("second_best_cox", sb.summary.loc[["SECOND_BEST", "MISMATCH"], ["hr", "hr_lower", "hr_upper", "robust_se", "p"]].round(4)))
-    display(Markdown(
-        f"A second-best placement has **{r['hr']:.2f}** times the hazard of an unplanned ending (95% CI "
-        f"{r['hr_lower']:.2f}–{r['hr_upper']:.2f}, p = {r['p']:.3g}), adjusted for needs and mismatch; "
-        f"{sb.n:,} placements, {sb.n_events:,} unplanned endings."))
-    pub.result("second_best_hr", {"hr": r["hr"], "ci_low": r["hr_lower"], "ci_high": r["hr_upper"], "p": r["p"],
-                                  "n": sb.n, "events": sb.n_events});
+second_best = q4.second_best_result(sb, pp.alpha)
+if second_best is not None:
+    shown_sb = pub.publish(second_best)
+    display(shown_sb["second_best_cox"])
+    display(Markdown(q4text.second_best_text(shown_sb)))
 elif sb is not None:
     display(Markdown("Every placement with a request was of the same kind (all or none second best): no estimate."))
 

@@ -19,6 +19,8 @@ from rcceval.spec.instruments import load_instrument
 from rcceval.ingest.load import read_region
 from rcceval.analyses.prediction.analysis import NeedsStabilityAnalysis
 from rcceval.analyses.prediction.text import conclusion
+from rcceval.reporting.publish import Publisher
+from rcceval.reporting.results import Estimate, Guarded
 from rcceval.synth import generate
 from rcceval.ingest.validate import validate_region
 
@@ -184,8 +186,8 @@ def test_fitter_agrees_with_statsmodels(small):
 def test_needs_effect_is_found(small):
     q1 = small[2]
     res = q1.to_dict()
-    assert res["delta_auc_m1_m0"]["ci_low"] > 0
-    assert res["auc_m1"] > res["auc_m0"] + 0.02
+    assert res["delta_auc_m1_m0"]["lower"] > 0
+    assert res["auc_m1"]["value"] > res["auc_m0"]["value"] + 0.02
     assert res["lr_test_m1_m0"]["p"] < 1e-6 and res["lr_test_m1_m0"]["df"] == 16
     assert res["complete_follow_up"]["lr_test_m1_m0"]["p"] < 0.001
     assert set(res) >= {"n_placements", "n_children", "auc_m0", "auc_m1", "auc_m2", "delta_auc_m1_m0",
@@ -238,13 +240,17 @@ def test_results_do_not_depend_on_the_number_of_workers(small):
     assert again.to_dict() == q1.to_dict()
 
 
-def test_conclusion_is_written_from_the_numbers(small):
+def test_conclusion_is_written_from_the_published_numbers(small, tmp_path):
     q1 = small[2]
-    text = conclusion(q1.to_dict(), q1.effects(), q1.coverage, q1.calibration)
+    shown = Publisher(tmp_path, "01").publish(q1)
+    text = conclusion(shown)
     assert "Adding the need domains improved" in text
-    assert f"{q1.to_dict()['auc_m1']:.3f}" in text
-    flat = dict(q1.to_dict(), delta_auc_m1_m0={"estimate": 0.001, "ci_low": -0.004, "ci_high": 0.006})
+    assert f"{q1.to_dict()['auc_m1']['value']:.3f}" in text
+    assert f"**{q1.counts['n_placements']:,} placements of {q1.counts['n_children']:,} children**" in text
+    flat = dict(shown, delta_auc_m1_m0=Estimate(0.001, -0.004, 0.006))
     assert "no clear evidence that adding the need domains improved" in conclusion(flat)
+    few = dict(shown, n_placements=Guarded("c"))     # a suppressed count stays "c" in the text
+    assert "**c placements of" in conclusion(few)
 
 
 # ---- null mode: needs have no effect on endings -----------------------------------------------------------
@@ -266,9 +272,9 @@ def test_null_needs_no_false_gain(null_runs):
     must not happen is an interval above 0 (a claimed improvement).
     """
     for res in null_runs:
-        assert res["delta_auc_m1_m0"]["ci_low"] <= 0, res["delta_auc_m1_m0"]
-        assert res["delta_auc_m2_m1"]["ci_low"] <= 0, res["delta_auc_m2_m1"]
-    assert np.mean([r["delta_auc_m1_m0"]["estimate"] for r in null_runs]) < 0.005
+        assert res["delta_auc_m1_m0"]["lower"] <= 0, res["delta_auc_m1_m0"]
+        assert res["delta_auc_m2_m1"]["lower"] <= 0, res["delta_auc_m2_m1"]
+    assert np.mean([r["delta_auc_m1_m0"]["value"] for r in null_runs]) < 0.005
 
 
 def test_null_needs_lr_tests_reject_at_about_the_nominal_rate(null_runs):
@@ -290,7 +296,7 @@ def test_region_scale_recovers_the_generating_hazard_ratios(tmp_path):
     q1 = NeedsStabilityAnalysis(seed=1, bootstrap=50, n_jobs=2).fit(frame, extract_date=extract)
     log_hr = truth["true_effects"]["unplanned"]["log_hr"]
     res = q1.to_dict()
-    assert res["delta_auc_m1_m0"]["ci_low"] > 0.03 and res["delta_auc_m2_m1"]["ci_low"] > 0
+    assert res["delta_auc_m1_m0"]["lower"] > 0.03 and res["delta_auc_m2_m1"]["lower"] > 0
     m2 = q1.summary.xs("M2")
     needs = [t for t in m2.index if t[:2] in ("I_", "F_")]
     assert bonferroni_cover(m2, log_hr, needs) == []

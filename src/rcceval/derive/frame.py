@@ -125,3 +125,12 @@ def analysis_frame(region: CleanRegion, placements: pd.DataFrame, instrument: In
     out = pd.concat([out, secured_vs_preferred(out, region.tables.get("placement_requests"))], axis=1)
     out["EVENT_UNPLANNED"] = out["ENDING"].eq(codes.UNPLANNED)
     return out.drop(columns=["DOB", "HOME_POST", "PL_POST"])
+
+
+def frame_key(options: FrameOptions, instrument: str, extract_date: object = None,
+              unplanned_reasons: tuple[str, ...] | list[str] = ()) -> str:
+    """What an analysis frame depends on besides the data: the key of the run's one shared copy of it
+    (`Report.shared(frame_key(...), build)`), so notebooks asking for the same frame share one."""
+    reasons = ",".join(sorted(unplanned_reasons))
+    return (f"analysis_frame|{instrument}|{options.start:%Y-%m-%d}|{options.end:%Y-%m-%d}|{options.lookback_days}"
+            f"|{options.far_miles}|{extract_date}|{reasons}")

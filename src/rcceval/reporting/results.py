@@ -152,8 +152,9 @@ def serialise(value: Any) -> Any:
     Python, NaN to None, floats to 10 significant digits, dates as ISO strings."""
     if isinstance(value, (Guarded, Cell)):
         return serialise(value.value)
-    if isinstance(value, Share):
-        return {"count": int(value.count), "total": int(value.total), "value": _number(value.value)}
+    if isinstance(value, Share):   # a subclass's extra fields (an interval) follow
+        extra = {f.name: serialise(getattr(value, f.name)) for f in fields(value) if f.name not in ("count", "total")}
+        return {"count": int(value.count), "total": int(value.total), "value": _number(value.value), **extra}
     if isinstance(value, Count):
         return int(value.value)
     if isinstance(value, (Estimate, Test)):

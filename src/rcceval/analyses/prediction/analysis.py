@@ -36,6 +36,7 @@ import pandas as pd
 from rcceval.analyses.prediction import data as sd
 from rcceval.analyses.prediction import fit as sf
 from rcceval.analyses.prediction import metrics as smx
+from rcceval.analyses.prediction.results import StabilityResult
 
 MODELS = ("M0", "M1", "M2")
 MODEL_LABELS = {"M0": "903 only", "M1": "903 + need domains", "M2": "903 + need domains + mismatch"}
@@ -125,6 +126,7 @@ class NeedsStabilityAnalysis:
     min_level_events: int = 10
     drop_one_domains: bool = True
     sensitivity: bool = True       # False: skip the complete-follow-up, per-council and second-best analyses
+    domain_tests: bool = True      # with drop_one_domains: LR and robust Wald tests of each domain (question 4)
     level: float = 0.95
     # results
     models: dict = field(default_factory=dict, init=False, repr=False)
@@ -143,10 +145,12 @@ class NeedsStabilityAnalysis:
     levels: sd.Levels = field(default=None, init=False, repr=False)
     aliased: list = field(default_factory=list, init=False, repr=False)
     timings: dict = field(default_factory=dict, init=False, repr=False)   # seconds per step (not in to_dict)
+    domain_test_table: pd.DataFrame = field(default=None, init=False, repr=False)
 
     # ---- fitting -----------------------------------------------------------------------------------
-    def fit(self, frame: pd.DataFrame, extract_date: pd.Timestamp | str | None = None) -> "NeedsStabilityAnalysis":
-        """Fit M0-M2, cross-validate, bootstrap and run the sensitivity analyses on the analysis frame."""
+    def fit(self, frame: pd.DataFrame, extract_date: pd.Timestamp | str | None = None) -> StabilityResult:
+        """Fit M0-M2, cross-validate, bootstrap and run the sensitivity analyses on the analysis frame;
+        the aggregates that may leave the analysis come back as a frozen StabilityResult."""
         self.timings = {}
         t = time.perf_counter()
         self._data = data = self._prepare(frame)     # child-level rows: kept for drop_one_tests, never published
@@ -157,11 +161,26 @@ class NeedsStabilityAnalysis:
             steps += [("complete-follow-up logistic", lambda: self._complete_follow_up(data, extract_date)),
                       ("per-council widths", lambda: self._council_widths(data)),
                       ("second-best sensitivity", lambda: self._second_best(data))]
+        if self.drop_one_domains and self.domain_tests:
+            steps.append(("drop-one tests", lambda: setattr(self, "domain_test_table", self.drop_one_tests())))
         for name, step in steps:
             t = time.perf_counter()
             step()
             self.timings[name] = time.perf_counter() - t
-        return self
+        return self.result()
+
+    def result(self) -> StabilityResult:
+        """The fitted aggregates as a frozen result (no child-level rows)."""
+        settings = {"horizon_days": self.horizon_days, "interval_days": self.interval_days, "folds": self.folds,
+                    "bootstrap": self.bootstrap, "seed": self.seed, "level": self.level,
+                    "min_level_events": self.min_level_events}
+        return StabilityResult(
+            settings=settings, counts=dict(self.counts), coverage=self.coverage, summary=self.summary,
+            comparison=self.comparison, delta_auc=self.delta_auc, drop_one=self.drop_one,
+            calibration=self.calibration, terms={m: list(f.terms) for m, f in self.models.items()},
+            drop_one_tests=self.domain_test_table, council_widths=self.council_widths,
+            complete_follow_up=self.complete_follow_up, complete_follow_up_tests=self.complete_follow_up_tests,
+            second_best=self.second_best)
 
     def _prepare(self, frame: pd.DataFrame) -> _Prepared:
         needs = sd.needs_columns(frame)

@@ -1,15 +1,16 @@
 """Question 1's figures, drawn from the published tables only (suppressed cells are left out).
 
-Each function draws on a matplotlib Axes it is given, in the style of plots.py; the notebook saves
-the figure through the publisher.
+Each function takes `ax=None` (a new figure when not given) and returns the axes it drew on
+(lifelines' convention); the notebook saves the figure through the publisher.
 """
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from rcceval.reporting.figures import numeric
 from rcceval.analyses.prediction.text import term_label
+from rcceval.reporting.figures import numeric
 
 
 def _errorbar_h(ax, y, est, lo, hi, **kw) -> None:
@@ -17,9 +18,12 @@ def _errorbar_h(ax, y, est, lo, hi, **kw) -> None:
     ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", capsize=3, **kw)
 
 
-def auc_and_gains(axes, comparison: pd.DataFrame, delta: pd.DataFrame) -> None:
-    """Left: cross-validated AUC of each model with its 95% CI; right: the AUC gains with theirs."""
-    ax1, ax2 = axes
+def auc_and_gains(comparison: pd.DataFrame, delta: pd.DataFrame, ax=None):
+    """Left: cross-validated AUC of each model with its 95% CI; right: the AUC gains with theirs.
+    `ax`: a pair of axes (default: a new figure of two)."""
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(11, 3), gridspec_kw={"width_ratios": [1.3, 1]})
+    ax1, ax2 = ax
     models = list(comparison.index)
     y = np.arange(len(models))
     _errorbar_h(ax1, y, comparison["auc"], comparison["auc_ci_low"], comparison["auc_ci_high"])
@@ -32,10 +36,14 @@ def auc_and_gains(axes, comparison: pd.DataFrame, delta: pd.DataFrame) -> None:
     ax2.set_yticks(y2, list(delta.index))
     ax2.invert_yaxis()
     ax2.set(xlabel="ΔAUC (95% bootstrap CI, children resampled)", title="Gain from adding")
+    ax1.figure.tight_layout()
+    return ax
 
 
-def calibration(ax, table: pd.DataFrame) -> None:
+def calibration(table: pd.DataFrame, ax=None):
     """Mean predicted against censoring-weighted observed risk, by tenth of predicted risk, per model."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
     top = 0.0
     for i, (model, t) in enumerate(table.groupby("model", sort=True)):
         pred, obs = numeric(t["predicted"]), numeric(t["observed"])
@@ -46,10 +54,13 @@ def calibration(ax, table: pd.DataFrame) -> None:
     ax.set(xlabel="Predicted risk of an unplanned ending by the horizon",
            ylabel="Observed (censoring-weighted)", title="Calibration by tenth of predicted risk")
     ax.legend()
+    return ax
 
 
-def drop_one(ax, table: pd.DataFrame) -> None:
+def drop_one(table: pd.DataFrame, ax=None):
     """How much the AUC falls when one domain (its intensity and frequency) is left out of M1."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
     t = table.sort_values("estimate", ascending=False)
     y = np.arange(len(t))
     est = numeric(t["estimate"]).to_numpy(float)
@@ -59,10 +70,13 @@ def drop_one(ax, table: pd.DataFrame) -> None:
     ax.set_yticks(y, [d.replace("_", " ") for d in t["domain"]])
     ax.invert_yaxis()
     ax.set(xlabel="AUC lost when the domain is left out (95% CI)", title="Contribution of each domain")
+    return ax
 
 
-def council_widths(ax, table: pd.DataFrame) -> None:
+def council_widths(table: pd.DataFrame, ax=None):
     """Forest plot: the needs effect (HR per point of total intensity) in each council alone and pooled."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.35 * len(table) + 1.5))
     t = table.reset_index(drop=True)
     y = np.arange(len(t))
     pooled = t["LA"].eq("Region (pooled)").to_numpy()
@@ -75,10 +89,13 @@ def council_widths(ax, table: pd.DataFrame) -> None:
     ax.invert_yaxis()
     ax.set(xlabel="Hazard ratio per point of total intensity of need (95% CI)",
            title="One council alone against the pooled region (placements)")
+    return ax
 
 
-def effects(ax, table: pd.DataFrame, models: tuple[str, ...] = ("M1", "M2")) -> None:
+def effects(table: pd.DataFrame, models: tuple[str, ...] = ("M1", "M2"), ax=None):
     """Hazard ratios of the needs terms (and mismatch) in M1 and M2, with 95% CIs."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 7))
     t = table.reset_index()
     terms = list(dict.fromkeys(t["term"]))
     base = np.arange(len(terms))
@@ -91,3 +108,4 @@ def effects(ax, table: pd.DataFrame, models: tuple[str, ...] = ("M1", "M2")) -> 
     ax.invert_yaxis()
     ax.set(xlabel="Hazard ratio of an unplanned ending per point (95% CI, robust by child)", title="Needs and mismatch")
     ax.legend()
+    return ax

@@ -6,8 +6,10 @@ the needs effect is there and "no clear evidence" on data generated with none.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from rcceval.analyses.prediction.data import domain_of
+from rcceval.reporting.results import serialise
 
 LABELS = {"I": "intensity", "F": "frequency", "S": "score"}
 
@@ -26,7 +28,7 @@ def term_label(term: str) -> str:
 
 
 def _delta_phrase(d: dict) -> str:
-    return f"ΔAUC {d['estimate']:+.3f}, 95% CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}"
+    return f"ΔAUC {d['value']:+.3f}, 95% CI {d['lower']:+.3f} to {d['upper']:+.3f}"
 
 
 def _verdict(d: dict, what: str) -> str:
@@ -36,49 +38,70 @@ def _verdict(d: dict, what: str) -> str:
 
 
 def _verdict_text(d: dict, what: str) -> str:
-    if d["ci_low"] > 0:
+    if d["lower"] > 0:
         return f"{what} improved how well unplanned endings were predicted ({_delta_phrase(d)})"
-    if d["ci_high"] < 0:
+    if d["upper"] < 0:
         return (f"{what} did not improve prediction: out of sample it was slightly worse ({_delta_phrase(d)}), "
                 "as happens when added terms carry no signal and only cost precision")
     return f"there is no clear evidence that {what} improved prediction ({_delta_phrase(d)}; the interval includes 0)"
 
 
-def conclusion(res: dict, effects=None, coverage=None, calibration=None) -> str:
-    """A few paragraphs of Markdown from `NeedsStabilityAnalysis.to_dict()` (and optionally its effects,
-    coverage and calibration tables)."""
+def _n(x) -> str:
+    """A published count: "c" when suppressed, else with thousands separators."""
+    return x if isinstance(x, str) else f"{x:,}"
+
+
+def _num(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series, errors="coerce")
+
+
+def coverage_sentence(shown: dict) -> str:
+    """The sample line under the coverage table, from the published headlines."""
+    res = serialise(shown)
+    return (f"{_n(res['n_placements'])} placements of {_n(res['n_children'])} children in {res['n_councils']} "
+            f"council(s), {_n(res['n_person_periods'])} person-period rows in {res['n_intervals']} intervals.")
+
+
+def conclusion(shown: dict) -> str:
+    """A few paragraphs of Markdown from what report 01 published (`Publisher.publish(StabilityResult)`):
+    protected headlines and tables, so a suppressed count stays "c" in the text too."""
+    res = serialise({k: v for k, v in shown.items() if not isinstance(v, pd.DataFrame)})
+    effects, coverage, calibration = (shown.get(k) for k in ("hazard_ratios_needs", "coverage", "calibration"))
     h = res["horizon_days"]
     out = []
-    share = res["n_unplanned_within_horizon"] / max(res["n_known_at_horizon"], 1)
+    known, unplanned = res["n_known_at_horizon"], res["n_unplanned_within_horizon"]
+    share = (f" ({100 * unplanned / max(known, 1):.1f}% of those whose status at {h} days is known)"
+             if not isinstance(known, str) and not isinstance(unplanned, str) else "")
     out.append(
-        f"**{res['n_placements']:,} placements of {res['n_children']:,} children** in {res['n_councils']} "
+        f"**{_n(res['n_placements'])} placements of {_n(res['n_children'])} children** in {res['n_councils']} "
         f"council(s) had a needs assessment in force at the start and were analysed; "
-        f"{res['n_unplanned_within_horizon']:,} ended unplanned within {h} days "
-        f"({100 * share:.1f}% of those whose status at {h} days is known).")
+        f"{_n(unplanned)} ended unplanned within {h} days{share}.")
     if coverage is not None:
         row = coverage.set_index("reason")
-        missing = row.loc[row.index.str.startswith("no needs"), "placements"].sum()
+        placements = _num(row["placements"])
+        missing = placements[row.index.str.startswith("no needs")].sum()
         if missing:
-            total = row["placements"].sum()
-            pm = row.loc[row.index.str.startswith("no needs"), "pct_unplanned"].iloc[0]
-            pa = row.loc["analysed", "pct_unplanned"]
-            out[-1] += (f" {missing:,} placements ({100 * missing / total:.1f}%) had no assessment in force and "
+            total = placements.sum()
+            pm = _num(row.loc[row.index.str.startswith("no needs"), "pct_unplanned"]).iloc[0]
+            pa = _num(row["pct_unplanned"]).loc["analysed"]
+            out[-1] += (f" {int(missing):,} placements ({100 * missing / total:.1f}%) had no assessment in force and "
                         f"were left out: {pm:.1f}% of them ended unplanned within {h} days, against {pa:.1f}% of "
-                        "those analysed" + (", so the missing needs data looks selective." if abs(pm - pa) > 3 else "."))
+                        "those analysed" + (", so the missing needs data looks selective." if abs(pm - pa) > 3 else ".")
+                        if np.isfinite(pm) and np.isfinite(pa) else " (their outcome counts are suppressed).")
     d10, d21 = res["delta_auc_m1_m0"], res["delta_auc_m2_m1"]
     lr10, lr21 = res["lr_test_m1_m0"], res["lr_test_m2_m1"]
     out.append(
-        f"Using what the 903 already holds, the cross-validated AUC was **{res['auc_m0']:.3f}**; with the need "
-        f"domains it was **{res['auc_m1']:.3f}**, and with mismatch as well **{res['auc_m2']:.3f}**. "
+        f"Using what the 903 already holds, the cross-validated AUC was **{res['auc_m0']['value']:.3f}**; with the "
+        f"need domains it was **{res['auc_m1']['value']:.3f}**, and with mismatch as well **{res['auc_m2']['value']:.3f}**. "
         f"{_verdict(d10, 'adding the need domains')}; the likelihood-ratio test of the "
         f"{lr10['df']} domain terms gives χ² = {lr10['statistic']:.1f}, {fmt_p(lr10['p'])} "
         f"(cluster-robust Wald {fmt_p(res['wald_robust_m1_m0']['p'])}). "
         f"On top of the needs, {_verdict_text(d21, 'adding mismatch')} (likelihood ratio χ² = {lr21['statistic']:.1f} on {lr21['df']} df, "
         f"{fmt_p(lr21['p'])}).")
     drops = res.get("drop_one_delta_auc", {})
-    helped = sorted(((v["estimate"], k, v) for k, v in drops.items() if v["ci_low"] > 0), reverse=True)
+    helped = sorted(((v["value"], k, v) for k, v in drops.items() if v["lower"] > 0), reverse=True)
     if helped:
-        names = ", ".join(f"{k.replace('_', ' ')} ({v['estimate']:+.4f})" for _, k, v in helped)
+        names = ", ".join(f"{k.replace('_', ' ')} ({v['value']:+.4f})" for _, k, v in helped)
         rest = len(drops) - len(helped)
         out.append(f"Leaving one domain out of M1 at a time, the AUC fell measurably (interval above 0) without "
                    f"{names}" + (f"; the other {rest} domain(s) added no measurable discrimination on their own."
@@ -97,7 +120,7 @@ def conclusion(res: dict, effects=None, coverage=None, calibration=None) -> str:
             out.append("No needs or mismatch hazard ratio had a 95% interval excluding 1.")
     if calibration is not None and len(calibration):
         c = calibration[calibration["model"] == "M2"]
-        w = c["placements"].astype(float)
+        w = _num(c["placements"]).fillna(0.0)   # a suppressed tenth counts for nothing in the average
         pred, obs = (c["predicted"] * w).sum() / w.sum(), (c["observed"] * w).sum() / w.sum()
         outside = int(((c["predicted"] < c["observed_ci_low"]) | (c["predicted"] > c["observed_ci_high"])).sum())
         out.append(f"M2's predicted risks averaged {100 * pred:.1f}% against {100 * obs:.1f}% observed; in {outside} of "
@@ -107,7 +130,7 @@ def conclusion(res: dict, effects=None, coverage=None, calibration=None) -> str:
     cfu = res.get("complete_follow_up", {})
     if "lr_test_m1_m0" in cfu:
         agree = (cfu["lr_test_m1_m0"]["p"] < 0.05) == (lr10["p"] < 0.05)
-        out.append(f"The complete-follow-up sensitivity analysis (logistic, {cfu['n_placements']:,} placements started "
+        out.append(f"The complete-follow-up sensitivity analysis (logistic, {_n(cfu['n_placements'])} placements started "
                    f"at least {h} days before the extract) {'agrees' if agree else 'does not agree'}: "
                    f"likelihood ratio for the domains {fmt_p(cfu['lr_test_m1_m0']['p'])}.")
     ratio = res.get("council_ci_width_vs_pooled_median")

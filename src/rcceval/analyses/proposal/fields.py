@@ -7,33 +7,58 @@ with the cluster-robust Wald test of the dropped terms beside it (placements of 
 independent; the LR test assumes they are). All need domains together (M1 vs M0) and mismatch
 (M2 vs M1: needs against the placement's capability) are rows too.
 
-Question 1 (stability.NeedsStabilityAnalysis) does the fitting: its design, models, cross-validation
-and bootstrap are reused as they are, and only the nested drop-one fits for the LR test are added
-(NeedsStabilityAnalysis.drop_one_tests). Its sensitivity analyses (complete
-follow-up, council widths, second best) are not needed here and are skipped to save time.
+Question 1 does the fitting, cross-validation and bootstrap: in a run, report 01 saves its drop-one
+results (`DropOneResults`, aggregates only) and this reads them; run alone, the same question 1
+analysis is fitted here with the same settings (its sensitivity analyses skipped), so the numbers
+are the same either way.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from rcceval.analyses.prediction import analysis as st
-from rcceval.spec.instruments import Instrument
+from rcceval.analyses.prediction.analysis import NeedsStabilityAnalysis
+from rcceval.analyses.prediction.results import LR, WALD, DropOneResults, drop_one_key
+from rcceval.reporting.results import Estimate, Result, Table, Test
 from rcceval.spec.datasets import capability_column
+from rcceval.spec.instruments import Instrument
 
 ALL_DOMAINS = "all need domains"
 MISMATCH_ROW = "mismatch (needs against capability)"
+COLUMNS = ["title", "delta_auc", "ci_low", "ci_high", "lr_chi2", "df", "p", "wald_robust", "wald_p", "dataset_fields"]
+
+
+@dataclass(frozen=True)
+class FieldValueResult(Result):
+    """table: one row per field (need domain, all domains, mismatch): title, terms, delta_auc, ci_low,
+    ci_high, lr_chi2, df, p, wald_robust, wald_p, and the dataset fields it needs."""
+
+    table: pd.DataFrame
+    level: float = 0.95
+    reused: bool = False                # True: read from report 01's drop-one results (not a headline)
+
+    def ranking(self) -> pd.DataFrame:
+        """Need domains by their drop-one AUC gain, largest first (rows for single domains only)."""
+        t = self.table.drop(index=[ALL_DOMAINS, MISMATCH_ROW], errors="ignore")
+        return t.sort_values(["delta_auc", "lr_chi2"], ascending=False)
+
+    def tables(self) -> dict[str, Table]:
+        return {"field_value": Table(self.table[COLUMNS].round(5), kind="model")}
+
+    def headlines(self) -> dict[str, Any]:
+        out = {}
+        for f, r in self.table.iterrows():
+            out[f] = {"delta_auc": Estimate(r["delta_auc"], r["ci_low"], r["ci_high"], self.level),
+                      "lr_test": Test(r["lr_chi2"], int(r["df"]), r["p"], LR),
+                      "wald_robust": Test(r["wald_robust"], int(r["df"]), r["wald_p"], WALD)}
+        return {"field_value": out}
 
 
 @dataclass
 class FieldValue:
-    """Configure as question 1 (horizon, folds, bootstrap, seed, n_jobs); fit(frame, instrument).
-
-    table: one row per field (need domain, all domains, mismatch) with delta_auc (estimate, ci_low,
-    ci_high), lr_chi2, df, p, wald_robust, wald_p, and the dataset fields it needs. analysis: the
-    question 1 object (models, comparison, counts) for anything else.
-    """
+    """Configure as question 1 (horizon, folds, bootstrap, seed, n_jobs); fit(frame, instrument, drop_one)."""
 
     horizon_days: int = 365
     folds: int = 5
@@ -41,52 +66,58 @@ class FieldValue:
     seed: int = 0
     n_jobs: int = 1
     level: float = 0.95
-    table: pd.DataFrame = field(default=None, init=False, repr=False)
-    analysis: st.NeedsStabilityAnalysis = field(default=None, init=False, repr=False)
+    interval_days: int = 30
+    min_level_events: int = 10
 
-    def fit(self, frame: pd.DataFrame, instrument: Instrument | None = None) -> "FieldValue":
-        q1 = st.NeedsStabilityAnalysis(horizon_days=self.horizon_days, folds=self.folds, bootstrap=self.bootstrap,
-                                       seed=self.seed, n_jobs=self.n_jobs, level=self.level,
-                                       sensitivity=False).fit(frame)
-        self.analysis = q1
-        drop = q1.drop_one.set_index("domain")
-        tests = q1.drop_one_tests()
-        titles = {dm.id: dm for dm in instrument.domains} if instrument is not None else {}
-        rows = []
-        for dom, t in tests.iterrows():
-            info = titles.get(dom)
-            rows.append({"field": dom, "title": info.title if info else dom, "terms": t["terms"],
-                         "dataset_fields": f"needs_assessments: DOMAIN={dom} INTENSITY, FREQUENCY"
-                                           + (f" (PDS: {', '.join(info.pds_fields)})" if info and info.pds_fields else ""),
-                         **(self._auc(drop.loc[dom]) if dom in drop.index else {}),
-                         **{k: t[k] for k in ("lr_chi2", "df", "p", "wald_robust", "wald_p")}})
-        comp, delta = q1.comparison, q1.delta_auc
-        caps = ", ".join(capability_column(x) for x in titles) if titles else "CAP_<domain>"
-        for label, big, small, fields in (
-                (ALL_DOMAINS, "M1", "M0", "needs_assessments: every domain's INTENSITY, FREQUENCY"),
-                (MISMATCH_ROW, "M2", "M1", f"provider_register / placement_agreements: {caps}")):
-            added = [t for t in q1.models[big].terms if t not in q1.models[small].terms]
-            rows.append({"field": label, "title": label, "terms": ", ".join(added), "dataset_fields": fields,
-                         **self._auc(delta.loc[f"{big} - {small}"]),
-                         "lr_chi2": comp.loc[big, "lr_statistic"], "df": int(comp.loc[big, "lr_df"]),
-                         "p": comp.loc[big, "lr_p"], "wald_robust": comp.loc[big, "wald_robust_statistic"],
-                         "wald_p": comp.loc[big, "wald_robust_p"]})
-        self.table = pd.DataFrame(rows).set_index("field")
-        return self
+    def key(self) -> tuple:
+        """The question 1 settings the drop-one results must have been computed with to be reused."""
+        return drop_one_key(self.horizon_days, self.interval_days, self.folds, self.bootstrap, self.seed, self.level,
+                            self.min_level_events)
 
-    @staticmethod
-    def _auc(row: pd.Series) -> dict:
-        return {"delta_auc": row["estimate"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}
+    def drop_one(self, frame: pd.DataFrame) -> DropOneResults:
+        """Question 1's drop-one results computed here (when report 01 did not hand them over)."""
+        q1 = NeedsStabilityAnalysis(horizon_days=self.horizon_days, interval_days=self.interval_days, folds=self.folds,
+                                    bootstrap=self.bootstrap, seed=self.seed, n_jobs=self.n_jobs, level=self.level,
+                                    min_level_events=self.min_level_events, sensitivity=False)
+        return q1.fit(frame).drop_one_results()
 
-    def to_dict(self) -> dict:
-        """Per field {delta_auc, ci, lr_chi2, df, p, wald_robust, wald_p} for results.json."""
-        out = {}
-        for f, r in self.table.iterrows():
-            out[f] = {"delta_auc": r["delta_auc"], "ci": [r["ci_low"], r["ci_high"]], "lr_chi2": r["lr_chi2"],
-                      "df": int(r["df"]), "p": r["p"], "wald_robust": r["wald_robust"], "wald_p": r["wald_p"]}
-        return out
+    def fit(self, frame: pd.DataFrame | None, instrument: Instrument | None = None,
+            drop_one: DropOneResults | None = None) -> FieldValueResult:
+        """The field-value table from question 1's drop-one results: `drop_one` if given with these
+        settings, else computed from `frame`."""
+        reused = drop_one is not None and drop_one.settings == self.key()
+        if not reused:
+            if frame is None:
+                raise ValueError("no drop-one results with these settings and no analysis frame to compute them")
+            drop_one = self.drop_one(frame)
+        return field_value_table(drop_one, instrument, self.level, reused)
 
-    def ranking(self) -> pd.DataFrame:
-        """Need domains by their drop-one AUC gain, largest first (rows for single domains only)."""
-        t = self.table.drop(index=[ALL_DOMAINS, MISMATCH_ROW], errors="ignore")
-        return t.sort_values(["delta_auc", "lr_chi2"], ascending=False)
+
+def field_value_table(d: DropOneResults, instrument: Instrument | None = None, level: float = 0.95,
+                      reused: bool = False) -> FieldValueResult:
+    """One row per need domain, then all domains (M1 vs M0) and mismatch (M2 vs M1)."""
+    titles = {dm.id: dm for dm in instrument.domains} if instrument is not None else {}
+    tests = ("lr_chi2", "df", "p", "wald_robust", "wald_p")
+    rows = []
+    for dom, t in d.domains.iterrows():
+        info = titles.get(dom)
+        rows.append({"field": dom, "title": info.title if info else dom, "terms": t["terms"],
+                     "dataset_fields": f"needs_assessments: DOMAIN={dom} INTENSITY, FREQUENCY"
+                                       + (f" (PDS: {', '.join(info.pds_fields)})" if info and info.pds_fields else ""),
+                     **({} if pd.isna(t["estimate"]) else _auc(t)), **{k: t[k] for k in tests}})
+    caps = ", ".join(capability_column(x) for x in titles) if titles else "CAP_<domain>"
+    for label, key, fields in ((ALL_DOMAINS, "M1 - M0", "needs_assessments: every domain's INTENSITY, FREQUENCY"),
+                               (MISMATCH_ROW, "M2 - M1", f"provider_register / placement_agreements: {caps}")):
+        t = d.nested.loc[key]
+        rows.append({"field": label, "title": label, "terms": t["terms"], "dataset_fields": fields, **_auc(t),
+                     **{k: t[k] for k in tests}})
+    table = pd.DataFrame(rows).set_index("field")
+    table["df"] = table["df"].astype(int)
+    return FieldValueResult(table, level, reused)
+
+
+def _auc(row: pd.Series) -> dict:
+    return {"delta_auc": row["estimate"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}
+
+
+__all__ = ["ALL_DOMAINS", "MISMATCH_ROW", "FieldValue", "FieldValueResult", "field_value_table"]

@@ -1,4 +1,6 @@
-"""Figures of the dataset-proposal report, drawn from published tables only (suppressed cells left out)."""
+"""Figures of the dataset-proposal report, drawn from published tables only (suppressed cells left out).
+
+Each takes `ax=None` (a new figure when not given) and returns the axes it drew on."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -8,9 +10,10 @@ import pandas as pd
 from rcceval.reporting.figures import numeric
 
 
-def mdhr_by_years(summary: pd.DataFrame, title: str = ""):
+def mdhr_by_years(summary: pd.DataFrame, title: str = "", ax=None):
     """Minimum detectable HR against years of data: smallest, median and largest council, region, England."""
-    fig, ax = plt.subplots(figsize=(7, 5))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 5))
     labels = {"council_smallest": "Smallest council", "council_median": "Median council",
               "council_largest": "Largest council", "region": "Region (pooled)", "national": "England (scaled)"}
     styles = {"council_smallest": ":", "council_median": "-", "council_largest": "--", "region": "-", "national": "-"}
@@ -25,28 +28,32 @@ def mdhr_by_years(summary: pd.DataFrame, title: str = ""):
     ax.set(xlabel="Years of data collected", ylabel="Minimum detectable HR (per point)", title=title)
     ax.set_xticks(summary.index.astype(int))
     ax.legend(fontsize=8)
-    return fig
+    return ax
 
 
-def power_curves(table: pd.DataFrame, hr_cols: list[str], units: dict[str, str], title: str = ""):
-    """Analytic power against years for a few units, one panel per hazard ratio."""
-    fig, axes = plt.subplots(1, len(hr_cols), figsize=(3.4 * len(hr_cols), 3.6), sharey=True, squeeze=False)
-    for ax, col in zip(axes[0], hr_cols):
+def power_curves(table: pd.DataFrame, hr_cols: list[str], units: dict[str, str], title: str = "", ax=None):
+    """Analytic power against years for a few units, one panel per hazard ratio (`ax`: one axes each)."""
+    if ax is None:
+        _, ax = plt.subplots(1, len(hr_cols), figsize=(3.4 * len(hr_cols), 3.6), sharey=True, squeeze=False)
+        ax = ax[0]
+    axes, fig = ax, ax[0].figure
+    for ax, col in zip(axes, hr_cols):
         for unit, label in units.items():
             t = table[table["unit"] == unit].sort_values("years")
             ax.plot(t["years"], numeric(t[col]), marker="o", label=label)
         ax.axhline(0.8, color="grey", lw=0.8, ls="--")
         ax.set(title=f"HR {col.rsplit('_', 1)[-1]} per point", xlabel="Years of data", ylim=(0, 1.02))
-    axes[0][0].set_ylabel("Power")
-    axes[0][-1].legend(fontsize=8, loc="lower right")
+    axes[0].set_ylabel("Power")
+    axes[-1].legend(fontsize=8, loc="lower right")
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
-    return fig
+    return axes
 
 
-def simulated_vs_analytic(table: pd.DataFrame, curves: dict | None = None, title: str = ""):
+def simulated_vs_analytic(table: pd.DataFrame, curves: dict | None = None, title: str = "", ax=None):
     """Simulated power (95% interval) against mean events, with analytic curves {label: f(events) -> power}."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
     t = table.sort_values("events_mean")
     for label, g in t.groupby("setting", sort=False):
         ax.errorbar(g["events_mean"], g["power"], yerr=[g["power"] - g["ci_low"], g["ci_high"] - g["power"]],
@@ -58,29 +65,31 @@ def simulated_vs_analytic(table: pd.DataFrame, curves: dict | None = None, title
     ax.set(xscale="log", xlabel="Unplanned endings in the dataset (mean over replicates)", ylabel="Power", ylim=(0, 1.02),
            title=title)
     ax.legend(fontsize=8)
-    return fig
+    return ax
 
 
-def field_value(table: pd.DataFrame, title: str = ""):
+def field_value(table: pd.DataFrame, title: str = "", ax=None):
     """Drop-one AUC gain of each field with its interval (horizontal bars)."""
     t = table.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(t) + 1.2))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.45 * len(t) + 1.2))
     est, lo, hi = numeric(t["delta_auc"]), numeric(t["ci_low"]), numeric(t["ci_high"])
     ax.barh(t["title"].astype(str), est, color="#4c72b0")
     ax.errorbar(est, np.arange(len(t)), xerr=[est - lo, hi - est], fmt="none", color="black", capsize=3)
     ax.axvline(0, color="black", lw=0.8)
     ax.set(xlabel="Gain in cross-validated AUC from the field (95% CI)", title=title)
-    return fig
+    return ax
 
 
-def secured_shares(table: pd.DataFrame, group: str, title: str = ""):
+def secured_shares(table: pd.DataFrame, group: str, title: str = "", ax=None):
     """Stacked shares of the secured type's suitability by the values of one group (suppressed left out)."""
     t = table[table["group"] == group].copy()
     t["share"] = numeric(t["share"])
     wide = t.pivot(index="value", columns="category", values="share").reindex(list(dict.fromkeys(t["value"])))
     order = [c for c in ("Preferred", "Suitable but not preferred", "Unsuitable", "Not specified") if c in wide]
     wide = wide[order].fillna(0)
-    fig, ax = plt.subplots(figsize=(7, 0.4 * len(wide) + 1.5))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.4 * len(wide) + 1.5))
     left = np.zeros(len(wide))
     for col in order:
         ax.barh(wide.index.astype(str), wide[col], left=left, label=col)
@@ -88,4 +97,4 @@ def secured_shares(table: pd.DataFrame, group: str, title: str = ""):
     ax.invert_yaxis()
     ax.set(xlim=(0, 1), xlabel="Share of placements with a request", title=title)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    return fig
+    return ax
