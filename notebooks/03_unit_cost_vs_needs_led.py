@@ -66,9 +66,6 @@ keep_code = False
 output_dir = None
 
 # %%
-import json
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
@@ -80,19 +77,23 @@ from rcceval.derive.frame import FrameOptions, analysis_frame
 from rcceval.spec.instruments import load_instrument
 from rcceval.reporting.report import open_report
 from rcceval.analyses.survival.data import follow_up
+from rcceval.synth import recovery
 
 report = open_report(globals(), "03_unit_cost_vs_needs_led")
 p, a = report.params, report.params.analysis
 pub = report.publish
 instrument = load_instrument(p.instrument)
 cp = load_costing(p.costing, n_domains=len(instrument.domain_ids))
-frame = analysis_frame(report.region, report.placements, instrument,
-                       FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days))
-truth_file = Path(p.data_path) / "truth.json"
-truth = json.loads(truth_file.read_text()) if p.data_source == "synthetic" and truth_file.is_file() else None
-spec = choose_spec(follow_up(frame), instrument)
+options = FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days)
+frame = report.shared(f"analysis_frame|{p.instrument}|{options}",
+                      lambda: analysis_frame(report.region, report.placements, instrument, options))
+truth = recovery.read_truth(p.data_path) if p.data_source == "synthetic" else None
+generating = (lambda names, strata: recovery.generating_hazards(truth, names, strata)) if truth is not None else None
+hazards = report.artifact("02_placement_survival", "hazards")    # None when run alone: fitted here
 q3 = CareCosting(cp, instrument, seed=p.seed, n_jobs=a.jobs).fit(
-    frame, report.region.tables.get("placement_agreements"), truth=truth, spec=spec, header=report.region.c903.header)
+    frame, report.region.tables.get("placement_agreements"), hazards=hazards, generating=generating,
+    spec=hazards.spec if hazards is not None else choose_spec(follow_up(frame), instrument),
+    header=report.region.c903.header)
 res = q3.to_dict()
 sim = q3.sim
 money = lambda x: "–" if x is None or pd.isna(x) else f"£{x:,.0f}" if x >= 0 else f"−£{-x:,.0f}"
