@@ -81,8 +81,8 @@ frame = report.shared(f"analysis_frame|{p.instrument}|{options}",
 q2 = PlacementSurvival(instrument, seed=p.seed).fit(frame, report.region.tables.get("needs_assessments"))
 truth = recovery.read_truth(p.data_path) if p.data_source == "synthetic" else None
 recovered = recovery.cox_recovery(q2.main, truth) if truth is not None else None
-# question 3's fitted hazards (aggregates: coefficients, covariance, baselines by council) for its notebook
-report.save_artifact("hazards", fitted_hazards(frame, instrument, report.region.c903.header))
+if "03_unit_cost_vs_needs_led" in p.notebooks:   # question 3's fitted hazards (aggregates only) for its notebook
+    report.save_artifact("hazards", fitted_hazards(frame, instrument, report.region.c903.header))
 res = q2.to_dict()
 min_at_risk = max(10, 2 * p.disclosure.threshold)   # curves stop where fewer are still at risk
 pct = lambda x: "–" if x is None or pd.isna(x) else f"{100 * x:.1f}%"
