@@ -17,14 +17,14 @@ import pytest
 from rcceval.analyses.costing.analysis import CareCosting, fitted_hazards
 from rcceval.analyses.costing.microsim import TYPE_LEVELS
 from rcceval.analyses.costing.params import load_costing
-from rcceval.derive.placements import derive_placements
 from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
+from rcceval.derive.placements import derive_placements
 from rcceval.ingest.load import read_region
-from rcceval.reporting.publish import _plain
-from rcceval.synth.recovery import generating_hazards
-from rcceval.synth import generate
 from rcceval.ingest.validate import validate_region
+from rcceval.reporting.publish import _plain
+from rcceval.spec.instruments import load_instrument
+from rcceval.synth import generate
+from rcceval.synth.recovery import generating_hazards
 
 ROOT = Path(__file__).resolve().parents[1]
 INST = load_instrument(None)
@@ -67,7 +67,7 @@ def test_needs_led_with_no_capacity_is_the_unit_cost_journey(region):
 def test_fixed_seed_gives_identical_results_whatever_n_jobs(region):
     frame, agreements, truth = region
     cp = costing(draws=24, break_even_draws=3)
-    text = lambda q: json.dumps(_plain(q.to_dict()), sort_keys=True)  # noqa: E731
+    text = lambda q: json.dumps(_plain(q.to_dict()), sort_keys=True)
     a = CareCosting(cp, INST, seed=9, n_jobs=1).fit(frame, agreements)
     b = CareCosting(cp, INST, seed=9, n_jobs=2).fit(frame, agreements)
     c = CareCosting(cp, INST, seed=10, n_jobs=1).fit(frame, agreements)
@@ -118,7 +118,7 @@ def test_hazards_handed_over_give_the_same_numbers_as_fitting_here(region):
     handed = pickle.loads(pickle.dumps(fitted_hazards(frame, INST, header)))    # through the run cache
     alone = CareCosting(cp, INST, seed=5).fit(frame, agreements, header=header)
     after = CareCosting(cp, INST, seed=5).fit(frame, agreements, hazards=handed, header=header)
-    text = lambda q: json.dumps(_plain(q.to_dict()), sort_keys=True)  # noqa: E731
+    text = lambda q: json.dumps(_plain(q.to_dict()), sort_keys=True)
     assert text(alone) == text(after)
     assert alone.notes == after.notes and any("18th birthday censored" in n for n in after.notes)
     assert alone.summary.equals(after.summary) and alone.tornado.equals(after.tornado)

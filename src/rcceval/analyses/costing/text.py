@@ -53,14 +53,14 @@ def headlines(res: dict, static: pd.DataFrame, static_shown: pd.DataFrame, diffe
         + " (negative: over-fund); per child-week, unit costs pay "
         + "; ".join(f"{money(r.unit_per_week)} against {money(r.needs_led_per_week)} needs-led for {pr.lower()} needs"
                     for pr, r in rest.iterrows()) + ".",
-        f"- **Over {sim.horizon_years:g} years** ({res['children_simulated']:,} children, {sim.draws} Monte Carlo draws, "
+        (f"- **Over {sim.horizon_years:g} years** ({res['children_simulated']:,} children, {sim.draws} Monte Carlo draws, "
         f"hazards: {sim.hazard_source}), care costs {interval(uc)} per child-year under unit-cost commissioning and "
         f"{interval(nl)} under needs-led commissioning with {pct(sim.capacity)} of placements matched: a difference of "
-        f"**{interval(d)} per child-year** (needs-led minus unit cost; 95% interval over draws).",
+        f"**{interval(d)} per child-year** (needs-led minus unit cost; 95% interval over draws)."),
         "- By profile, per child-year: " + "; ".join(f"{k.lower()} {interval(v)}" for k, v in by.items() if k != "All") + ".",
-        f"- Needs-led commissioning averts **{mv['mean']:.0f} moves per 100 children** ({mv['lower']:.0f} to {mv['upper']:.0f}) "
+        (f"- Needs-led commissioning averts **{mv['mean']:.0f} moves per 100 children** ({mv['lower']:.0f} to {mv['upper']:.0f}) "
         f"over the horizon; the share of children with 3 or more moves falls from {pct(res['share_3plus_moves']['unit_cost']['mean'])} "
-        f"to {pct(res['share_3plus_moves']['needs_led']['mean'])}.",
+        f"to {pct(res['share_3plus_moves']['needs_led']['mean'])}."),
         "- **Break-even**: " + (f"needs-led placements would have to cut the hazard of an unplanned ending by a further "
                                 f"**{pct(be['reduction'])}** beyond what the model attributes to mismatch for the extra cost to pay for itself."
                                 if be["status"] == "found" else
