@@ -59,28 +59,30 @@ keep_code = False
 output_dir = None
 
 # %%
-import json
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
+from rcceval.analyses.costing.analysis import fitted_hazards
 from rcceval.analyses.survival import plots as q2plots
 from rcceval.derive.frame import FrameOptions, analysis_frame
 from rcceval.spec.instruments import load_instrument
 from rcceval.reporting.report import open_report
 from rcceval.analyses.survival.analysis import PlacementSurvival
+from rcceval.synth import recovery
 
 report = open_report(globals(), "02_placement_survival")
 p, a = report.params, report.params.analysis
 pub = report.publish
 instrument = load_instrument(p.instrument)
-frame = analysis_frame(report.region, report.placements, instrument,
-                       FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days))
-truth_file = Path(p.data_path) / "truth.json"
-truth = json.loads(truth_file.read_text()) if p.data_source == "synthetic" and truth_file.is_file() else None
-q2 = PlacementSurvival(instrument, seed=p.seed).fit(frame, report.region.tables.get("needs_assessments"), truth)
+options = FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days)
+frame = report.shared(f"analysis_frame|{p.instrument}|{options}",
+                      lambda: analysis_frame(report.region, report.placements, instrument, options))
+q2 = PlacementSurvival(instrument, seed=p.seed).fit(frame, report.region.tables.get("needs_assessments"))
+truth = recovery.read_truth(p.data_path) if p.data_source == "synthetic" else None
+recovered = recovery.cox_recovery(q2.main, truth) if truth is not None else None
+if "03_unit_cost_vs_needs_led" in p.notebooks:   # question 3's fitted hazards (aggregates only) for its notebook
+    report.save_artifact("hazards", fitted_hazards(frame, instrument, report.region.c903.header))
 res = q2.to_dict()
 min_at_risk = max(10, 2 * p.disclosure.threshold)   # curves stop where fewer are still at risk
 pct = lambda x: "–" if x is None or pd.isna(x) else f"{100 * x:.1f}%"
@@ -270,8 +272,8 @@ m = q2.main
 pub.model_table("cox_unplanned", m.summary)        # full precision in tables/cox_unplanned.csv
 hr = m.summary.round(4)
 truth_hr = None
-if q2.recovered is not None:
-    truth_hr = q2.recovered["true_hr"]
+if recovered is not None:
+    truth_hr = recovered["true_hr"]
 fig = q2plots.forest(hr, truth_hr, title="Unplanned ending: hazard ratios (95% CI, robust)")
 pub.figure("forest_unplanned", fig)
 plt.show()
@@ -385,10 +387,10 @@ else:
 # 95% intervals, about 1 in 20 is expected to miss by chance.
 
 # %%
-if q2.recovered is not None:
-    rec = q2.recovered.round(3)
+if recovered is not None:
+    rec = recovered.round(3)
     display(pub.model_table("recovery", rec))
-    r = res["recovery"]
+    r = recovery.recovery_summary(recovered)
     display(Markdown(
         f"{r['covered']} of {r['of']} intervals hold the generating value (about {0.05 * r['of']:.1f} misses expected "
         f"by chance); for the needs domains and mismatch "

@@ -66,77 +66,54 @@ keep_code = False
 output_dir = None
 
 # %%
-import json
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
 from rcceval.analyses.costing import plots as q3plots
+from rcceval.analyses.costing import text as q3text
 from rcceval.analyses.costing.analysis import CareCosting, choose_spec
 from rcceval.analyses.costing.params import load_costing
 from rcceval.derive.frame import FrameOptions, analysis_frame
 from rcceval.spec.instruments import load_instrument
 from rcceval.reporting.report import open_report
 from rcceval.analyses.survival.data import follow_up
+from rcceval.synth import recovery
 
 report = open_report(globals(), "03_unit_cost_vs_needs_led")
 p, a = report.params, report.params.analysis
 pub = report.publish
 instrument = load_instrument(p.instrument)
 cp = load_costing(p.costing, n_domains=len(instrument.domain_ids))
-frame = analysis_frame(report.region, report.placements, instrument,
-                       FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days))
-truth_file = Path(p.data_path) / "truth.json"
-truth = json.loads(truth_file.read_text()) if p.data_source == "synthetic" and truth_file.is_file() else None
-spec = choose_spec(follow_up(frame), instrument)
+options = FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days)
+frame = report.shared(f"analysis_frame|{p.instrument}|{options}",
+                      lambda: analysis_frame(report.region, report.placements, instrument, options))
+truth = recovery.read_truth(p.data_path) if p.data_source == "synthetic" else None
+generating = (lambda names, strata: recovery.generating_hazards(truth, names, strata)) if truth is not None else None
+hazards = report.artifact("02_placement_survival", "hazards")    # None when run alone: fitted here
 q3 = CareCosting(cp, instrument, seed=p.seed, n_jobs=a.jobs).fit(
-    frame, report.region.tables.get("placement_agreements"), truth=truth, spec=spec, header=report.region.c903.header)
+    frame, report.region.tables.get("placement_agreements"), hazards=hazards, generating=generating,
+    spec=hazards.spec if hazards is not None else choose_spec(follow_up(frame), instrument),
+    header=report.region.c903.header)
 res = q3.to_dict()
 sim = q3.sim
-money = lambda x: "–" if x is None or pd.isna(x) else f"£{x:,.0f}" if x >= 0 else f"−£{-x:,.0f}"
-pct = lambda x: "–" if x is None or pd.isna(x) else f"{100 * x:.0f}%"
-iv = lambda d: f"{money(d['mean'])} ({money(d['lower'])} to {money(d['upper'])})"
+money, pct, iv = q3text.money, q3text.pct, q3text.interval
 numbers = lambda t, count: {c: count for c in t.columns if c not in (count, "profile", "scenario", "by", "level")
                             and pd.api.types.is_numeric_dtype(t[c])}
+static = q3.static.copy()
+round_cols = [c for c in static.columns if c not in ("profile", "placements", "under_funded", "over_funded")]
+static[round_cols] = static[round_cols].round(0)
+static_shown = pub.table("static_by_profile", static, counts=["placements", "under_funded", "over_funded"],
+                         percent_of={c: "placements" for c in round_cols})
+diff = q3.difference.copy()
+diff.iloc[:, 2:] = diff.iloc[:, 2:].astype(float).round(3)
+diff_shown = pub.table("difference_by_profile", diff, counts=["children"], percent_of=numbers(diff, "children"))
 
 # %% [markdown]
 # ## Headlines
 
 # %%
-d, be = res["difference_per_child_year"], res["break_even"]
-uc, nl = res["cost_per_child_year"]["unit_cost"], res["cost_per_child_year"]["needs_led"]
-mv = res["moves_averted_per_100_children"]
-big = lambda t, n: set(t.loc[t[n] >= p.disclosure.threshold, "profile"])   # profiles shown (not suppressed)
-st = q3.static.loc[q3.static["profile"].isin(big(q3.static, "placements"))].set_index("profile")
-by = {k: v for k, v in res["difference_per_child_year_by_profile"].items() if k in big(q3.difference, "children")}
-lines = [
-    f"- **A week of care.** Across placements, unit costs come to {money(st.loc['All', 'unit_per_week'])} a week on "
-    f"average and needs-led costs to {money(st.loc['All', 'needs_led_per_week'])}; unit costs under-fund "
-    + "; ".join(f"{pr.lower()} needs by a median of {money(r.diff_median)} a week per placement" for pr, r in st.drop(index='All').iterrows())
-    + " (negative: over-fund); per child-week, unit costs pay "
-    + "; ".join(f"{money(r.unit_per_week)} against {money(r.needs_led_per_week)} needs-led for {pr.lower()} needs"
-                for pr, r in st.drop(index='All').iterrows()) + ".",
-    f"- **Over {sim.horizon_years:g} years** ({res['children_simulated']:,} children, {sim.draws} Monte Carlo draws, "
-    f"hazards: {sim.hazard_source}), care costs {iv(uc)} per child-year under unit-cost commissioning and "
-    f"{iv(nl)} under needs-led commissioning with {pct(sim.capacity)} of placements matched: a difference of "
-    f"**{iv(d)} per child-year** (needs-led minus unit cost; 95% interval over draws).",
-    "- By profile, per child-year: " + "; ".join(f"{k.lower()} {iv(v)}" for k, v in by.items() if k != "All") + ".",
-    f"- Needs-led commissioning averts **{mv['mean']:.0f} moves per 100 children** ({mv['lower']:.0f} to {mv['upper']:.0f}) "
-    f"over the horizon; the share of children with 3 or more moves falls from {pct(res['share_3plus_moves']['unit_cost']['mean'])} "
-    f"to {pct(res['share_3plus_moves']['needs_led']['mean'])}.",
-    "- **Break-even**: " + (f"needs-led placements would have to cut the hazard of an unplanned ending by a further "
-                            f"**{pct(be['reduction'])}** beyond what the model attributes to mismatch for the extra cost to pay for itself."
-                            if be["status"] == "found" else
-                            "needs-led commissioning already costs no more than unit costs." if be["reduction"] == 0 else
-                            f"not reachable through fewer moves alone: even with no unplanned endings at all in matched placements, "
-                            f"needs-led care would cost {money(be['difference_per_child_at_full_cut'])} more per child over the horizon. "
-                            + (f"Each move would have to cost {money(be['break_even_process_cost_per_move'])} (not "
-                               f"{money(cp.process_cost.value)}) for the moves averted to pay for it."
-                               if be["break_even_process_cost_per_move"] else "")),
-]
-display(Markdown("\n".join(lines)))
+display(Markdown(q3text.headlines(res, q3.static, static_shown, diff_shown, sim, cp.process_cost.value)))
 
 # %% [markdown]
 # ## The cost figures and where they come from
@@ -170,11 +147,7 @@ pub.result("figures", len(cp.prices));
 # placement.
 
 # %%
-static = q3.static.copy()
-round_cols = [c for c in static.columns if c not in ("profile", "placements", "under_funded", "over_funded")]
-static[round_cols] = static[round_cols].round(0)
-shown = pub.table("static_by_profile", static, counts=["placements", "under_funded", "over_funded"],
-                  percent_of={c: "placements" for c in round_cols})
+shown = static_shown
 display(shown.set_index("profile"))
 fig = q3plots.static_gap(shown.loc[shown["profile"] != "All"],
                          title="Needs-led minus unit cost of a week of care, by need tier")
@@ -184,8 +157,7 @@ setting = pd.crosstab(q3.static_rows["PROFILE"], q3.static_rows["setting"])
 setting.index.name, setting.columns.name = "profile", "setting needed"
 display(Markdown("The setting each placement's child needs (needs-led rules), by tier:"))
 display(pub.crosstab("setting_needed_by_profile", setting))
-shown_ok = set(shown.loc[shown["placements"].astype(str) != "c", "profile"])    # profiles not suppressed
-pub.result("static_per_child_week", {k: v for k, v in res["static_per_child_week"].items() if k in shown_ok});
+pub.result("static_per_child_week", q3text.only_shown(res["static_per_child_week"], static_shown, "placements"));
 
 # %% [markdown]
 # ### Unit costs against the fees actually paid
@@ -284,10 +256,7 @@ pub.result("simulation", {"hazard_source": sim.hazard_source, "draws": sim.draws
 # uncertainty in every cost figure and in the hazard ratios, and the chance in the journeys.
 
 # %%
-diff = q3.difference.copy()
-diff.iloc[:, 2:] = diff.iloc[:, 2:].astype(float).round(3)
-shown = pub.table("difference_by_profile", diff, counts=["children"], percent_of=numbers(diff, "children"))
-display(shown.set_index("profile"))
+display(diff_shown.set_index("profile"))
 pc = q3.per_child.copy()
 pc.iloc[:, 2:-1] = pc.iloc[:, 2:-1].astype(float).round(0)
 display(Markdown("**Per child** (mean over draws at the central cost figures): how the difference over the horizon "
@@ -296,9 +265,8 @@ shown_pc = pub.table("per_child_difference", pc, counts=["children", "cheaper_un
                      percent_of={c: "children" for c in pc.columns if c.startswith("p") and c != "profile" or c == "mean"})
 display(shown_pc.set_index("profile"))
 pub.result("difference_per_child_year", res["difference_per_child_year"])
-shown_ok = set(shown.loc[shown["children"].astype(str) != "c", "profile"])
 pub.result("difference_per_child_year_by_profile",
-           {k: v for k, v in res["difference_per_child_year_by_profile"].items() if k in shown_ok})
+           q3text.only_shown(res["difference_per_child_year_by_profile"], diff_shown, "children"))
 pub.result("moves_averted_per_100_children", res["moves_averted_per_100_children"])
 pub.result("unplanned_moves_averted_per_100_children", res["unplanned_moves_averted_per_100_children"]);
 

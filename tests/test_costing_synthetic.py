@@ -6,6 +6,7 @@ estimation error; the engine reproduces the fitted first-placement survival.
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,16 +14,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rcceval.analyses.costing.analysis import CareCosting
+from rcceval.analyses.costing.analysis import CareCosting, fitted_hazards
 from rcceval.analyses.costing.microsim import TYPE_LEVELS
 from rcceval.analyses.costing.params import load_costing
-from rcceval.derive.placements import derive_placements
 from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
+from rcceval.derive.placements import derive_placements
 from rcceval.ingest.load import read_region
-from rcceval.reporting.publish import _plain
-from rcceval.synth import generate
 from rcceval.ingest.validate import validate_region
+from rcceval.reporting.publish import _plain
+from rcceval.spec.instruments import load_instrument
+from rcceval.synth import generate
+from rcceval.synth.recovery import generating_hazards
 
 ROOT = Path(__file__).resolve().parents[1]
 INST = load_instrument(None)
@@ -65,7 +67,7 @@ def test_needs_led_with_no_capacity_is_the_unit_cost_journey(region):
 def test_fixed_seed_gives_identical_results_whatever_n_jobs(region):
     frame, agreements, truth = region
     cp = costing(draws=24, break_even_draws=3)
-    text = lambda q: json.dumps(_plain(q.to_dict()), sort_keys=True)  # noqa: E731
+    text = lambda q: json.dumps(_plain(q.to_dict()), sort_keys=True)
     a = CareCosting(cp, INST, seed=9, n_jobs=1).fit(frame, agreements)
     b = CareCosting(cp, INST, seed=9, n_jobs=2).fit(frame, agreements)
     c = CareCosting(cp, INST, seed=10, n_jobs=1).fit(frame, agreements)
@@ -78,8 +80,9 @@ def test_fitted_and_generating_hazards_agree_within_error(region):
     frame, agreements, truth = region
     cp = costing(draws=150, break_even_draws=4)
     header = HEADER["header"]
-    fit = CareCosting(cp, INST, seed=2).fit(frame, agreements, truth=truth, header=header)
-    gen = CareCosting(cp, INST, seed=2, hazard_source="generating").fit(frame, agreements, truth=truth)
+    fit = CareCosting(cp, INST, seed=2).fit(frame, agreements, header=header)
+    gen = CareCosting(cp, INST, seed=2, hazard_source="generating").fit(
+        frame, agreements, generating=lambda names, strata: generating_hazards(truth, names, strata))
     assert any("18th birthday censored" in n for n in fit.notes)
     fs, gs = (q.summary.set_index(["scenario", "profile"]) for q in (fit, gen))
     for scenario in ("unit_cost", "needs_led"):
@@ -104,3 +107,25 @@ def test_generating_source_needs_truth(region):
     frame, agreements, _ = region
     with pytest.raises(ValueError, match="truth.json"):
         CareCosting(costing(draws=2), INST, hazard_source="generating").fit(frame, agreements)
+
+
+def test_hazards_handed_over_give_the_same_numbers_as_fitting_here(region):
+    """Question 2 saves fitted_hazards (aggregates only) for question 3; run alone, 03 fits them itself:
+    the same results either way, and what is handed over holds no child-level rows."""
+    frame, agreements, _ = region
+    header = HEADER["header"]
+    cp = costing(draws=12, break_even_draws=2)
+    handed = pickle.loads(pickle.dumps(fitted_hazards(frame, INST, header)))    # through the run cache
+    alone = CareCosting(cp, INST, seed=5).fit(frame, agreements, header=header)
+    after = CareCosting(cp, INST, seed=5).fit(frame, agreements, hazards=handed, header=header)
+    text = lambda q: json.dumps(_plain(q.to_dict()), sort_keys=True)
+    assert text(alone) == text(after)
+    assert alone.notes == after.notes and any("18th birthday censored" in n for n in after.notes)
+    assert alone.summary.equals(after.summary) and alone.tornado.equals(after.tornado)
+    n_rows = len(frame)
+    for c in handed.causes.values():
+        assert set(c) == {"names", "coef", "cov", "centre", "times", "cumhaz", "eventless"}
+        assert c["cov"].shape == (len(c["names"]), len(c["names"]))
+        assert c["cumhaz"].shape == (len(handed.strata), len(c["times"]))
+        assert not any(isinstance(v, (pd.DataFrame, pd.Series)) for v in c.values())
+    assert len(handed.strata) < n_rows

@@ -29,7 +29,8 @@ from rcceval.ingest.load import read_region
 from rcceval.reporting.publish import Publisher, _plain
 from rcceval.analyses.survival.analysis import (CoxSpec, PlacementSurvival, fit_cox, fit_time_varying_needs, follow_up,
                               incidence_by_profile, need_clusters, need_profiles, needs_intervals, ph_remedy,
-                              ph_test, recovery, survival_by_profile)
+                              ph_test, survival_by_profile)
+from rcceval.synth.recovery import cox_recovery as recovery
 from rcceval.synth import generate
 from rcceval.ingest.validate import validate_region
 
@@ -61,7 +62,7 @@ def frame_from(folder):
 def small(tmp_path_factory):
     """One small synthetic region (2 councils) and the whole analysis on it."""
     frame, assessments, truth = synthetic_frame(tmp_path_factory.mktemp("q2small"))
-    q2 = PlacementSurvival(INST, seed=3).fit(frame, assessments, truth)
+    q2 = PlacementSurvival(INST, seed=3).fit(frame, assessments)
     return frame, assessments, truth, q2
 
 
@@ -474,7 +475,7 @@ def test_small_region_analysis_is_complete_and_serialisable(small):
 
 def test_results_are_deterministic(small):
     frame, assessments, truth, q2 = small
-    again = PlacementSurvival(INST, seed=3).fit(frame, assessments, truth)
+    again = PlacementSurvival(INST, seed=3).fit(frame, assessments)
     assert json.dumps(_plain(q2.to_dict()), sort_keys=True) == json.dumps(_plain(again.to_dict()), sort_keys=True)
 
 
@@ -485,7 +486,7 @@ def test_extensive_tier_has_the_highest_unplanned_incidence(small):
 
 def test_small_region_needs_and_mismatch_cis_cover_the_generating_values(small):
     """17 intervals of one region: at most 2 may miss (P(> 2 | exact intervals) = 5%)."""
-    rec = small[3].recovered
+    rec = recovery(small[3].main, small[2])
     needs = rec.loc[needs_terms(rec.index)]
     assert len(needs) == 17
     assert (~needs["covered"]).sum() <= 2, needs.loc[~needs["covered"]]

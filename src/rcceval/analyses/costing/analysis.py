@@ -2,14 +2,15 @@
 provided") versus needs-led costing ("everyone gets what is right for them"), once the cost of
 breakdowns and moves is counted?
 
-`CareCosting(costing, instrument, seed=...).fit(frame, agreements, cause_specific=..., truth=...)`
+`CareCosting(costing, instrument, seed=...).fit(frame, agreements, hazards=..., generating=...)`
 runs the whole analysis on the analysis frame (frame.py) and keeps its results as data frames;
 `to_dict()` is what goes into results.json. The pieces:
 
 - costing_params: costing.yaml, every figure with its source, price year and range;
 - costing_static: unit and needs-led cost of a week of care per placement, by need profile, and
   unit costs against actual fees where recorded;
-- costing_hazard: the ending hazards (question 2's fitted Cox models, or truth.json's generating model);
+- costing_hazard: the ending hazards (fitted cause-specific Cox models, which question 2 saves for this
+  question, or the synthetic region's generating model, built by synth.recovery);
 - costing_microsim: the journey microsimulation (children x draws, common random numbers, joblib).
 
 Uncertainty: each Monte Carlo draw takes its own cost figures (Beta-PERT over each range, with the
@@ -21,19 +22,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from rcceval.spec import codes
-from rcceval.analyses.costing.hazard import CAUSES, HazardModel, from_cox, from_truth
+from rcceval.analyses.costing.hazard import CAUSES, FittedHazards, HazardModel, cox_aggregates, from_fitted
 from rcceval.analyses.costing.microsim import (AGE_EDGES, ITEM, SCENARIOS, TYPE_LEVELS, VARIABLE, Cohort, Journeys, Pool, Settings, cost,
                                first_linear_predictors, item_prices, layout, simulate)
 from rcceval.analyses.costing.params import COST_GROUPS, CostingParameters
 from rcceval.analyses.costing.static import cost_group, fee_comparison, needs_components, needs_led_weekly, static_comparison
 from rcceval.spec.instruments import Instrument
 from rcceval.derive.needs import frequency_cols, intensity_cols
-from rcceval.analyses.survival.cox import CoxModel, fit_cox
+from rcceval.analyses.survival.cox import fit_cox
 from rcceval.analyses.survival.data import UNPLANNED, CoxSpec, Design, design, follow_up, need_profiles
 from rcceval.stats.cox import kaplan_meier
 
@@ -62,6 +65,31 @@ def censor_leaving_at_18(frame: pd.DataFrame, header: pd.DataFrame) -> tuple[pd.
     out = frame.copy()
     out.loc[at18, "ENDING"] = codes.OPEN
     return out, int(at18.sum())
+
+
+def fit_hazards(fu: pd.DataFrame, instrument: Instrument, spec: CoxSpec | None = None,
+                n_censored_at_18: int | None = None, censored: bool = False) -> FittedHazards:
+    """Question 3's cause-specific Cox models (unplanned, planned change, left care; R coxph's fit by the
+    engine) on the follow-up `fu`, as aggregates. censored: fu's leaving-care endings at 18 were
+    censored (censor_leaving_at_18; n_censored_at_18 of them, for the note)."""
+    spec = spec or choose_spec(fu, instrument)
+    models = {c: fit_cox(fu, instrument, cause=c, spec=spec, with_ph=False, engine="engine") for c in CAUSES}
+    notes = ()
+    if censored:
+        notes = ((f"{n_censored_at_18} leaving-care endings on the 18th birthday censored in the fitted hazards "
+                  "(the simulation ends every journey at 18 itself)"),)
+    return cox_aggregates(models, spec, notes)
+
+
+def fitted_hazards(frame: pd.DataFrame, instrument: Instrument, header: pd.DataFrame | None = None,
+                   spec: CoxSpec | None = None) -> FittedHazards:
+    """The hazards question 3 simulates from, fitted on the analysis frame (leaving care at 18 censored
+    when the 903 header is given; spec default: question 2's rule on the uncensored frame)."""
+    spec = spec or choose_spec(follow_up(frame), instrument)
+    if header is None:
+        return fit_hazards(follow_up(frame), instrument, spec)
+    censored, n18 = censor_leaving_at_18(frame, header)
+    return fit_hazards(follow_up(censored), instrument, spec, n18, censored=True)
 
 
 def build_cohort(fu: pd.DataFrame, d: Design, profile: pd.Series, strata: list[str], cp: CostingParameters,
@@ -196,19 +224,20 @@ class CareCosting:
 
     # ---- fit ----------------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, agreements: pd.DataFrame | None = None,
-            cause_specific: dict[str, CoxModel] | None = None, truth: dict | None = None,
+            hazards: FittedHazards | None = None,
+            generating: Callable[[list[str], list[str]], HazardModel] | None = None,
             spec: CoxSpec | None = None, header: pd.DataFrame | None = None) -> "CareCosting":
         """frame: the analysis frame; agreements: placement_agreements (weekly fees) or None;
-        cause_specific: question 2's fitted models (else fitted here, engine = R coxph); truth:
-        truth.json (generating source); spec: the Cox covariates (default: question 2's rule);
-        header: the 903 header (DOB), so that leaving care at 18 is censored in the models fitted here."""
+        hazards: the fitted hazards question 2 saved (fit_hazards; else fitted here);
+        generating: (covariate names, strata) -> the generating HazardModel (synth.recovery, for
+        hazard_source "generating"); spec: the Cox covariates (default: question 2's rule);
+        header: the 903 header (DOB), so that leaving care at 18 is censored in the fitted hazards."""
         cp, inst, sim = self.costing, self.instrument, self.sim
         fu = follow_up(frame)
         self.fit_frame = frame
-        if header is not None and cause_specific is None and sim.hazard_source == "fitted":
-            self.fit_frame, n18 = censor_leaving_at_18(frame, header)
-            self.notes.append(f"{n18} leaving-care endings on the 18th birthday censored in the fitted hazards "
-                              "(the simulation ends every journey at 18 itself)")
+        self._n18 = None
+        if header is not None and sim.hazard_source == "fitted":
+            self.fit_frame, self._n18 = censor_leaving_at_18(frame, header)
         tier = need_profiles(fu, inst)["PROFILE_TIER"]
         if tier.notna().sum() == 0:
             raise ValueError("no placement has a needs assessment in force at its start: question 3 needs the "
@@ -216,7 +245,7 @@ class CareCosting:
         self.static_rows, self.static = static_comparison(fu, cp, intensity_cols(inst), frequency_cols(inst), tier)
         self.fees = fee_comparison(fu, agreements, cp, tier)
         fit_fu = fu if self.fit_frame is frame else follow_up(self.fit_frame)
-        self.hazards, d = self._hazards(fit_fu, cause_specific, truth, spec)
+        self.hazards, d = self._hazards(fit_fu, hazards, generating, spec, header)
         self.cohort, self.pool, self.cohort_rows = build_cohort(fu, d, tier, self.hazards.strata, cp, inst)
         central = cp.central()
         self.nl_weekly_central = needs_led_weekly(pd.DataFrame({"setting": self.cohort.setting, "hours": self.cohort.hours,
@@ -234,23 +263,20 @@ class CareCosting:
         self._point_runs()
         return self
 
-    def _hazards(self, fu, cause_specific, truth, spec) -> tuple[HazardModel, Design]:
+    def _hazards(self, fu, fitted, generating, spec, header) -> tuple[HazardModel, Design]:
         inst, sim = self.instrument, self.sim
         if sim.hazard_source == "fitted":
-            if cause_specific is None:
-                spec = spec or choose_spec(fu, inst)
-                # R coxph's fit (survival_engine): the same estimates as lifelines, several times faster
-                cause_specific = {c: fit_cox(fu, inst, cause=c, spec=spec, with_ph=False, engine="engine")
-                                  for c in CAUSES}
-            hz = from_cox(cause_specific, sim.extrapolation_days)
-            return hz, cause_specific[codes.UNPLANNED].design
-        if truth is None:
+            if fitted is None:
+                fitted = fit_hazards(fu, inst, spec, self._n18, censored=header is not None)
+            self.notes.extend(fitted.notes)
+            return from_fitted(fitted, sim.extrapolation_days), design(fu, inst, fitted.spec)
+        if generating is None:
             raise ValueError("hazard_source 'generating' needs the synthetic region's truth.json (data_source "
                              "synthetic); use hazard_source 'fitted' on real data")
-        spec = spec or (cause_specific[codes.UNPLANNED].spec if cause_specific else choose_spec(fu, inst))
+        spec = spec or (fitted.spec if fitted else choose_spec(fu, inst))
         d = design(fu, inst, spec)
         strata = sorted(pd.unique(np.asarray(d.stratum).astype(str)))
-        return from_truth(truth, d.names, strata), d
+        return generating(d.names, strata), d
 
     def _layout(self, h, coefs):
         return layout(h.names, coefs, h.centre, self.cohort.fixed_names, h.eventless, h.stratum_offset)

@@ -6,7 +6,8 @@
   as lifelines centres them. Beyond the last baseline time the hazard is extrapolated as constant:
   the average hazard of the last `extrapolation_days` (the report says so).
 - "generating": the synthetic region's Weibull proportional hazards (truth.json), with its council
-  frailty: the clean check that the engine reproduces a known model.
+  frailty: the clean check that the engine reproduces a known model (built by
+  synth.recovery.generating_hazards; analyses do not read truth.json).
 
 A CauseHazard turns a target cumulative hazard into a time (days): the inverse transform the
 engine uses for each cause's latent time (the placement ends at the first of the three: proper
@@ -146,12 +147,25 @@ def _tail_rate(times: np.ndarray, cumhaz: np.ndarray, window: float) -> np.ndarr
     return np.where(rate > 0, rate, overall)
 
 
-def from_cox(models: dict[str, CoxModel], extrapolation_days: int = 365) -> HazardModel:
-    """HazardModel from question 2's cause-specific Cox models (keys: codes.UNPLANNED, PLANNED, LEFT_CARE)."""
+@dataclass(frozen=True)
+class FittedHazards:
+    """Question 3's fitted cause-specific hazards as aggregates only (no child rows): per cause its
+    covariate names, coefficients, robust covariance, centre (covariate means) and Breslow baseline
+    cumulative hazard per stratum (council), plus the Cox covariates and notes on the fit. Question 2
+    saves it for question 3 (Report.save_artifact), which fits it itself when run alone."""
+
+    spec: object                        # survival.data.CoxSpec
+    strata: tuple[str, ...]
+    causes: dict[str, dict]             # cause -> names, coef, cov, centre, times, cumhaz, eventless
+    notes: tuple[str, ...] = ()
+
+
+def cox_aggregates(models: dict[str, CoxModel], spec: object, notes: tuple[str, ...] = ()) -> FittedHazards:
+    """The aggregates of question 3's cause-specific Cox models (keys: codes.UNPLANNED, PLANNED, LEFT_CARE)."""
     from rcceval.analyses.survival.data import CAUSE_CODE
     from rcceval.stats.cox import robust_variance_efron
-    out, notes = {}, []
     strata = sorted({str(s) for m in models.values() for s in pd.unique(m.design.stratum)})
+    out = {}
     for cause in CAUSES:
         m = models[cause]
         d = m.design
@@ -162,34 +176,28 @@ def from_cox(models: dict[str, CoxModel], extrapolation_days: int = 365) -> Haza
         cov, _ = robust_variance_efron(d.time, event.astype(np.int64), X, coef, cluster=d.cluster, strata=d.stratum)
         centre = X.mean(axis=0)
         times, H = breslow(d.time, event, X, coef, np.asarray(d.stratum).astype(str), centre, strata)
-        eventless = sorted(set(m.dropped) - set(d.dropped))
-        out[cause] = CauseHazard(cause=cause, names=names, coef=coef, cov=cov, centre=centre, strata=strata,
-                                 kind="step", times=times, cumhaz=H, tail_rate=_tail_rate(times, H, extrapolation_days),
-                                 eventless=eventless)
-        if eventless:
-            notes.append(f"{cause}: no such ending among placements of {', '.join(eventless)}: hazard 0 for them")
+        out[cause] = {"names": names, "coef": coef, "cov": cov, "centre": centre, "times": times, "cumhaz": H,
+                      "eventless": sorted(set(m.dropped) - set(d.dropped))}
+    return FittedHazards(spec=spec, strata=tuple(strata), causes=out, notes=tuple(notes))
+
+
+def from_fitted(fitted: FittedHazards, extrapolation_days: int = 365) -> HazardModel:
+    """HazardModel from the fitted aggregates, the hazard extrapolated as constant beyond the last time."""
+    out, notes = {}, []
+    strata = list(fitted.strata)
+    for cause in CAUSES:
+        c = fitted.causes[cause]
+        out[cause] = CauseHazard(cause=cause, names=list(c["names"]), coef=c["coef"], cov=c["cov"], centre=c["centre"],
+                                 strata=strata, kind="step", times=c["times"], cumhaz=c["cumhaz"],
+                                 tail_rate=_tail_rate(c["times"], c["cumhaz"], extrapolation_days),
+                                 eventless=list(c["eventless"]))
+        if c["eventless"]:
+            notes.append(f"{cause}: no such ending among placements of {', '.join(c['eventless'])}: hazard 0 for them")
     notes.append(f"baseline hazards observed to day {int(max(h.times[-1] for h in out.values()))}; beyond it, the "
                  f"constant hazard of the last {extrapolation_days} days (extrapolation)")
     return HazardModel("fitted", out, notes)
 
 
-def from_truth(truth: dict, names: list[str], strata: list[str]) -> HazardModel:
-    """HazardModel from truth.json: Weibull baselines (t in years), log HRs mapped onto the Cox
-    design's column names (survival_cox.truth_name; names not in the generating hazard get 0) and
-    each council's log frailty on the causes it applies to."""
-    from rcceval.analyses.survival.cox import TRUTH_CAUSE, truth_name
-    hz = truth["parameters"]["hazard"]
-    frailty = {c["code"]: c["log_frailty"] for c in truth.get("councils", [])}
-    out = {}
-    for cause in CAUSES:
-        tc = TRUTH_CAUSE[cause]
-        eff = truth["true_effects"][tc]
-        coef = np.array([eff["log_hr"].get(truth_name(n), 0.0) if truth_name(n) else 0.0 for n in names], dtype=float)
-        off = np.array([frailty.get(s, 0.0) if tc in hz.get("council_frailty_applies_to", []) else 0.0 for s in strata])
-        b = eff["baseline"]
-        out[cause] = CauseHazard(cause=cause, names=list(names), coef=coef, cov=None, centre=np.zeros(len(names)),
-                                 strata=list(strata), kind="weibull", weibull=(float(b["lambda"]), float(b["shape"])),
-                                 stratum_offset=off)
-    notes = ["generating model (truth.json): Weibull cause-specific hazards with council frailty; "
-             "its adoption-move rule and re-entry to care are not simulated"]
-    return HazardModel("generating", out, notes)
+def from_cox(models: dict[str, CoxModel], extrapolation_days: int = 365) -> HazardModel:
+    """HazardModel from cause-specific Cox models (keys: codes.UNPLANNED, PLANNED, LEFT_CARE)."""
+    return from_fitted(cox_aggregates(models, None), extrapolation_days)

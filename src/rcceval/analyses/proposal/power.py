@@ -34,7 +34,7 @@ from joblib import Parallel, delayed
 from scipy import linalg, stats
 
 from rcceval.analyses.proposal.requests import share_ci
-from rcceval.analyses.survival.cox import truth_name
+from rcceval.synth.recovery import truth_name  # moved from survival.cox (question 2/3 conversion)
 from rcceval.analyses.survival.data import Design
 
 # DfE, Children looked after in England 2024: looked after on 31 March 2024 (DESIGN.md).

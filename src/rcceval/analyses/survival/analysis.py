@@ -11,7 +11,7 @@ usable on their own:
   and a clustered test) and Aalen-Johansen cumulative incidence of each ending by profile;
 - survival_cox: cause-specific Cox models (Efron ties, stratified by council, robust variance
   clustered by child as R's coxph), the Schoenfeld-residual test of proportional hazards and the
-  refit where it fails, needs re-scored at reviews, recovery of generating values;
+  refit where it fails, needs re-scored at reviews (recovery of generating values: synth.recovery);
 - survival_plots: figures from published tables.
 
 lifelines is the engine users see; survival_engine (R `survival`, exactly) supplies the robust
@@ -27,7 +27,7 @@ import pandas as pd
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
 from rcceval.analyses.survival.cox import (CoxModel, PHRemedy, compare_models, fit_cause_specific, fit_cox,
-                           fit_time_varying_needs, ph_remedy, ph_test, recovery, truth_name)
+                           fit_time_varying_needs, ph_remedy, ph_test)
 from rcceval.analyses.survival.curves import (DAY_TIMES, CIFResult, KMResult, grid_table, incidence_by_profile,
                               profile_summary, survival_by_profile)
 from rcceval.analyses.survival.data import (CAUSE, UNPLANNED, CoxSpec, design, follow_up, need_clusters,
@@ -36,7 +36,7 @@ from rcceval.analyses.survival.data import (CAUSE, UNPLANNED, CoxSpec, design, f
 __all__ = ["PlacementSurvival", "CoxSpec", "CoxModel", "KMResult", "CIFResult", "PHRemedy", "follow_up",
            "need_profiles", "need_clusters", "needs_intervals", "design", "survival_by_profile",
            "incidence_by_profile", "profile_summary", "grid_table", "fit_cox", "fit_cause_specific",
-           "fit_time_varying_needs", "ph_test", "ph_remedy", "compare_models", "recovery", "truth_name"]
+           "fit_time_varying_needs", "ph_test", "ph_remedy", "compare_models"]
 
 @dataclass
 class PlacementSurvival:
@@ -56,7 +56,6 @@ class PlacementSurvival:
     all_placements (the same without SECOND_BEST on every placement with needs, when main uses
     it), cause_specific (one model per ending), remedy (refit where PH fails), time_varying
     (needs re-scored at reviews, same placements as main) and timing (both side by side),
-    recovered (estimates beside truth.json's values, when given).
     """
 
     instrument: Instrument
@@ -69,8 +68,7 @@ class PlacementSurvival:
     min_events: int = 100
     notes: list = field(default_factory=list)
 
-    def fit(self, frame: pd.DataFrame, assessments: pd.DataFrame | None = None,
-            truth: dict | None = None) -> "PlacementSurvival":
+    def fit(self, frame: pd.DataFrame, assessments: pd.DataFrame | None = None) -> "PlacementSurvival":
         inst = self.instrument
         self.fu = fu = follow_up(frame)
         self.profiles = need_profiles(fu, inst)
@@ -104,7 +102,6 @@ class PlacementSurvival:
             self.timing = compare_models({"needs at start": self.main, "needs re-scored at reviews": self.time_varying},
                                          self.needs_covariates(self.main))
         self.coverage = self._coverage(frame)
-        self.recovered = recovery(self.main, truth) if truth is not None else None
         return self
 
     # ---- pieces -----------------------------------------------------------------------------
@@ -188,10 +185,4 @@ class PlacementSurvival:
                                   if c in self.needs_covariates(self.time_varying)}},
             "notes": self.notes,
         }
-        if self.recovered is not None:
-            r = self.recovered
-            needs = r.loc[[c for c in r.index if c.startswith(("I_", "F_")) or c == "MISMATCH"]]
-            out["recovery"] = {"covered": int(r["covered"].sum()), "of": len(r),
-                               "needs_and_mismatch_covered": int(needs["covered"].sum()), "needs_and_mismatch_of": len(needs),
-                               "not_covered": list(r.index[~r["covered"]])}
         return out
