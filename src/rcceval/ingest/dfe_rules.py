@@ -159,6 +159,22 @@ def _write_inputs(files: dict[str, Path], folder: Path, tag: str) -> tuple[list[
     return paths, provenance
 
 
+# The DfE code-list rules whose list rcceval also keeps by collection year (spec/codes.py): where the
+# validator rejects a code that year's guidance allows (its K3 check, for one), rcceval's list wins and
+# the finding is a warning, so a valid code is never fatal.
+CODE_LIST_RULES: dict[str, tuple[str, str]] = {"146": ("episodes", "PLACE"), "149": ("episodes", "REC")}
+
+
+def _valid_by_rcceval(code: str, rows: pd.DataFrame, year: int) -> pd.Series:
+    from rcceval.spec import codes as code_lists
+
+    if code not in CODE_LIST_RULES or CODE_LIST_RULES[code][1] not in rows.columns:
+        return pd.Series(False, index=rows.index)
+    dataset, field = CODE_LIST_RULES[code]
+    years = pd.Series(year, index=rows.index)
+    return code_lists.valid_in_year(rows[field].astype(str).str.strip(), years, dataset, field)
+
+
 def run_council_year(la: str, year: int, files: dict[str, Path], prev: dict[str, Path] | None,
                      python: Path) -> pd.DataFrame:
     """DfE findings of one council-year, as rows of the problem list."""
@@ -197,10 +213,15 @@ def run_council_year(la: str, year: int, files: dict[str, Path], prev: dict[str,
         info = result["rules"].get(code, {})
         named = [c for f in info.get("fields", []) for c in DERIVED.get(f, [f])]
         fields = [f for f in dict.fromkeys(named) if f in rows.columns]
-        values = rows[fields].astype(str).agg(",".join, axis=1) if fields else None
-        log.add_rows(rows, severity(code), f"dfe.{code}", ",".join(fields),
-                     f"DfE rule {code} ({ruleset_for(year)}): {info.get('message', '')}",
-                     values=values, fix=FIXES.get(code, ""))
+        message = f"DfE rule {code} ({ruleset_for(year)}): {info.get('message', '')}"
+        accepted = _valid_by_rcceval(code, rows, year)
+        for part, level, text in ((rows[~accepted], severity(code), message),
+                                  (rows[accepted], "warning", message + " (a valid code of that collection year in "
+                                   "rcceval's code list, which follows the DfE guidance: kept, not fatal)")):
+            if part.empty:
+                continue
+            values = part[fields].astype(str).agg(",".join, axis=1) if fields else None
+            log.add_rows(part, level, f"dfe.{code}", ",".join(fields), text, values=values, fix=FIXES.get(code, ""))
     return log.frame()
 
 
