@@ -91,3 +91,14 @@ def test_shared_objects_live_in_the_run_cache_only(tmp_path, monkeypatch):
     assert later.artifact("02_placement_survival", "hazards") == {"beta": 0.5}
     assert later.artifact("02_placement_survival", "missing") is None
     assert not (tmp_path / "out").exists()
+
+
+def test_shared_keys_of_any_length_fit_a_file_name(tmp_path, monkeypatch):
+    from rcceval import params as params_mod
+    from rcceval.reporting import report
+
+    monkeypatch.setenv(report.RUN_CACHE_ENV, str(tmp_path))
+    rep = report.Report(params_mod.Parameters(output_dir=str(tmp_path / "out")), "01_needs_predict_stability")
+    key = "analysis_frame|" + "x" * 400
+    assert rep.shared(key, lambda: 1) == 1 and rep.shared(key, lambda: 2) == 1
+    assert rep.shared(key + "y", lambda: 3) == 3

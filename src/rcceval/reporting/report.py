@@ -140,8 +140,10 @@ class Report:
     def shared(self, key: str, build):
         """The run's one copy of an object (e.g. the analysis frame for given options): loaded from the
         run cache when another notebook built it, else built with build() and saved for the others."""
-        full = f"shared/{key}|{region_key(self.params)}|{self.params.councils}"
-        full = full.replace("/", "_").replace(" ", "")
+        import hashlib
+
+        spelled = f"{key}|{region_key(self.params)}|{self.params.councils}"
+        full = "shared-" + hashlib.sha256(spelled.encode()).hexdigest()[:32]   # keys can outgrow a file name
         value = load_shared(full)
         if value is None:
             value = build()
