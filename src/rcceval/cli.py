@@ -6,6 +6,7 @@ non-zero; it never shows a Python traceback for a data or parameter problem.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -155,8 +156,23 @@ def main(argv: list[str] | None = None) -> int:
         args.by_la = True
     elif args.command == "run":
         args.by_la = False
+    from rcceval.reporting.rundir import Interrupted, RunFolderError
+
+    def on_sigterm(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        print("rcceval: interrupted (SIGINT); no partial results left, previous results intact", file=sys.stderr)
+        return 130
+    except Interrupted:
+        print("rcceval: stopped (SIGTERM); no partial results left, previous results intact", file=sys.stderr)
+        return 143
+    except RunFolderError as exc:
+        print(f"rcceval: {exc}", file=sys.stderr)
+        return 2
     except DataValidationError as exc:
         print("The data cannot be analysed as it is:", file=sys.stderr)
         print(exc.report.summary(), file=sys.stderr)
