@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 
@@ -74,7 +75,7 @@ def test_a_second_run_of_the_same_name_refuses_at_once_naming_the_first(project)
         assert len(lines) == 1 and f"pid {first.pid}" in lines[0] and "Traceback" not in second.stderr
         assert _snapshot(project / "outputs" / "tiny") == before  # nothing written meanwhile
     finally:
-        out, err = first.communicate(timeout=600)
+        _out, err = first.communicate(timeout=600)
     assert first.returncode == 0, err[-2000:]
     after = _snapshot(project / "outputs" / "tiny")
     assert set(after) == set(before)  # the first run's folder complete: no file lost
@@ -97,10 +98,14 @@ def test_an_interrupted_run_leaves_the_previous_results_intact(project, sig, cod
     before = _snapshot(project / "outputs" / "tiny")
     proc = _start(project)
     _wait_for_partial(proc, project)
-    time.sleep(1.0)  # well into the run
+    t0 = time.monotonic()
+    while not any("ipykernel" in " ".join(c.cmdline()) for c in psutil.Process(proc.pid).children(recursive=True)):
+        assert proc.poll() is None and time.monotonic() - t0 < 120, "no notebook kernel started"
+        time.sleep(0.05)
+    time.sleep(0.5)  # a notebook is executing
     proc.send_signal(sig)
     t0 = time.monotonic()
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert time.monotonic() - t0 < 30
     assert proc.returncode == code, err[-2000:]
     assert "Traceback" not in err and len([line for line in err.splitlines() if "rcceval:" in line]) == 1
@@ -118,8 +123,8 @@ def test_a_read_only_outputs_folder_gives_one_line(project):
     finally:
         outputs.chmod(mode)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [f"rcceval: outputs folder {outputs} is read-only: "
-                                                "make it writable (chmod u+w) to run"]
+    assert done.stderr.strip().splitlines() == [(f"rcceval: outputs folder {outputs} is read-only: "
+                                                "make it writable (chmod u+w) to run")]
 
 
 def test_an_outputs_file_gives_one_line(project, tmp_path):
