@@ -135,3 +135,16 @@ def test_an_outputs_file_gives_one_line(project, tmp_path):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "is a file, not a folder" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_two_runs_started_together_one_refuses_and_no_file_is_lost(project):
+    before = set(_snapshot(project / "outputs" / "tiny"))
+    procs = [_start(project), _start(project)]
+    results = [(p.pid, *p.communicate(timeout=600), p.returncode) for p in procs]
+    codes = sorted(r[3] for r in results)
+    assert codes == [0, 2], [r[2][-1000:] for r in results]
+    winner = next(r for r in results if r[3] == 0)
+    loser = next(r for r in results if r[3] == 2)
+    assert loser[2].strip().splitlines() == [loser[2].strip()] and f"pid {winner[0]}" in loser[2]
+    assert "Traceback" not in loser[2] + winner[2]
+    assert set(_snapshot(project / "outputs" / "tiny")) == before and not _partials(project)
