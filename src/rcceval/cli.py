@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -161,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     def on_sigterm(signum: int, _frame: object) -> None:
         raise Interrupted(signum)
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+    in_main = threading.current_thread() is threading.main_thread()  # signals can only be set there
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
@@ -180,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as exc:
         print(f"Parameter problem: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)  # main() called in-process leaves no handler behind
 
 
 if __name__ == "__main__":
