@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import pickle
 import platform
@@ -258,6 +259,7 @@ def _run_set(params: params_mod.Parameters, run_dir: Path, root: Path, kernel: s
                 runs.append(future.result())
                 bar.update(1)
     except BaseException:  # interrupted: stop the kernels so the worker threads end at once
+        logging.disable(logging.CRITICAL)  # no "Kernel died" noise from the killed kernels
         rundir.stop_children()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
