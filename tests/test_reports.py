@@ -68,7 +68,7 @@ def test_run_writes_every_output(small_run):
         assert settings[key] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert set(settings) == {"parameters", "instrument", "costing"}
     index = (out / "index.html").read_text()
-    assert "00_data_quality.html" in index and "FAILED" not in index and not (project / "outputs" / "first.partial").exists()
+    assert "00_data_quality.html" in index and "FAILED" not in index and not list((project / "outputs").glob(".first.*"))
 
 
 def test_results_are_byte_identical_across_runs(small_run):

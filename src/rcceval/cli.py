@@ -6,7 +6,9 @@ non-zero; it never shows a Python traceback for a data or parameter problem.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -155,8 +157,24 @@ def main(argv: list[str] | None = None) -> int:
         args.by_la = True
     elif args.command == "run":
         args.by_la = False
+    from rcceval.reporting.rundir import Interrupted, RunFolderError
+
+    def on_sigterm(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    in_main = threading.current_thread() is threading.main_thread()  # signals can only be set there
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        print("rcceval: interrupted (SIGINT); no partial results left, previous results intact", file=sys.stderr)
+        return 130
+    except Interrupted:
+        print("rcceval: stopped (SIGTERM); no partial results left, previous results intact", file=sys.stderr)
+        return 143
+    except RunFolderError as exc:
+        print(f"rcceval: {exc}", file=sys.stderr)
+        return 2
     except DataValidationError as exc:
         print("The data cannot be analysed as it is:", file=sys.stderr)
         print(exc.report.summary(), file=sys.stderr)
@@ -164,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     except ParameterError as exc:
         print(f"Parameter problem: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)  # main() called in-process leaves no handler behind
 
 
 if __name__ == "__main__":

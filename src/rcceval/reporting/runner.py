@@ -5,14 +5,16 @@ region on first use), executes each notebook in the project's own Python (a kern
 the run, not registered anywhere global), exports HTML (code hidden unless keep_code), and writes
 manifest.json (parameters, input hashes, versions, commit, seed, timings) and index.html. A
 notebook that fails does not stop the others; the run then exits non-zero and index.html shows
-the failing cell's error. Everything is written into `<run>.partial/` and moved into place at
-the end, so a run never leaves a half-written report under its real name.
+the failing cell's error. One run a name at a time (a lock beside the folder); everything is
+written into a hidden `.<run>.partial-<pid>/` and swapped in only when complete, and an
+interrupted run removes it, so the previous results stay intact (see rundir.py).
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import pickle
 import platform
@@ -27,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 from rcceval import params as params_mod
+from rcceval.reporting import rundir
 from rcceval.reporting.index import write_index
 from rcceval.reporting.report import REGION_CACHE_ENV, RUN_CACHE_ENV, ensure_data, region_key
 
@@ -239,7 +242,8 @@ def _run_set(params: params_mod.Parameters, run_dir: Path, root: Path, kernel: s
     finished: set[str] = set()
     running: dict = {}
     waiting = list(names)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         while waiting or running:
             for name in [n for n in waiting if all(d in finished or d not in names for d in DEPENDS_ON.get(n, ()))]:
                 if len(running) >= max(1, jobs):
@@ -254,6 +258,12 @@ def _run_set(params: params_mod.Parameters, run_dir: Path, root: Path, kernel: s
                 finished.add(running.pop(future))
                 runs.append(future.result())
                 bar.update(1)
+    except BaseException:  # interrupted: stop the kernels so the worker threads end at once
+        logging.disable(logging.CRITICAL)  # no "Kernel died" noise from the killed kernels
+        rundir.stop_children()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     bar.close()
     return sorted(runs, key=lambda r: r.name)
 
@@ -270,9 +280,23 @@ def run(params_file: str | Path, only: list[str] | None = None, by_la: bool = Fa
         params = replace(params, keep_code=keep_code)
     data_dir = ensure_data(params)
     run_id = run_id or params.run_name
-    final = root / "outputs" / run_id
-    work = final.with_name(final.name + ".partial")
-    shutil.rmtree(work, ignore_errors=True)
+    outputs = root / "outputs"
+    rundir.check_outputs(outputs)
+    with rundir.run_lock(outputs, run_id):
+        work = rundir.work_dir(outputs, run_id)
+        try:
+            outcome = _run_into(params, data_dir, root, run_id, work, by_la, jobs)
+            final = outputs / run_id
+            rundir.publish(work, final)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return RunOutcome(final, outcome.notebooks,
+                      {la: RunOutcome(final / "la" / la, s.notebooks) for la, s in outcome.sub_runs.items()})
+
+
+def _run_into(params: params_mod.Parameters, data_dir: Path, root: Path, run_id: str, work: Path, by_la: bool,
+              jobs: int) -> RunOutcome:
+    """Everything of a run written into the work folder: notebooks, manifest, index."""
     started = _now()
     t0 = time.perf_counter()
     with project_kernel() as kernel, region_cache(params):
@@ -299,6 +323,4 @@ def run(params_file: str | Path, only: list[str] | None = None, by_la: bool = Fa
     }
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     write_index(outcome, work, run_id, params)
-    shutil.rmtree(final, ignore_errors=True)
-    work.rename(final)
-    return RunOutcome(final, notebooks, {la: RunOutcome(final / "la" / la, s.notebooks) for la, s in subs.items()})
+    return outcome
