@@ -8,7 +8,6 @@ no timestamps) so that the same inputs give a byte-identical file.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
