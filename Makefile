@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYNTH := data/synthetic
 SEED ?= 20240331
 
-.PHONY: setup test test-fast report synth bench bench-derive system-deps
+.PHONY: setup lint test test-fast report synth bench bench-derive system-deps
 
 setup: $(STAMP)
 
@@ -17,7 +17,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# Lint (no auto-format): the rules and ignores are in pyproject.toml's [tool.ruff].
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+
+test: $(STAMP) lint
 	$(PY) -m pytest
 
 test-fast: $(STAMP)

@@ -28,11 +28,11 @@ from rcceval.analyses.costing.analysis import CareCosting
 from rcceval.analyses.costing.hazard import CAUSES
 from rcceval.analyses.costing.microsim import Cohort, Settings, simulate
 from rcceval.analyses.costing.params import COST_GROUPS, load_costing
-from rcceval.derive.placements import derive_placements
 from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
+from rcceval.derive.placements import derive_placements
 from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
+from rcceval.spec.instruments import load_instrument
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 60

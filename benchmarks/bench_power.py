@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from rcceval.analyses.proposal import power as pw
-from rcceval.derive.placements import derive_placements
-from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
-from rcceval.ingest.load import read_region
 from rcceval.analyses.survival.data import CoxSpec, design, follow_up
+from rcceval.derive.frame import FrameOptions, analysis_frame
+from rcceval.derive.placements import derive_placements
+from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
+from rcceval.spec.instruments import load_instrument
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [(150, 1), (300, 1), (600, 1), (600, 2), (1200, 2), (1800, 3), (3000, 3), (6000, 5)]

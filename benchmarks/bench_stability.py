@@ -31,13 +31,13 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=5)
     args = ap.parse_args()
 
-    from rcceval.derive.placements import derive_placements
-    from rcceval.derive.frame import FrameOptions, analysis_frame
-    from rcceval.spec.instruments import load_instrument
-    from rcceval.ingest.load import read_region
     from rcceval.analyses.prediction.analysis import NeedsStabilityAnalysis
-    from rcceval.synth import generate
+    from rcceval.derive.frame import FrameOptions, analysis_frame
+    from rcceval.derive.placements import derive_placements
+    from rcceval.ingest.load import read_region
     from rcceval.ingest.validate import validate_region
+    from rcceval.spec.instruments import load_instrument
+    from rcceval.synth import generate
 
     times = {}
     with tempfile.TemporaryDirectory() as tmp:

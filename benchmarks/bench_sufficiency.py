@@ -22,11 +22,11 @@ import pandas as pd
 from rcceval.analyses.sufficiency import forecast as sf
 from rcceval.analyses.sufficiency import gap as sg
 from rcceval.analyses.sufficiency import needs as sn
-from rcceval.derive.placements import derive_placements
-from rcceval.spec.instruments import load_instrument
-from rcceval.ingest.load import read_region
 from rcceval.analyses.sufficiency.profiles import prepare
+from rcceval.derive.placements import derive_placements
+from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
+from rcceval.spec.instruments import load_instrument
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,14 +21,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from rcceval.spec import codes
-from rcceval.derive.placements import derive_placements
+from rcceval.analyses.survival.analysis import (
+    CoxSpec,
+    fit_cause_specific,
+    fit_cox,
+    fit_time_varying_needs,
+    follow_up,
+    incidence_by_profile,
+    need_clusters,
+    need_profiles,
+    survival_by_profile,
+)
 from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
+from rcceval.derive.placements import derive_placements
 from rcceval.ingest.load import read_region
-from rcceval.analyses.survival.analysis import (CoxSpec, fit_cause_specific, fit_cox, fit_time_varying_needs, follow_up,
-                              incidence_by_profile, need_clusters, need_profiles, survival_by_profile)
 from rcceval.ingest.validate import validate_region
+from rcceval.spec import codes
+from rcceval.spec.instruments import load_instrument
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = 120

@@ -14,15 +14,31 @@ import pytest
 import yaml
 from scipy import integrate, stats
 
-from rcceval.spec import codes
 from rcceval.analyses.costing.analysis import break_even
 from rcceval.analyses.costing.hazard import CAUSES, CauseHazard, HazardModel, breslow
-from rcceval.analyses.costing.microsim import (ITEM, TYPE_LEVELS, Cohort, Pool, Settings, cost, hash_uniform, item_prices,
-                                      layout, seed_key, simulate)
+from rcceval.analyses.costing.microsim import (
+    ITEM,
+    TYPE_LEVELS,
+    Cohort,
+    Pool,
+    Settings,
+    cost,
+    hash_uniform,
+    item_prices,
+    layout,
+    seed_key,
+    simulate,
+)
 from rcceval.analyses.costing.params import COST_GROUPS, SETTINGS, load_costing, parse_costing
-from rcceval.analyses.costing.static import (cost_group, fee_comparison, needs_components, needs_led_weekly,
-                                    static_comparison)
+from rcceval.analyses.costing.static import (
+    cost_group,
+    fee_comparison,
+    needs_components,
+    needs_led_weekly,
+    static_comparison,
+)
 from rcceval.errors import ParameterError
+from rcceval.spec import codes
 from rcceval.spec.instruments import load_instrument
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -303,7 +319,7 @@ def test_simulated_first_placements_reproduce_the_weibull_hazards_and_cause_shar
     assert ks.statistic < 1.95 / np.sqrt(N)
     for ci, k in enumerate(CAUSES):
         h = lambda t, k=k: lam[k] * shape[k] * t ** (shape[k] - 1)  # noqa: E731  (years)
-        share = integrate.quad(lambda y: h(y) * np.exp(-sum(lam[q] * y ** shape[q] for q in CAUSES)), 0, np.inf)[0]
+        share = integrate.quad(lambda y, h=h: h(y) * np.exp(-sum(lam[q] * y ** shape[q] for q in CAUSES)), 0, np.inf)[0]
         got = np.mean(cause == ci)
         assert abs(got - share) < 4.5 * np.sqrt(share * (1 - share) / N), (k, got, share)
 

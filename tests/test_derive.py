@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from helpers903 import ep, hd, write_return
-from rcceval.spec import codes
+
 from rcceval.derive.placements import child_summary, derive_periods, derive_placements, stability_measures
 from rcceval.ingest.load import read_903
 from rcceval.ingest.validate import validate_903
+from rcceval.spec import codes
 
 COLS = ["CHILD", "PERIOD_NO", "PLACEMENT_IN_PERIOD", "PLACEMENT_NO", "START", "END", "PLACE", "N_EPISODES",
         "ENDING", "ENDING_CODE", "DURATION_DAYS", "CENSORED"]

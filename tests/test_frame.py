@@ -1,13 +1,13 @@
 """The analysis frame on a hand-made region: every covariate at a placement's start, exactly."""
 import numpy as np
 import pandas as pd
-
 from helpers903 import ep, hd, write_return
-from rcceval.derive.placements import derive_placements
+
 from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
+from rcceval.derive.placements import derive_placements
 from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
+from rcceval.spec.instruments import load_instrument
 
 INS = load_instrument()
 

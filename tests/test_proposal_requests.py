@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rcceval.derive.frame import secured_vs_preferred
 from rcceval.analyses.proposal.requests import SecuredPlacements, design_effect, share_ci
+from rcceval.derive.frame import secured_vs_preferred
 
 Z = 1.959963984540054
 

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
-import pytest
 import jupytext
 import nbformat
+import pandas as pd
+import pytest
 import yaml
 
 from rcceval import params as params_mod

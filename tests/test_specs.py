@@ -11,10 +11,9 @@ import frictionless
 import pytest
 import yaml
 
-from rcceval.spec import datadict
-from rcceval.spec import instruments
-from rcceval.spec import datasets as specs
 from rcceval.errors import ParameterError
+from rcceval.spec import datadict, instruments
+from rcceval.spec import datasets as specs
 
 ROOT = Path(__file__).resolve().parents[1]
 PDS_REFERENCE = ROOT.parent / "shared" / "reference" / "placements-standard-v2.json"
@@ -450,6 +449,7 @@ def test_questions_the_903_cannot_answer_name_real_fields(tmp_path):
 def test_a_bad_placement_request_extract_names_file_row_column_value_and_rule(tmp_path, capsys):
     """`rcceval validate` checks an extract against exactly the published specification."""
     from helpers903 import ep, hd, write_return
+
     from rcceval.cli import main
 
     write_return(tmp_path / "903", "LA1", 2024, [hd("1")], [ep("1", "01/04/2023", "S")])

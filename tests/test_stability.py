@@ -13,16 +13,16 @@ from scipy import stats
 from rcceval.analyses.prediction import data as sd
 from rcceval.analyses.prediction import fit as sf
 from rcceval.analyses.prediction import metrics as smx
-from rcceval.derive.placements import derive_placements
-from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
-from rcceval.ingest.load import read_region
 from rcceval.analyses.prediction.analysis import NeedsStabilityAnalysis
 from rcceval.analyses.prediction.text import conclusion
+from rcceval.derive.frame import FrameOptions, analysis_frame
+from rcceval.derive.placements import derive_placements
+from rcceval.ingest.load import read_region
+from rcceval.ingest.validate import validate_region
 from rcceval.reporting.publish import Publisher
 from rcceval.reporting.results import Estimate, Guarded
+from rcceval.spec.instruments import load_instrument
 from rcceval.synth import generate
-from rcceval.ingest.validate import validate_region
 
 NULL_SEEDS = (1, 2, 3, 4, 5)
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers903 import ep, hd, write_return
 from scipy import stats
 
-from helpers903 import ep, hd, write_return
-from rcceval.derive.placements import derive_placements
-from rcceval.spec.instruments import load_instrument
-from rcceval.ingest.load import read_region
-from rcceval.derive.needs import intensity_cols
-from rcceval.analyses.sufficiency.profiles import PROFILES, collection_year, prepare
 from rcceval.analyses.sufficiency import forecast as sf
 from rcceval.analyses.sufficiency import gap as sg
 from rcceval.analyses.sufficiency import needs as sn
+from rcceval.analyses.sufficiency.profiles import PROFILES, collection_year, prepare
+from rcceval.derive.needs import intensity_cols
+from rcceval.derive.placements import derive_placements
+from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
+from rcceval.spec.instruments import load_instrument
 
 INS = load_instrument()
 ICOLS = intensity_cols(INS)

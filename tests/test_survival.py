@@ -17,22 +17,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from r_reference import max_rel_diff, require_r, run_r
 from scipy import stats
 
-from r_reference import max_rel_diff, require_r, run_r
-from rcceval.spec import codes
 from rcceval.analyses.survival import data as sd
-from rcceval.derive.placements import derive_placements
+from rcceval.analyses.survival.analysis import (
+    CoxSpec,
+    PlacementSurvival,
+    fit_cox,
+    fit_time_varying_needs,
+    follow_up,
+    incidence_by_profile,
+    need_clusters,
+    need_profiles,
+    needs_intervals,
+    ph_remedy,
+    ph_test,
+    survival_by_profile,
+)
 from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
+from rcceval.derive.placements import derive_placements
 from rcceval.ingest.load import read_region
-from rcceval.reporting.publish import Publisher, _plain
-from rcceval.analyses.survival.analysis import (CoxSpec, PlacementSurvival, fit_cox, fit_time_varying_needs, follow_up,
-                              incidence_by_profile, need_clusters, need_profiles, needs_intervals, ph_remedy,
-                              ph_test, survival_by_profile)
-from rcceval.synth.recovery import cox_recovery as recovery
-from rcceval.synth import generate
 from rcceval.ingest.validate import validate_region
+from rcceval.reporting.publish import Publisher, _plain
+from rcceval.spec import codes
+from rcceval.spec.instruments import load_instrument
+from rcceval.synth import generate
+from rcceval.synth.recovery import cox_recovery as recovery
 
 ROOT = Path(__file__).resolve().parents[1]
 INST = load_instrument(None)

@@ -12,8 +12,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from r_reference import max_rel_diff, require_r, run_r
+
 from rcceval.stats.cox import (
     concordance_index,
     cox_efron,

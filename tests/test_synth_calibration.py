@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from rcceval.spec import codes
+from rcceval.analyses.quality.checks import looked_after_on
+from rcceval.derive.needs import distance_miles
 from rcceval.derive.placements import stability_measures, year_bounds
 from rcceval.ingest.load import read_region
-from rcceval.derive.needs import distance_miles
-from rcceval.analyses.quality.checks import looked_after_on
-from rcceval.synth import generate
 from rcceval.ingest.validate import validate_region
+from rcceval.spec import codes
+from rcceval.synth import generate
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import sys
 
 import pandas as pd
 import pytest
-
 from helpers903 import EPISODES, HEADER, ep, hd, write_return
+
 from rcceval.cli import main
 from rcceval.derive.placements import derive_placements
 from rcceval.errors import DataValidationError

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rcceval.spec import codes
 from rcceval.errors import DataValidationError, ParameterError
+from rcceval.spec import codes
 
 
 def load_clean(data_dir: str, strict: bool = False):

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rcceval.spec import codes
 from rcceval.derive.needs import capability, distance_miles, mismatch, needs_at, needs_wide, tiers
-from rcceval.spec.instruments import Instrument
 from rcceval.ingest.validate import CleanRegion
+from rcceval.spec import codes
+from rcceval.spec.instruments import Instrument
 
 KEY = ["LA", "CHILD"]
 PDS_TYPES = {"fosterCareSuitability": "Foster", "residentialCareSuitability": "Residential",

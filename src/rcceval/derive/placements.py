@@ -13,8 +13,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from rcceval.spec import codes
 from rcceval.ingest.validate import Clean903
+from rcceval.spec import codes
 
 KEY = ["LA", "CHILD"]
 FIRST_COLS = ["DECOM", "PLACE", "PLACE_PROVIDER", "URN", "HOME_POST", "PL_POST", "LS", "CIN"]

@@ -16,11 +16,11 @@ import pandas as pd
 
 from rcceval import params as params_mod
 from rcceval.derive.placements import derive_placements
-from rcceval.reporting.disclosure import DisclosureSettings
 from rcceval.errors import ParameterError
 from rcceval.ingest.load import read_region
-from rcceval.reporting.publish import Publisher
 from rcceval.ingest.validate import CleanRegion, validate_region
+from rcceval.reporting.disclosure import DisclosureSettings
+from rcceval.reporting.publish import Publisher
 
 
 def ensure_data(params: params_mod.Parameters) -> Path:

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -124,7 +124,7 @@ def versions() -> dict[str, str]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @contextlib.contextmanager
@@ -303,7 +303,7 @@ def _run_into(params: params_mod.Parameters, data_dir: Path, root: Path, run_id:
         notebooks = _run_set(params, work, root, kernel, jobs, run_id)
         subs = {}
         if by_la:
-            from rcceval.ingest.load import find_903_root, find_903_files
+            from rcceval.ingest.load import find_903_files, find_903_root
             councils = sorted({la for _, _, la, _ in find_903_files(find_903_root(data_dir)) if la})
             if params.councils != "all":
                 councils = [c for c in councils if c in params.councils]

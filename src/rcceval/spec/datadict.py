@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rcceval.spec.instruments import Instrument, describe_band, describe_score, load_instrument
 from rcceval.spec.datasets import BEYOND_903, DATASETS, capability_column, load_schema, schema_path
+from rcceval.spec.instruments import Instrument, describe_band, describe_score, load_instrument
 
 
 def datapackage(datasets: list[str] | None = None) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +51,7 @@ def schema_path(name: str) -> Path:
     return SCHEMA_DIR / DATASETS[name]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_schema(name: str) -> dict:
     return json.loads(schema_path(name).read_text(encoding="utf-8"))
 

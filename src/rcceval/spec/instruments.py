@@ -15,8 +15,15 @@ import yaml
 
 from rcceval.checking import Checker
 from rcceval.errors import ParameterError
-from rcceval.spec.datasets import (DEFAULT_INSTRUMENT_PATH, INSTRUMENT_DIR, NEED_TIERS, SCALE_MAX,
-                    SCORE_RULES, capability_column, load_schema)
+from rcceval.spec.datasets import (
+    DEFAULT_INSTRUMENT_PATH,
+    INSTRUMENT_DIR,
+    NEED_TIERS,
+    SCALE_MAX,
+    SCORE_RULES,
+    capability_column,
+    load_schema,
+)
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,7 @@ from pathlib import Path
 from .calibration import internal_report
 from .csvout import DateStrings
 from .episodes import build_episodes, short_breaks
-from .extras import (visible_placements, write_agreements, write_lookup, write_needs,
-                     write_register, write_requests)
+from .extras import visible_placements, write_agreements, write_lookup, write_needs, write_register, write_requests
 from .journeys import Tables
 from .region import Region, simulate_region
 from .returns import make_people, write_returns

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .population import add_years
 from .journeys import CENSORED, LEAVING, NEVER, PLANNED, UNPLANNED, Tables, ls_at
+from .population import add_years
 from .rng import stream
 
 B_SNAP_DAYS = 30

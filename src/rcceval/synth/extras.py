@@ -165,7 +165,7 @@ def write_requests(region, vis: np.ndarray, people: People, out: Path, dates: Da
     pk, kk = pl["pkey"][v], pl["k"][v].astype(np.int64)
     n = len(v)
     c = pl["cidx"][v]
-    I = pl["inten"][v].astype(int)
+    intensity = pl["inten"][v].astype(int)
     age = pl["age"][v]
     code = pl["code"][v]
     km = pl["km"][v]
@@ -182,26 +182,26 @@ def write_requests(region, vis: np.ndarray, people: People, out: Path, dates: Da
     sib = _choose(u(3), ["0", "1", "2", "3"], [0.55, 0.25, 0.12, 0.08]).astype(int)
     together = np.where(sib > 0, np.minimum(sib, (u(4) * (sib + 1)).astype(int)), 0)
     uasc = ch.uasc[c]
-    learn = I[:, _DI["learning_communication"]]
+    learn = intensity[:, _DI["learning_communication"]]
     comm = np.where(u(5) < 0.03, "Not Specified", np.where(learn >= 2, "Y", "N"))
     spec = np.where(uasc, "ESOL", np.where(learn >= 3, _choose(u(6), ["Makaton", "BSL", "Other"], [0.7, 0.1, 0.2]), "None"))
-    adapt = (I[:, _DI["health_disability"]] >= 3) & (u(7) < 0.6)
+    adapt = (intensity[:, _DI["health_disability"]] >= 3) & (u(7) < 0.6)
     cult = np.where(uasc, _choose(u(8), ["Required", "Not required", "Not Known"], [0.6, 0.3, 0.1]),
                     _choose(u(8), ["Required", "Not required", "Not Known", "Other"], [0.12, 0.7, 0.16, 0.02]))
-    solo = ((I[:, _DI["risk_to_others"]] >= 3) | (I[:, _DI["behaviour"]] >= 3)) & (u(9) < 0.7)
+    solo = ((intensity[:, _DI["risk_to_others"]] >= 3) | (intensity[:, _DI["behaviour"]] >= 3)) & (u(9) < 0.7)
     comp = np.where(solo, "Solo placement recommended",
                     _choose(u(10), ["With other children recommended", "Only with other older children",
                                     "Only with other younger children", "No preference"], [0.3, 0.1, 0.1, 0.5]))
     pets = _choose(u(11), ["Yes - can", "Not Known", "No", "Yes - must"], [0.6, 0.22, 0.13, 0.05])
-    support = np.where((I[:, _DI["emotional_wellbeing"]] >= 3) | (I[:, _DI["risk_to_self"]] >= 2), "therapeutic support",
-                       np.where((I[:, _DI["risk_to_others"]] >= 2) | (I[:, _DI["exploitation_missing"]] >= 2),
+    support = np.where((intensity[:, _DI["emotional_wellbeing"]] >= 3) | (intensity[:, _DI["risk_to_self"]] >= 2), "therapeutic support",
+                       np.where((intensity[:, _DI["risk_to_others"]] >= 2) | (intensity[:, _DI["exploitation_missing"]] >= 2),
                                 "additional supervision",
                                 np.where((km / 1.609344 > 20) & (age < 16), "taxis to school", "NA")))
     support = np.where((support == "NA") & (u(12) < 0.03), "other (please specify)", support)
-    maxrisk = I[:, [_DI["risk_to_self"], _DI["risk_to_others"], _DI["exploitation_missing"]]].max(axis=1)
+    maxrisk = intensity[:, [_DI["risk_to_self"], _DI["risk_to_others"], _DI["exploitation_missing"]]].max(axis=1)
     dol = (code == "K1") | ((maxrisk == 3) & (pl["secured"][v] == 1) & (u(13) < 0.05))
     pref = pl["preferred"][v]
-    ext = I[:, _DI["behaviour"]] + I[:, _DI["risk_to_others"]] + I[:, _DI["exploitation_missing"]]
+    ext = intensity[:, _DI["behaviour"]] + intensity[:, _DI["risk_to_others"]] + intensity[:, _DI["exploitation_missing"]]
 
     def suit(t: int, unsuitable: np.ndarray, i: int) -> np.ndarray:
         base = np.where(unsuitable, "Unsuitable", "Suitable but not preferred")
@@ -216,8 +216,8 @@ def write_requests(region, vis: np.ndarray, people: People, out: Path, dates: Da
     def risk(b: np.ndarray) -> np.ndarray:
         return np.where(b, "Risk Present", "No known risk").astype(object)
 
-    ex = I[:, _DI["exploitation_missing"]] >= 2
-    rto = I[:, _DI["risk_to_others"]] >= 2
+    ex = intensity[:, _DI["exploitation_missing"]] >= 2
+    rto = intensity[:, _DI["risk_to_others"]] >= 2
     sector = region.geo.sector_code
     pl_post = sector[pl["pl_sector"][v]]  # the commissioner knows where it is, even if PL_POST is blank
     urn = np.where(pl["setting"][v] >= 0, region.register.urn[np.maximum(pl["setting"][v], 0)], "XXXXXXX")
@@ -230,15 +230,15 @@ def write_requests(region, vis: np.ndarray, people: People, out: Path, dates: Da
         "culturalNeeds": cult, "livingCompanions": comp, "pets": pets, "additionalSupport": support,
         "deprivationOfLiberty": _tf(dol), "fosterCareSuitability": fos_s, "residentialCareSuitability": res_s,
         "supportedAccommodationSuitability": sup_s,
-        "riskSelfHarm": risk(I[:, _DI["risk_to_self"]] >= 2),
+        "riskSelfHarm": risk(intensity[:, _DI["risk_to_self"]] >= 2),
         "riskSexualExploitation": risk(ex & (u(19) < np.where(male, 0.3, 0.75))),
         "riskCriminalExploitation": risk(ex & (u(20) < np.where(male, 0.75, 0.3))),
         "riskDrugAlcohol": risk(ex & (age >= 12) & (u(21) < 0.5)),
-        "riskEatingDisorder": risk((I[:, _DI["emotional_wellbeing"]] >= 3) & (u(22) < 0.1)),
+        "riskEatingDisorder": risk((intensity[:, _DI["emotional_wellbeing"]] >= 3) & (u(22) < 0.1)),
         "riskMissing": risk(ex), "riskOther": np.full(n, "", dtype=object),
         "riskToOthersPhysical": risk(rto), "riskToOthersSexual": risk(rto & (u(23) < 0.15)),
         "riskToOthersFire": risk(rto & (u(24) < 0.08)),
-        "riskToOthersAnimals": risk((I[:, _DI["behaviour"]] >= 2) & (u(25) < 0.08)),
+        "riskToOthersAnimals": risk((intensity[:, _DI["behaviour"]] >= 2) & (u(25) < 0.08)),
         "riskToOthersCriminal": risk(rto & (age >= 12) & (u(26) < 0.6)),
         "riskToOthersOther": np.full(n, "", dtype=object),
         "totalWeeklyCost": pl["fee"][v], "placementLocation": pl_post,

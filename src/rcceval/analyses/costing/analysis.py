@@ -20,24 +20,43 @@ draws. Nothing here prints or plots.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rcceval.spec import codes
 from rcceval.analyses.costing.hazard import CAUSES, FittedHazards, HazardModel, cox_aggregates, from_fitted
-from rcceval.analyses.costing.microsim import (AGE_EDGES, ITEM, SCENARIOS, TYPE_LEVELS, VARIABLE, Cohort, Journeys, Pool, Settings, cost,
-                               first_linear_predictors, item_prices, layout, simulate)
+from rcceval.analyses.costing.microsim import (
+    AGE_EDGES,
+    ITEM,
+    SCENARIOS,
+    TYPE_LEVELS,
+    VARIABLE,
+    Cohort,
+    Journeys,
+    Pool,
+    Settings,
+    cost,
+    first_linear_predictors,
+    item_prices,
+    layout,
+    simulate,
+)
 from rcceval.analyses.costing.params import COST_GROUPS, CostingParameters
-from rcceval.analyses.costing.static import cost_group, fee_comparison, needs_components, needs_led_weekly, static_comparison
-from rcceval.spec.instruments import Instrument
-from rcceval.derive.needs import frequency_cols, intensity_cols
+from rcceval.analyses.costing.static import (
+    cost_group,
+    fee_comparison,
+    needs_components,
+    needs_led_weekly,
+    static_comparison,
+)
 from rcceval.analyses.survival.cox import fit_cox
 from rcceval.analyses.survival.data import UNPLANNED, CoxSpec, Design, design, follow_up, need_profiles
+from rcceval.derive.needs import frequency_cols, intensity_cols
+from rcceval.spec import codes
+from rcceval.spec.instruments import Instrument
 from rcceval.stats.cox import kaplan_meier
 
 DAYS_PER_YEAR = 365.25

@@ -167,7 +167,7 @@ def fit_glm(X: np.ndarray, names: list[str], rows: Rows, clusters: np.ndarray, l
     eta, (ll, u, w, _) = loglik(params)
     current = ll.sum()
     converged, it = False, 0
-    for it in range(1, maxiter + 1):
+    for it in range(1, maxiter + 1):  # noqa: B007  (it is reported after the loop)
         info, score = _info_and_score(X, rows, w, u, n)
         f = np.flatnonzero(free)
         try:

@@ -34,8 +34,8 @@ from joblib import Parallel, delayed
 from scipy import linalg, stats
 
 from rcceval.analyses.proposal.requests import share_ci
-from rcceval.synth.recovery import truth_name  # moved from survival.cox (question 2/3 conversion)
 from rcceval.analyses.survival.data import Design
+from rcceval.synth.recovery import truth_name  # moved from survival.cox (question 2/3 conversion)
 
 # DfE, Children looked after in England 2024: looked after on 31 March 2024 (DESIGN.md).
 ENGLAND_LOOKED_AFTER = 83_630

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-
 SUITABILITY = ("Preferred", "Suitable but not preferred", "Unsuitable", "Not specified")
 LOCATION = ("Preferred location met", "Preferred location not met")
 ALL = "All councils"

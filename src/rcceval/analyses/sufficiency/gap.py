@@ -45,10 +45,10 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
-from rcceval.spec import codes
-from rcceval.spec.instruments import Instrument
 from rcceval.derive.needs import capability, intensity_cols
+from rcceval.spec import codes
 from rcceval.spec.datasets import NEED_TIERS
+from rcceval.spec.instruments import Instrument
 
 MILE = 1609.344
 REACHES = ("council", "within_20_miles", "region", "anywhere")

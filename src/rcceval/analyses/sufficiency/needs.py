@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from rcceval.spec import codes
-from rcceval.derive.frame import age_band, whole_years
-from rcceval.spec.instruments import Instrument
-from rcceval.derive.needs import intensity_cols, needs_at
 from rcceval.analyses.sufficiency.profiles import KEY, PROFILES, need_level
+from rcceval.derive.frame import age_band, whole_years
+from rcceval.derive.needs import intensity_cols, needs_at
+from rcceval.spec import codes
+from rcceval.spec.instruments import Instrument
 
 Z95 = 1.959963984540054
 

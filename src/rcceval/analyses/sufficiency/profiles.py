@@ -36,9 +36,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rcceval.derive.frame import age_band, whole_years
-from rcceval.spec.instruments import Instrument
 from rcceval.derive.needs import intensity_cols, needs_at, needs_wide, tiers
 from rcceval.spec.datasets import NEED_TIERS
+from rcceval.spec.instruments import Instrument
 
 KEY = ["LA", "CHILD"]
 NOT_ASSESSED = "not_assessed"

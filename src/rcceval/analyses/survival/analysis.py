@@ -24,14 +24,38 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from rcceval.analyses.survival.cox import (
+    CoxModel,
+    PHRemedy,
+    compare_models,
+    fit_cause_specific,
+    fit_cox,
+    fit_time_varying_needs,
+    ph_remedy,
+    ph_test,
+)
+from rcceval.analyses.survival.curves import (
+    DAY_TIMES,
+    CIFResult,
+    KMResult,
+    grid_table,
+    incidence_by_profile,
+    profile_summary,
+    survival_by_profile,
+)
+from rcceval.analyses.survival.data import (
+    CAUSE,
+    UNPLANNED,
+    CoxSpec,
+    design,
+    follow_up,
+    need_clusters,
+    need_profiles,
+    needs_intervals,
+    profile_domains,
+)
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
-from rcceval.analyses.survival.cox import (CoxModel, PHRemedy, compare_models, fit_cause_specific, fit_cox,
-                           fit_time_varying_needs, ph_remedy, ph_test)
-from rcceval.analyses.survival.curves import (DAY_TIMES, CIFResult, KMResult, grid_table, incidence_by_profile,
-                              profile_summary, survival_by_profile)
-from rcceval.analyses.survival.data import (CAUSE, UNPLANNED, CoxSpec, design, follow_up, need_clusters,
-                            need_profiles, needs_intervals, profile_domains)
 
 __all__ = ["PlacementSurvival", "CoxSpec", "CoxModel", "KMResult", "CIFResult", "PHRemedy", "follow_up",
            "need_profiles", "need_clusters", "needs_intervals", "design", "survival_by_profile",

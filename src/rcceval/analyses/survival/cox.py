@@ -17,12 +17,21 @@ from lifelines import CoxPHFitter, CoxTimeVaryingFitter
 from lifelines.statistics import TimeTransformers, proportional_hazard_test
 from scipy import stats
 
+from rcceval.analyses.survival.data import (
+    CAUSE_CODE,
+    CAUSES,
+    START,
+    STOP,
+    TIME,
+    CoxSpec,
+    Design,
+    design,
+    needs_intervals,
+    split_at,
+)
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
-from rcceval.analyses.survival.data import (CAUSE_CODE, CAUSES, START, STOP, TIME, CoxSpec, Design, design,
-                            needs_intervals, split_at)
-from rcceval.stats.cox import (concordance_index, cox_efron, lifelines_with_r_variance,
-                              robust_variance_efron)
+from rcceval.stats.cox import concordance_index, cox_efron, lifelines_with_r_variance, robust_variance_efron
 
 LIFELINES_FIT_OPTIONS = {"precision": 1e-10, "r_precision": 1e-12, "step_size": 0.95}
 

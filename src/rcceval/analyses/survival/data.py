@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rcceval.derive.needs import frequency_cols, intensity_cols, needs_wide, score_cols, tiers
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
-from rcceval.derive.needs import frequency_cols, intensity_cols, needs_wide, score_cols, tiers
 
 # Cause codes of the competing-risks analyses (0 = censored: open at the extract date or unknown).
 CENSORED, UNPLANNED, PLANNED, LEFT_CARE = 0, 1, 2, 3
