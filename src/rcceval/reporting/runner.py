@@ -217,12 +217,17 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
 }
 
 
+def _ready(name: str, finished, names: list[str]) -> bool:
+    """True once every notebook `name` depends on has finished or is not part of this run."""
+    return all(d in finished or d not in names for d in DEPENDS_ON.get(name, ()))
+
+
 def _order(names: list[str]) -> list[str]:
     """Names with every dependency ahead of its dependants (stable otherwise)."""
     done: list[str] = []
     pending = list(names)
     while pending:
-        ready = [n for n in pending if all(d in done or d not in names for d in DEPENDS_ON.get(n, ()))]
+        ready = [n for n in pending if _ready(n, done, names)]
         done += ready[:1]
         pending.remove(ready[0])
     return done
@@ -245,7 +250,7 @@ def _run_set(params: params_mod.Parameters, run_dir: Path, root: Path, kernel: s
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         while waiting or running:
-            for name in [n for n in waiting if all(d in finished or d not in names for d in DEPENDS_ON.get(n, ()))]:
+            for name in [n for n in waiting if _ready(n, finished, names)]:
                 if len(running) >= max(1, jobs):
                     break
                 waiting.remove(name)
