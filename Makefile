@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 
+# Two workers (the CI machine's two cores); one test file per worker, so each file's
+# module-scoped fixtures (generated regions, fitted models) are built once.
+TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"

@@ -354,3 +354,16 @@ def test_generated_files_pass_validation(region_dir, tmp_path):
     report = validate.validate_region(load.read_region(copy), raise_on_stop=False).report
     assert not report.stops, report.summary(limit=5)
     assert "0 fatal, 0 fixable" in report.summary(limit=1)
+
+
+def test_leap_day_child_turns_18_on_28_february():
+    # The DfE rules (pandas DateOffset) read 29 Feb 2004 + 18 years as 28 Feb 2022, so the
+    # generator must end care by then; other birthdays are the same calendar day.
+    from rcceval.synth.population import birthday18
+
+    def day(s):
+        return np.datetime64(s, "D").astype(np.int64)
+
+    got = birthday18(np.array([day("2004-02-29"), day("2004-03-01"), day("2003-02-28"), day("2005-12-31")]))
+    want = [day("2022-02-28"), day("2022-03-01"), day("2021-02-28"), day("2023-12-31")]
+    assert got.tolist() == want

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .journeys import CENSORED, LEAVING, NEVER, PLANNED, UNPLANNED, Tables, ls_at
-from .population import add_years
+from .population import birthday18
 from .rng import stream
 
 B_SNAP_DAYS = 30
@@ -134,7 +134,7 @@ def short_breaks(region, first_id_offset: int = 900_000) -> tuple[Tables, dict]:
     start = span_start[owner] + j * interval[owner] + rng.integers(0, 4, size=len(owner))
     nights = rng.integers(1, 4, size=len(owner))
     end = start + nights
-    keep = (start >= region.window_start) & (start <= region.extract) & (end < add_years(dob[owner], 18))
+    keep = (start >= region.window_start) & (start <= region.extract) & (end < birthday18(dob[owner]))
     owner, start, end = owner[keep], start[keep], end[keep]
     offsets = np.array([s[0] for s in geo.council_sectors])
     nsec = np.array([len(s) for s in geo.council_sectors])

@@ -30,6 +30,22 @@ def add_years(day: np.ndarray, years: int) -> np.ndarray:
     return (shifted + dom).astype(np.int64)
 
 
+def birthday18(dob: np.ndarray) -> np.ndarray:
+    """The 18th birthday as the DfE rules and pandas date arithmetic read it: a child born on
+    29 February turns 18 on 28 February (18 years on is never a leap year). The earlier of the
+    two legal readings, so no episode can start on a day some reader counts as adulthood."""
+    d = np.asarray(dob, dtype=np.int64)
+    leap_day = (d.astype("datetime64[D]") - d.astype("datetime64[D]").astype("datetime64[Y]")
+                .astype("datetime64[D]")).astype(np.int64) == 59
+    is_leap = _is_leap_year(d)
+    return add_years(d, 18) - (leap_day & is_leap).astype(np.int64)
+
+
+def _is_leap_year(day: np.ndarray) -> np.ndarray:
+    y = np.asarray(day, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    return ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+
+
 def age_years(dob: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Completed years of age on `day` (calendar exact)."""
     d0 = np.asarray(dob, dtype=np.int64)
@@ -95,11 +111,11 @@ def draw_children(geo: Geography, params: dict, seed: int, sim_start: int, extra
     ua_days = (ua_age * 365.25 + rng.random(n) * 364).astype(np.int64)
     age_days = np.where(uasc, ua_days, age_days)
     dob = entry - age_days
-    dob18 = add_years(dob, 18)
+    dob18 = birthday18(dob)
     # entries on or after the 18th birthday are impossible: pull those dob a little later
     late = entry >= dob18 - 2
     dob = np.where(late, entry - 17 * 365 - 100, dob)
-    dob18 = add_years(dob, 18)
+    dob18 = birthday18(dob)
 
     male = np.where(uasc, rng.random(n) < pp["uasc_p_male"], rng.random(n) < pp["p_male"])
     older = age_days >= 10 * 365.25

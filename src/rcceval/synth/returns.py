@@ -14,7 +14,7 @@ import numpy as np
 from .csvout import DateStrings, write_csv
 from .journeys import Tables
 from .needs import DOMAINS, sdq_scores
-from .population import add_years, age_years
+from .population import age_years, birthday18
 from .rng import hash_key, hash_uniform
 
 HEADER_COLS = ["CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB"]
@@ -80,7 +80,7 @@ def write_returns(region, eps: Tables, people: People, out: Path, dates: DateStr
     sex = np.where(people.male, "1", "2").astype(object)
     dob_s = dates(people.dob)
     duc_k = hash_key(region.seed, "uasc_duc")
-    duc = np.where(hash_uniform(duc_k, people.child_id) < 0.1, "", dates(add_years(people.dob, 18)))
+    duc = np.where(hash_uniform(duc_k, people.child_id) < 0.1, "", dates(birthday18(people.dob)))
     per = region.periods
     counts = {"episodes": 0, "header": 0, "oc2": 0, "uasc": 0, "files": 0}
     for year in region.return_years:
