@@ -39,6 +39,8 @@ class Estimate:
 class Test:
     """A hypothesis test: statistic, degrees of freedom (None where it has none), p-value, method."""
 
+    __test__ = False  # not a pytest test class
+
     statistic: float
     df: float | None
     p: float
