@@ -57,7 +57,7 @@ from rcceval.analyses.survival.data import UNPLANNED, CoxSpec, Design, design, f
 from rcceval.derive.needs import frequency_cols, intensity_cols
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
-from rcceval.stats.cox import kaplan_meier
+from rcceval.stats.curves import kaplan_meier
 
 DAYS_PER_YEAR = 365.25
 BISECTION_STEPS = 10
