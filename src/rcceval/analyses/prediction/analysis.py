@@ -109,7 +109,7 @@ def _fold_job(fold: int, folds: np.ndarray, X: pd.DataFrame, rows: dict, cluster
     for name, (terms, other_of) in specs.items():
         res = _fit(Xtr, terms, rows_tr[sd.UNPLANNED], cl, interval_names, starts[(name, sd.UNPLANNED)], robust=False)
         unplanned_h = sf.interval_hazards(res, Xte[terms].to_numpy())
-        preds[name] = sf.cumulative_incidence(unplanned_h, other_h[other_of or name])
+        preds[name] = sf.cif_from_interval_hazards(unplanned_h, other_h[other_of or name])
     return np.flatnonzero(test), preds
 
 
