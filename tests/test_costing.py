@@ -23,7 +23,6 @@ from rcceval.analyses.costing.microsim import (
     Pool,
     Settings,
     cost,
-    hash_uniform,
     item_prices,
     layout,
     seed_key,
@@ -40,6 +39,7 @@ from rcceval.analyses.costing.static import (
 from rcceval.errors import ParameterError
 from rcceval.spec import codes
 from rcceval.spec.instruments import load_instrument
+from rcceval.stats.rng import splitmix64_uniform as hash_uniform
 
 ROOT = Path(__file__).resolve().parents[1]
 COSTING = ROOT / "parameters" / "costing.yaml"

@@ -28,6 +28,7 @@ from joblib import Parallel, delayed
 
 from rcceval.analyses.costing.hazard import CAUSES, NO_HAZARD_LOG_HR, HazardModel
 from rcceval.analyses.costing.params import COST_GROUPS, SETTINGS
+from rcceval.stats.rng import splitmix64_uniform
 
 AGE_LEVELS = ("0-4", "5-9", "10-12", "13-15", "16-17")
 AGE_EDGES = np.array([5, 10, 13, 16])
@@ -147,20 +148,6 @@ def layout(names: list[str], coefs: np.ndarray, centre: np.ndarray, fixed_names:
 
 
 # ---- counter-based uniforms (common random numbers) -----------------------------------------------
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-
-
-def hash_uniform(key: np.ndarray, counter: np.ndarray) -> np.ndarray:
-    """Uniforms in (0, 1) from splitmix64(key + golden * (counter + 1)): a pure function of its inputs."""
-    with np.errstate(over="ignore"):
-        z = key + (counter + np.uint64(1)) * _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        z = z ^ (z >> np.uint64(31))
-    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (2.0 ** -53)
-
-
 def seed_key(seed: int) -> np.ndarray:
     return np.random.SeedSequence(seed).generate_state(1, dtype=np.uint64)
 
@@ -198,8 +185,8 @@ def _run_chunk(c: Cohort, pool: Pool, lays: list[Layout], hz: HazardModel, st: S
         if not idx.size:
             break
         ctr = (base[idx] + np.uint64(k)) * np.uint64(8)
-        e = [-np.log(hash_uniform(key, ctr + np.uint64(i))) for i in range(3)]
-        u_pool, u_cap = hash_uniform(key, ctr + np.uint64(3)), hash_uniform(key, ctr + np.uint64(4))
+        e = [-np.log(splitmix64_uniform(key, ctr + np.uint64(i))) for i in range(3)]
+        u_pool, u_cap = splitmix64_uniform(key, ctr + np.uint64(3)), splitmix64_uniform(key, ctr + np.uint64(4))
         for s in scenarios:
             ss = state[s]
             sel = ss["alive"][idx]
