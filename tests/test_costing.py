@@ -18,7 +18,6 @@ from rcceval.analyses.costing.analysis import break_even
 from rcceval.analyses.costing.hazard import CAUSES, CauseHazard, HazardModel, breslow
 from rcceval.analyses.costing.microsim import (
     ITEM,
-    TYPE_LEVELS,
     Cohort,
     Pool,
     Settings,
@@ -38,6 +37,7 @@ from rcceval.analyses.costing.static import (
 )
 from rcceval.errors import ParameterError
 from rcceval.spec import codes
+from rcceval.spec.codes import MODEL_TYPE_LEVELS as TYPE_LEVELS
 from rcceval.spec.instruments import load_instrument
 from rcceval.stats.rng import splitmix64_uniform as hash_uniform
 
