@@ -32,6 +32,7 @@ from rcceval.derive.frame import FrameOptions, analysis_frame
 from rcceval.derive.placements import derive_placements
 from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
+from rcceval.spec.codes import DAYS_PER_YEAR
 from rcceval.spec.instruments import load_instrument
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +81,7 @@ def main() -> int:
         lays = [q._layout(q.hazards.causes[c], q.hazards.causes[c].draw_coefs(rng, args.draws)) for c in CAUSES]
         central = cp.central()
         for jobs in sorted({1, args.jobs}):
-            st = Settings(horizon_days=cp.simulation.horizon_years * 365.25, capacity=cp.simulation.capacity,
+            st = Settings(horizon_days=cp.simulation.horizon_years * DAYS_PER_YEAR, capacity=cp.simulation.capacity,
                           max_placements=cp.simulation.max_placements, seed=1, n_jobs=jobs)
             t = time.perf_counter()
             j = simulate(cohort, q.pool, q.hazards, lays, st, q.nl_weekly_central[ix],

@@ -3,7 +3,7 @@
 Covariate rows come from the region-scale synthetic data (placements with needs, capability and a
 placement request, as the dataset-proposal report resamples them); the generating model is its
 truth.json with the behaviour domain's effect set to HR 1.2 per point; every other generating covariate
-is adjusted for in each Cox fit (exact Efron, survival_engine.cox_efron). Sizes run from one small
+is adjusted for in each Cox fit (exact Efron, stats.cox.cox_efron). Sizes run from one small
 council-year to five years of the largest council. Also times the same curve with 1 worker, and checks
 the results are identical whatever the number of workers.
 
@@ -12,7 +12,6 @@ the results are identical whatever the number of workers.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from rcceval.derive.placements import derive_placements
 from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
 from rcceval.spec.instruments import load_instrument
+from rcceval.synth.recovery import proposal_generating_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [(150, 1), (300, 1), (600, 1), (600, 2), (1200, 2), (1800, 3), (3000, 3), (6000, 5)]
@@ -43,8 +43,7 @@ def main() -> None:
     inst = load_instrument(None)
     frame = analysis_frame(region, placements, inst, FrameOptions(pd.Timestamp("2019-04-01"), pd.Timestamp("2025-03-31")))
     d = design(follow_up(frame), inst, CoxSpec(second_best=True))
-    truth = json.loads((Path(args.data) / "truth.json").read_text())
-    model = pw.GeneratingModel.from_truth(truth).with_effect("intensity_behaviour", float(np.log(1.2)))
+    model = proposal_generating_model(args.data).with_effect("intensity_behaviour", float(np.log(1.2)))
     rows = pw.generating_rows(d, model.names)
     print(f"data read, {len(rows):,} covariate rows x {rows.shape[1]} covariates: {time.perf_counter() - t0:.1f} s")
 

@@ -94,3 +94,21 @@ def test_upn_check_letter_and_unknown_codes(tmp_path):
     clean = validate_903(read_903(tmp_path))
     assert problems(clean, "dfe.168")["CHILD"].tolist() == ["2"]
     assert problems(clean, "cell.pattern")[["CHILD", "value"]].values.tolist() == [["4", "UN6"]]
+
+
+def test_model_type_levels_are_the_groups_and_other():
+    assert set(codes.MODEL_TYPE_LEVELS) == set(codes.MODEL_TYPE_GROUPS.values()) | {codes.MODEL_TYPE_OTHER}
+    assert len(codes.MODEL_TYPE_LEVELS) == len(set(codes.MODEL_TYPE_LEVELS))
+    assert codes.MODEL_TYPE_LEVELS[0] == codes.MODEL_TYPE_REFERENCE
+
+
+def test_age_band_edges_index_the_bands_as_age_band_labels_them():
+    import numpy as np
+
+    from rcceval.derive.frame import age_band
+
+    ages = pd.Series(range(18))
+    by_label = age_band(ages).tolist()
+    by_edges = [codes.AGE_BAND_LABELS[i] for i in np.searchsorted(codes.AGE_BAND_EDGES, ages, side="right")]
+    assert by_label == by_edges
+    assert by_label[4:6] == ["0-4", "5-9"] and by_label[12:14] == ["10-12", "13-15"]

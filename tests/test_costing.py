@@ -18,12 +18,10 @@ from rcceval.analyses.costing.analysis import break_even
 from rcceval.analyses.costing.hazard import CAUSES, CauseHazard, HazardModel, breslow
 from rcceval.analyses.costing.microsim import (
     ITEM,
-    TYPE_LEVELS,
     Cohort,
     Pool,
     Settings,
     cost,
-    hash_uniform,
     item_prices,
     layout,
     seed_key,
@@ -39,7 +37,9 @@ from rcceval.analyses.costing.static import (
 )
 from rcceval.errors import ParameterError
 from rcceval.spec import codes
+from rcceval.spec.codes import MODEL_TYPE_LEVELS as TYPE_LEVELS
 from rcceval.spec.instruments import load_instrument
+from rcceval.stats.rng import splitmix64_uniform as hash_uniform
 
 ROOT = Path(__file__).resolve().parents[1]
 COSTING = ROOT / "parameters" / "costing.yaml"

@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 
 from rcceval.analyses.costing.analysis import CareCosting, fitted_hazards
-from rcceval.analyses.costing.microsim import TYPE_LEVELS
 from rcceval.analyses.costing.params import load_costing
 from rcceval.derive.frame import FrameOptions, analysis_frame
 from rcceval.derive.placements import derive_placements
 from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
 from rcceval.reporting.publish import _plain
+from rcceval.spec.codes import MODEL_TYPE_LEVELS as TYPE_LEVELS
 from rcceval.spec.instruments import load_instrument
 from rcceval.synth import generate
 from rcceval.synth.recovery import generating_hazards

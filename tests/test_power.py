@@ -2,6 +2,7 @@
 from the simulator, the fast Cox path against lifelines, and analytic against simulated power."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -11,6 +12,7 @@ from lifelines import CoxPHFitter
 
 from rcceval.analyses.proposal import power as pw
 from rcceval.stats.cox import cox_efron
+from rcceval.synth.recovery import proposal_generating_model
 
 PHI = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))   # noqa: E731 (the normal cdf, by hand)
 Z975, Z80 = 1.959963984540054, 0.8416212335729143
@@ -102,13 +104,14 @@ def _rows(kind: str, n: int = 4000, seed: int = 5) -> np.ndarray:
     return np.column_stack([x, z])
 
 
-def test_generating_model_from_truth_and_with_effect():
+def test_generating_model_from_truth_and_with_effect(tmp_path):
     truth = {"covariate_order": ["a", "b"],
              "parameters": {"hazard": {"causes": ["unplanned", "planned"],
                                        "baseline": {"unplanned": {"lambda": 0.1, "shape": 0.5},
                                                     "planned": {"lambda": 0.2, "shape": 1.0}},
                                        "log_hr": {"unplanned": {"a": 0.3}, "planned": {"b": -0.1}}}}}
-    m = pw.GeneratingModel.from_truth(truth)
+    (tmp_path / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    m = proposal_generating_model(tmp_path)
     assert m.baseline["unplanned"] == (0.1, 0.5) and list(m.log_hr["unplanned"]) == [0.3, 0.0]
     assert list(m.with_effect("b", 0.7).log_hr["unplanned"]) == [0.3, 0.7] and list(m.log_hr["unplanned"]) == [0.3, 0.0]
 
@@ -195,25 +198,3 @@ def test_power_analysis_uses_observed_information_when_given():
     assert row["mdhr_hsieh_lavori"] == pytest.approx(math.exp((Z975 + Z80) / (sd * math.sqrt(1 - r2) * 5)))
     # with only one observed value the closed form is used for all
     assert pw.PowerAnalysis().fit(X, events, {"a": "I_a", "b": "I_b"}, 2.0, {"a": 0.5}).method == "Hsieh-Lavori"
-
-
-def test_fast_efron_path_is_cox_efron_exactly():
-    """The simulation's own Efron fit (one stratum) against survival_engine.cox_efron (R's coxph) and
-    lifelines, on simulated placements with heavily tied days and on a hand-made tiny case."""
-    days, event, x = pw.simulate_dataset(_model(0.4), _rows("binary"), 1500, 2.0, np.random.default_rng(4))
-    days = np.ceil(days / 30)                  # months: many ties
-    coef, se, ok = pw.efron_cox(days, event, x)
-    ref = cox_efron(days, event, x)
-    assert ok and np.allclose(coef, ref.coef, atol=1e-9) and np.allclose(se, ref.se, rtol=1e-8)
-    df = pd.DataFrame({"x": x[:, 0], "z": x[:, 1], "T": days, "E": event})
-    cph = CoxPHFitter().fit(df, "T", "E", fit_options={"precision": 1e-10})
-    assert np.allclose(coef, cph.params_.to_numpy(), atol=1e-6)
-    # a start away from zero reaches the same estimate
-    coef2, _, _ = pw.efron_cox(days, event, x, init=[0.4, 0.3])
-    assert np.allclose(coef2, ref.coef, atol=1e-7)
-    # tiny case with a tie between a death and a censoring and two tied deaths
-    t, e = np.array([1.0, 2, 2, 2, 3, 4]), np.array([1.0, 1, 1, 0, 1, 0])
-    X = np.array([[0.0], [1], [0], [1], [1], [0]])
-    c, s, _ = pw.efron_cox(t, e, X)
-    r = cox_efron(t, e, X)
-    assert c == pytest.approx(r.coef, abs=1e-10) and s == pytest.approx(r.se, rel=1e-9)

@@ -127,13 +127,13 @@ def test_censoring_weights_by_hand():
     assert w == pytest.approx([1.0, 0.0, 1.0, 0.0, 8 / 3])
 
 
-def test_cumulative_incidence_with_competing_endings():
+def test_cif_from_interval_hazards_with_competing_endings():
     L = np.array([[0.2]])
-    assert sf.cumulative_incidence(L, np.zeros((1, 1)))[0] == pytest.approx(1 - math.exp(-0.2))
-    assert sf.cumulative_incidence(L, L)[0] == pytest.approx(0.5 * (1 - math.exp(-0.4)))
+    assert sf.cif_from_interval_hazards(L, np.zeros((1, 1)))[0] == pytest.approx(1 - math.exp(-0.2))
+    assert sf.cif_from_interval_hazards(L, L)[0] == pytest.approx(0.5 * (1 - math.exp(-0.4)))
     L1, L2 = np.array([[0.1, 0.3]]), np.array([[0.2, 0.1]])
     by_hand = (0.1 / 0.3) * (1 - math.exp(-0.3)) + math.exp(-0.3) * (0.3 / 0.4) * (1 - math.exp(-0.4))
-    assert sf.cumulative_incidence(L1, L2)[0] == pytest.approx(by_hand)
+    assert sf.cif_from_interval_hazards(L1, L2)[0] == pytest.approx(by_hand)
 
 
 def test_aliased_columns_are_found():

@@ -1,4 +1,4 @@
-"""rcceval.stats.cox against R `survival` / `cmprsk` (the reference) to 1e-6 relative.
+"""rcceval.stats (cox, curves, concordance) against R `survival` / `cmprsk` (the reference) to 1e-6 relative.
 
 Data: simulated placements with durations in whole days (Weibull, rounded up: many ties),
 several placements per child (clusters), councils (strata), case weights and competing
@@ -14,15 +14,14 @@ import pandas as pd
 import pytest
 from r_reference import max_rel_diff, require_r, run_r
 
+from rcceval.stats.concordance import concordance_index
 from rcceval.stats.cox import (
-    concordance_index,
     cox_efron,
-    cumulative_incidence,
     efron_score_residuals,
-    kaplan_meier,
     lifelines_with_r_variance,
     robust_variance_efron,
 )
+from rcceval.stats.curves import cumulative_incidence, kaplan_meier
 
 RTOL = 1e-6
 COVS = ["need_emotional", "need_behaviour", "mismatch", "age", "male", "uasc"]

@@ -71,9 +71,16 @@ MODEL_TYPE_GROUPS: dict[str, str] = {
 }
 MODEL_TYPE_OTHER = "other"
 MODEL_TYPE_REFERENCE = "foster"
+# The model types in their fixed order (an index into it is a type code in the costing microsimulation).
+MODEL_TYPE_LEVELS = ("foster", "kinship", "residential", "supported", "parents", "adoption", MODEL_TYPE_OTHER)
 CARE_ORDER_LS = frozenset({"C1", "C2", "D1", "E1"})
 # Age bands at placement start (whole years); reference 5-9.
 AGE_BANDS = (("0-4", 0, 4), ("5-9", 5, 9), ("10-12", 10, 12), ("13-15", 13, 15), ("16-17", 16, 17))
+AGE_BAND_LABELS = tuple(label for label, _, _ in AGE_BANDS)
+# Lower edges of every band but the first: band index = searchsorted(AGE_BAND_EDGES, age, "right").
+AGE_BAND_EDGES = tuple(lo for _, lo, _ in AGE_BANDS[1:])
+# Days in a year (Julian): durations in days to years throughout (hazards, horizons, plots, ages).
+DAYS_PER_YEAR = 365.25
 SDQ_BANDS = (("normal", 0, 13), ("borderline", 14, 16), ("concern", 17, 40))
 
 # ---------------------------------------------------------------------------------------------

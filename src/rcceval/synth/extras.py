@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rcceval.spec.codes import DAYS_PER_YEAR
+
 from .councils import postcode_lookup_rows
 from .csvout import DateStrings, append_csv, write_csv
 from .journeys import NEVER, UNPLANNED, Tables
@@ -152,7 +154,7 @@ def write_requests(region, vis: np.ndarray, people: People, out: Path, dates: Da
     same = pl["pkey"][1:] == pl["pkey"][:-1]
     prev_cause[1:] = np.where(same, pl["cause"][:-1], -1)
     v = _sorted_visible(region, vis, people)
-    since = region.extract - int(round(rp["years_before_extract"] * 365.25))
+    since = region.extract - int(round(rp["years_before_extract"] * DAYS_PER_YEAR))
     k = hash_key(region.seed, "requests")
     pk, kk = pl["pkey"][v], pl["k"][v].astype(np.int64)
 

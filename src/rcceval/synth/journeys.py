@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
+from rcceval.spec.codes import DAYS_PER_YEAR
+
 from .councils import Geography
 from .needs import NeedsModel
 from .params import DOMAINS, TYPE_GROUPS, covariate_names
@@ -82,7 +84,7 @@ def legal_status(rng: np.random.Generator, p: dict, start: np.ndarray, dob: np.n
                  uasc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Legal status timeline of each period: codes (n, 5) and the days they start (NEVER = none)."""
     n = len(start)
-    age = (start - dob) / 365.25
+    age = (start - dob) / DAYS_PER_YEAR
     ls0 = np.where(age < 10, _pick(rng, p["entry_probs_under10"], n),
                    np.where(age < 16, _pick(rng, p["entry_probs_10_15"], n),
                             _pick(rng, p["entry_probs_16_17"], n)))
@@ -102,13 +104,13 @@ def legal_status(rng: np.random.Generator, p: dict, start: np.ndarray, dob: np.n
         yj = np.isin(cur, ["J1", "J2", "J3"]) & (u < p["youth_justice_to_V2"])
         dt = np.where(yj, _uniform_days(rng, p["youth_justice_days"], n), dt)
         nxt = np.where(yj, "V2", nxt)
-        age_t = (t - dob) / 365.25
+        age_t = (t - dob) / DAYS_PER_YEAR
         v2 = (cur == "V2") & ~uasc & (age_t < 14) & (u < p["V2_to_C1_prob_under14"])
         dt = np.where(v2, _uniform_days(rng, p["V2_to_C1_days"], n), dt)
         nxt = np.where(v2, "C1", nxt)
         c1 = (cur == "C1") & (u < p["C1_to_C2_prob"])
         d_c1 = _uniform_days(rng, p["C1_to_C2_days"], n)
-        young = ((t + d_c1 - dob) / 365.25) < 5
+        young = ((t + d_c1 - dob) / DAYS_PER_YEAR) < 5
         to_e1 = young & (rng.random(n) < p["E1_at_final_order_prob_under5"])
         dt = np.where(c1, d_c1, dt)
         nxt = np.where(c1, np.where(to_e1, "E1", "C2"), nxt)
@@ -355,7 +357,7 @@ def _round(ctx: Context, rngs: dict, cidx: np.ndarray, pkey: np.ndarray, a0: np.
     first = np.full(n, k == 1)
     x = design_matrix(age, group, inten, freq, mismatch, second_best, first, uasc, ls)
     t_years, cause, lp = _hazard_draw(ctx, rngs["hazard"], x, ch.council[cidx])
-    dur = np.maximum(1, np.ceil(t_years * 365.25)).astype(np.int64)
+    dur = np.maximum(1, np.ceil(t_years * DAYS_PER_YEAR)).astype(np.int64)
     end = day + np.minimum(dur, 40 * 365)
     forced = end >= ch.dob18[cidx]
     end = np.where(forced, ch.dob18[cidx], end)
@@ -470,7 +472,7 @@ def simulate(ctx: Context) -> tuple[Tables, Tables]:
                         "ls_codes": ls_codes, "ls_days": ls_days})
         # re-entry
         rr = rngs["reentry"]
-        age_end = (end - ch.dob[p_cidx]) / 365.25
+        age_end = (end - ch.dob[p_cidx]) / DAYS_PER_YEAR
         elig = closed & np.isin(rec, rp["eligible_rec"]) & (age_end < rp["max_age_at_end"]) & (p_no < rp["max_periods"])
         back = elig & (rr.random(n) < rp["p_reentry_after_return_home"])
         delay = np.maximum(30, np.rint(rp["delay_days_median"] * np.exp(rp["delay_sigma"] * rr.standard_normal(n)))).astype(np.int64)

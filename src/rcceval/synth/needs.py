@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rcceval.spec.codes import DAYS_PER_YEAR
+
 from .params import DOMAINS
 from .population import Children
 from .rng import hash_key, hash_normal, hash_uniform
@@ -71,13 +73,13 @@ class NeedsModel:
     # ---- latent -----------------------------------------------------------------------------
     def latent(self, cidx: np.ndarray, day: np.ndarray) -> np.ndarray:
         """(n, 8) latent needs of children `cidx` on `day`."""
-        age = (day - self.children.dob[cidx]) / 365.25
+        age = (day - self.children.dob[cidx]) / DAYS_PER_YEAR
         y = self.base[cidx].astype(np.float64)
         y += self.amp[None, :] * age_curve(age, self.p["age_curve"])[:, None]
         r = self.p["exploitation_ramp"]
         ramp = r["offset"] * np.clip((r["full_age"] - age) / (r["full_age"] - r["below_age"]), 0.0, 1.0)
         y[:, DOMAINS.index("exploitation_missing")] += ramp
-        t = (day / 365.25)[:, None]
+        t = (day / DAYS_PER_YEAR)[:, None]
         c = cidx[:, None]
         sd = self.p["drift_sd"] / np.sqrt(2.0)
         for k, period in enumerate(self.p["drift_periods_years"]):

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rcceval.spec.codes import DAYS_PER_YEAR
+
 from .councils import Geography
 from .rng import stream
 
@@ -85,7 +87,7 @@ def draw_children(geo: Geography, params: dict, seed: int, sim_start: int, extra
     """Entrants of the whole simulation, ordered by council then entry day."""
     pp = params["population"]
     rng = stream(seed, "population")
-    years = (extract - sim_start + 1) / 365.25
+    years = (extract - sim_start + 1) / DAYS_PER_YEAR
     lam = geo.sizes * pp["entry_ratio"] * years
     counts = rng.poisson(lam)
     council = np.repeat(np.arange(geo.n), counts)
@@ -102,13 +104,13 @@ def draw_children(geo: Geography, params: dict, seed: int, sim_start: int, extra
     bands = _pick(rng, pp["age_band_probs"], n)
     lo = {"0": 0, "1-4": 1, "5-9": 5, "10-15": 10, "16-17": 16}
     hi = {"0": 1, "1-4": 5, "5-9": 10, "10-15": 16, "16-17": 18}
-    lo_a = np.array([lo[b] for b in bands]) * 365.25
-    hi_a = np.array([hi[b] for b in bands]) * 365.25 - 1
+    lo_a = np.array([lo[b] for b in bands]) * DAYS_PER_YEAR
+    hi_a = np.array([hi[b] for b in bands]) * DAYS_PER_YEAR - 1
     age_days[:] = (lo_a + rng.random(n) * (hi_a - lo_a)).astype(np.int64)
     newborn = (bands == "0") & (rng.random(n) < pp["p_newborn_within_week"])
     age_days[newborn] = rng.integers(0, 7, size=int(newborn.sum()))
     ua_age = _pick(rng, pp["uasc_age_probs"], n).astype(int)
-    ua_days = (ua_age * 365.25 + rng.random(n) * 364).astype(np.int64)
+    ua_days = (ua_age * DAYS_PER_YEAR + rng.random(n) * 364).astype(np.int64)
     age_days = np.where(uasc, ua_days, age_days)
     dob = entry - age_days
     dob18 = birthday18(dob)
@@ -118,7 +120,7 @@ def draw_children(geo: Geography, params: dict, seed: int, sim_start: int, extra
     dob18 = birthday18(dob)
 
     male = np.where(uasc, rng.random(n) < pp["uasc_p_male"], rng.random(n) < pp["p_male"])
-    older = age_days >= 10 * 365.25
+    older = age_days >= 10 * DAYS_PER_YEAR
     cin = np.where(older, _pick(rng, pp["cin_probs_10plus"], n), _pick(rng, pp["cin_probs_under10"], n))
     cin = np.where(uasc, _pick(rng, pp["cin_probs_uasc"], n), cin)
     ethnic = np.where(uasc, _pick(rng, pp["ethnic_probs_uasc"], n), _pick(rng, pp["ethnic_probs"], n))

@@ -16,9 +16,7 @@ import zlib
 import numpy as np
 from scipy.special import ndtri
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
+from rcceval.stats.rng import GOLDEN, splitmix64_mix, to_unit_interval
 
 
 def stream(seed: int, name: str) -> np.random.Generator:
@@ -33,26 +31,14 @@ def hash_key(seed: int, name: str) -> np.uint64:
     return np.uint64(state.generate_state(1, dtype=np.uint64)[0])
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: a bijective, well-mixed map of 64-bit integers."""
-    with np.errstate(over="ignore"):
-        x = x ^ (x >> np.uint64(30))
-        x = x * _M1
-        x = x ^ (x >> np.uint64(27))
-        x = x * _M2
-        x = x ^ (x >> np.uint64(31))
-    return x
-
-
 def hash_uniform(key: np.uint64, *ints: np.ndarray | int) -> np.ndarray:
     """Uniform(0,1) draws addressed by integer arrays (broadcast together)."""
     arrays = np.broadcast_arrays(*[np.asarray(i, dtype=np.int64) for i in ints])
     h = np.full(arrays[0].shape, key, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for a in arrays:
-            h = _mix(h + _GOLD + a.astype(np.uint64))
-    # 53 random bits -> (0, 1), never exactly 0 or 1
-    return ((h >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+            h = splitmix64_mix(h + GOLDEN + a.astype(np.uint64))
+    return to_unit_interval(h)   # 53 random bits -> (0, 1), never exactly 0 or 1
 
 
 def hash_normal(key: np.uint64, *ints: np.ndarray | int) -> np.ndarray:

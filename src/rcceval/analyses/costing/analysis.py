@@ -29,10 +29,8 @@ from scipy import stats
 
 from rcceval.analyses.costing.hazard import CAUSES, FittedHazards, HazardModel, cox_aggregates, from_fitted
 from rcceval.analyses.costing.microsim import (
-    AGE_EDGES,
     ITEM,
     SCENARIOS,
-    TYPE_LEVELS,
     VARIABLE,
     Cohort,
     Journeys,
@@ -56,10 +54,12 @@ from rcceval.analyses.survival.cox import fit_cox
 from rcceval.analyses.survival.data import UNPLANNED, CoxSpec, Design, design, follow_up, need_profiles
 from rcceval.derive.needs import frequency_cols, intensity_cols
 from rcceval.spec import codes
+from rcceval.spec.codes import AGE_BAND_EDGES as AGE_EDGES
+from rcceval.spec.codes import DAYS_PER_YEAR
+from rcceval.spec.codes import MODEL_TYPE_LEVELS as TYPE_LEVELS
 from rcceval.spec.instruments import Instrument
-from rcceval.stats.cox import kaplan_meier
+from rcceval.stats.curves import kaplan_meier
 
-DAYS_PER_YEAR = 365.25
 BISECTION_STEPS = 10
 
 

@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from rcceval.spec import codes
+from rcceval.spec.codes import DAYS_PER_YEAR
 
 if TYPE_CHECKING:  # the engine's workers unpickle hazards without importing the model fitting
     from rcceval.analyses.survival.cox import CoxModel
 
 CAUSES = (codes.UNPLANNED, codes.PLANNED, codes.LEFT_CARE)   # engine order
-DAYS_PER_YEAR = 365.25
 NO_HAZARD_LOG_HR = -50.0     # a level with no ending of a cause: the fitted limit is a hazard of 0
 
 

@@ -28,10 +28,9 @@ from joblib import Parallel, delayed
 
 from rcceval.analyses.costing.hazard import CAUSES, NO_HAZARD_LOG_HR, HazardModel
 from rcceval.analyses.costing.params import COST_GROUPS, SETTINGS
+from rcceval.spec.codes import AGE_BAND_EDGES, AGE_BAND_LABELS, DAYS_PER_YEAR, MODEL_TYPE_LEVELS
+from rcceval.stats.rng import splitmix64_uniform
 
-AGE_LEVELS = ("0-4", "5-9", "10-12", "13-15", "16-17")
-AGE_EDGES = np.array([5, 10, 13, 16])
-TYPE_LEVELS = ("foster", "kinship", "residential", "supported", "parents", "adoption", "other")
 VARIABLE = ("MISMATCH", "SECOND_BEST", "FIRST_IN_PERIOD")
 SCENARIOS = ("unit_cost", "needs_led")
 UNPLANNED_I, PLANNED_I, LEFT_I = 0, 1, 2
@@ -50,7 +49,7 @@ class Cohort:
     """The children simulated (one row each) with their first placement, as arrays.
 
     fixed_names / Xf: the hazard covariates that stay as at the first placement (needs, care order,
-    UASC, sex); age0 in years at the first placement; type0 index into TYPE_LEVELS; group0 into
+    UASC, sex); age0 in years at the first placement; type0 index into MODEL_TYPE_LEVELS; group0 into
     COST_GROUPS; stratum into the hazard model's strata; profile into profiles; setting / hours /
     peak: what the needs-led cost is built from (costing_static.needs_components)."""
 
@@ -125,42 +124,28 @@ def layout(names: list[str], coefs: np.ndarray, centre: np.ndarray, fixed_names:
     the cohort absent from the model get 0, levels with no ending of the cause NO_HAZARD_LOG_HR."""
     D = len(coefs)
     fixed = np.zeros((D, len(fixed_names)))
-    age, typ = np.zeros((D, len(AGE_LEVELS))), np.zeros((D, len(TYPE_LEVELS)))
+    age, typ = np.zeros((D, len(AGE_BAND_LABELS))), np.zeros((D, len(MODEL_TYPE_LEVELS)))
     var = {v: np.zeros(D) for v in VARIABLE}
     for j, name in enumerate(names):
         col = coefs[:, j]
         if name.startswith("AGE_BAND="):
-            age[:, AGE_LEVELS.index(name.split("=", 1)[1])] = col
+            age[:, AGE_BAND_LABELS.index(name.split("=", 1)[1])] = col
         elif name.startswith("TYPE="):
-            typ[:, TYPE_LEVELS.index(name.split("=", 1)[1])] = col
+            typ[:, MODEL_TYPE_LEVELS.index(name.split("=", 1)[1])] = col
         elif name in var:
             var[name] = col
         elif name in fixed_names:
             fixed[:, fixed_names.index(name)] = col
     for name in eventless:
         if name.startswith("AGE_BAND="):
-            age[:, AGE_LEVELS.index(name.split("=", 1)[1])] = NO_HAZARD_LOG_HR
+            age[:, AGE_BAND_LABELS.index(name.split("=", 1)[1])] = NO_HAZARD_LOG_HR
         elif name.startswith("TYPE="):
-            typ[:, TYPE_LEVELS.index(name.split("=", 1)[1])] = NO_HAZARD_LOG_HR
+            typ[:, MODEL_TYPE_LEVELS.index(name.split("=", 1)[1])] = NO_HAZARD_LOG_HR
     return Layout(fixed, coefs @ centre, age, typ, var["MISMATCH"], var["SECOND_BEST"], var["FIRST_IN_PERIOD"],
                   stratum_offset)
 
 
 # ---- counter-based uniforms (common random numbers) -----------------------------------------------
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-
-
-def hash_uniform(key: np.ndarray, counter: np.ndarray) -> np.ndarray:
-    """Uniforms in (0, 1) from splitmix64(key + golden * (counter + 1)): a pure function of its inputs."""
-    with np.errstate(over="ignore"):
-        z = key + (counter + np.uint64(1)) * _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        z = z ^ (z >> np.uint64(31))
-    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (2.0 ** -53)
-
-
 def seed_key(seed: int) -> np.ndarray:
     return np.random.SeedSequence(seed).generate_state(1, dtype=np.uint64)
 
@@ -184,7 +169,7 @@ def _run_chunk(c: Cohort, pool: Pool, lays: list[Layout], hz: HazardModel, st: S
     base = ((dloc + draw0).astype(np.uint64) * np.uint64(n) + child.astype(np.uint64)) * np.uint64(st.max_placements)
     lp_fixed = [(L.fixed @ c.Xf.T - L.offset[:, None]).ravel() for L in lays]
     stratum = c.stratum[child]
-    limit = np.minimum(st.horizon_days, np.maximum(0.0, (18.0 - c.age0) * 365.25))[child]
+    limit = np.minimum(st.horizon_days, np.maximum(0.0, (18.0 - c.age0) * DAYS_PER_YEAR))[child]
     hazards = [hz.causes[cause] for cause in CAUSES]
     first_rec = {}
     log_factor = np.log(st.unplanned_factor) if st.unplanned_factor > 0 else NO_HAZARD_LOG_HR
@@ -198,8 +183,8 @@ def _run_chunk(c: Cohort, pool: Pool, lays: list[Layout], hz: HazardModel, st: S
         if not idx.size:
             break
         ctr = (base[idx] + np.uint64(k)) * np.uint64(8)
-        e = [-np.log(hash_uniform(key, ctr + np.uint64(i))) for i in range(3)]
-        u_pool, u_cap = hash_uniform(key, ctr + np.uint64(3)), hash_uniform(key, ctr + np.uint64(4))
+        e = [-np.log(splitmix64_uniform(key, ctr + np.uint64(i))) for i in range(3)]
+        u_pool, u_cap = splitmix64_uniform(key, ctr + np.uint64(3)), splitmix64_uniform(key, ctr + np.uint64(4))
         for s in scenarios:
             ss = state[s]
             sel = ss["alive"][idx]
@@ -208,8 +193,8 @@ def _run_chunk(c: Cohort, pool: Pool, lays: list[Layout], hz: HazardModel, st: S
                 continue
             ch, dr = child[j], dloc[j]
             t0 = ss["t"][j]
-            age = c.age0[ch] + t0 / 365.25
-            band = np.searchsorted(AGE_EDGES, np.floor(age), side="right")
+            age = c.age0[ch] + t0 / DAYS_PER_YEAR
+            band = np.searchsorted(AGE_BAND_EDGES, np.floor(age), side="right")
             if k == 0:
                 typ, sb, grp = c.type0[ch], c.sb0[ch], c.group0[ch]
                 mm, first = c.mismatch0[ch], c.first0[ch]
@@ -324,7 +309,7 @@ def first_linear_predictors(c: Cohort, lays: list[Layout], draw: int = 0) -> np.
     (stratum offsets included): what the model says the first placement's hazards are."""
     out = []
     for L in lays:
-        lp = (c.Xf @ L.fixed[draw] - L.offset[draw] + L.age[draw, np.searchsorted(AGE_EDGES, np.floor(c.age0), side="right")]
+        lp = (c.Xf @ L.fixed[draw] - L.offset[draw] + L.age[draw, np.searchsorted(AGE_BAND_EDGES, np.floor(c.age0), side="right")]
               + L.type[draw, c.type0] + L.mm[draw] * c.mismatch0 + L.sb[draw] * c.sb0 + L.first[draw] * c.first0)
         if L.stratum_offset is not None:
             lp = lp + L.stratum_offset[c.stratum]

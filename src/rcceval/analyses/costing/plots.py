@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from rcceval.reporting.figures import numeric
+from rcceval.spec.codes import DAYS_PER_YEAR
 
 POUNDS = FuncFormatter(lambda v, _: f"£{v:,.0f}")
 SCENARIO_LABELS = {"unit_cost": "Unit-cost commissioning", "needs_led": "Needs-led commissioning"}
@@ -102,7 +103,7 @@ def first_placement_check(check: pd.DataFrame, title: str = ""):
     and the data's Kaplan-Meier estimate, by profile (columns profile, day, simulated, model, observed_km)."""
     fig, ax = plt.subplots(figsize=(8, 4.2))
     for i, (prof, part) in enumerate(check.groupby("profile", sort=False)):
-        years = part["day"] / 365.25
+        years = part["day"] / DAYS_PER_YEAR
         ax.plot(years, numeric(part["model"]), color=f"C{i}", label=f"{prof}: model")
         ax.plot(years, numeric(part["simulated"]), "o", color=f"C{i}", ms=4, label=f"{prof}: simulated")
         if "observed_km" in part:

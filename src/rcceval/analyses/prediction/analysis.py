@@ -109,7 +109,7 @@ def _fold_job(fold: int, folds: np.ndarray, X: pd.DataFrame, rows: dict, cluster
     for name, (terms, other_of) in specs.items():
         res = _fit(Xtr, terms, rows_tr[sd.UNPLANNED], cl, interval_names, starts[(name, sd.UNPLANNED)], robust=False)
         unplanned_h = sf.interval_hazards(res, Xte[terms].to_numpy())
-        preds[name] = sf.cumulative_incidence(unplanned_h, other_h[other_of or name])
+        preds[name] = sf.cif_from_interval_hazards(unplanned_h, other_h[other_of or name])
     return np.flatnonzero(test), preds
 
 
@@ -388,48 +388,3 @@ class NeedsStabilityAnalysis:
                     out.append({"model": label, "term": term, **s.loc[term, ["hr", "ci_low", "ci_high", "p"]].to_dict()})
         self.second_best = pd.DataFrame(out)
         self.counts["n_with_request"] = int(keep.sum())
-
-    # ---- outputs ------------------------------------------------------------------------------------
-    def effects(self, models: tuple[str, ...] = ("M1", "M2"), needs_only: bool = True) -> pd.DataFrame:
-        """Hazard ratios with CIs, terms by model (the needs domains and mismatch by default)."""
-        s = self.summary.reset_index()
-        s = s[s["model"].isin(models)]
-        if needs_only:
-            s = s[s["term"].str.match(r"^[IFS]_") | s["term"].eq(sd.MISMATCH)]
-        else:
-            s = s[~s["term"].str.startswith("interval[")]
-        return s.set_index(["model", "term"])[["hr", "ci_low", "ci_high", "p"]]
-
-    def to_dict(self) -> dict:
-        """The headline figures for results.json."""
-        out = dict(self.counts)
-        out.update(horizon_days=self.horizon_days, interval_days=self.interval_days, folds=self.folds,
-                   bootstrap=self.bootstrap)
-        c = self.comparison
-        for m in MODELS:
-            out[f"auc_{m.lower()}"] = c.loc[m, "auc"]
-            out[f"auc_{m.lower()}_ci"] = {"ci_low": c.loc[m, "auc_ci_low"], "ci_high": c.loc[m, "auc_ci_high"]}
-            out[f"brier_{m.lower()}"] = c.loc[m, "brier"]
-            out[f"aic_{m.lower()}"] = c.loc[m, "aic"]
-        for a, b in COMPARISONS:
-            row = self.delta_auc.loc[f"{a} - {b}"]
-            out[f"delta_auc_{a.lower()}_{b.lower()}"] = {k: row[k] for k in ("estimate", "ci_low", "ci_high")}
-        for a, b in COMPARISONS[:2]:
-            out[f"lr_test_{a.lower()}_{b.lower()}"] = {"statistic": c.loc[a, "lr_statistic"], "df": int(c.loc[a, "lr_df"]),
-                                                       "p": c.loc[a, "lr_p"]}
-            out[f"wald_robust_{a.lower()}_{b.lower()}"] = {"statistic": c.loc[a, "wald_robust_statistic"],
-                                                           "df": int(c.loc[a, "wald_robust_df"]),
-                                                           "p": c.loc[a, "wald_robust_p"]}
-        eff = self.effects(("M2",))
-        out["hr_m2"] = {t: {"hr": r["hr"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
-                        for (_, t), r in eff.iterrows()}
-        out["drop_one_delta_auc"] = {r["domain"]: {"estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
-                                     for _, r in self.drop_one.iterrows()}
-        t = self.complete_follow_up_tests
-        out["complete_follow_up"] = {"n_placements": self.counts.get("n_complete_follow_up"),
-                                     **{f"lr_test_{k.replace(' - ', '_').lower()}": {"statistic": r["statistic"], "df": int(r["df"]), "p": r["p"]}
-                                        for k, r in t.iterrows()}}
-        w = self.council_widths
-        councils = w[w["LA"] != "Region (pooled)"]
-        out["council_ci_width_vs_pooled_median"] = float(councils["width_vs_pooled"].median()) if len(councils) else None
-        return out

@@ -239,13 +239,14 @@ def interval_hazards(result: GLMResult, X: np.ndarray) -> np.ndarray:
     return np.exp(np.clip(eta, -_ETA_MAX, _ETA_MAX))
 
 
-def cumulative_incidence(unplanned: np.ndarray, other: np.ndarray) -> np.ndarray:
+def cif_from_interval_hazards(unplanned: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Risk of an unplanned ending by the horizon with other endings competing (placements,).
 
     From the two cause-specific interval hazards (cumulative hazards L1, L2 per interval), taking each
     constant within an interval: P(unplanned in k) = S(k-1) * L1/(L1+L2) * (1 - exp(-(L1+L2))).
-    This is the cumulative incidence (Aalen-Johansen in continuous time), not 1 - S for one cause, which
-    would overstate the risk wherever placements end for other reasons first.
+    This is the model's cumulative incidence (Aalen-Johansen in continuous time), not 1 - S for one cause,
+    which would overstate the risk wherever placements end for other reasons first. (The nonparametric
+    Aalen-Johansen estimate from observed endings is stats.curves.cumulative_incidence.)
     """
     total = unplanned + other
     p_end = -np.expm1(-total)

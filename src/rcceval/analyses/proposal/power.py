@@ -20,8 +20,8 @@ Two ways in:
 - simulated: `SimulatedPower` draws datasets from a cause-specific Weibull model (`GeneratingModel`,
   the synthetic region's truth.json) with covariate rows resampled from observed design rows, staggered
   entry over the collection years (administrative censoring), competing endings, fits the Cox model with
-  `efron_cox` (exact Efron ties as survival_engine.cox_efron and R's coxph: a fast path for one stratum
-  without weights; the tests check it against both cox_efron and lifelines) and counts Wald rejections; replicates run in parallel (joblib), each seeded from SeedSequence(seed) whatever n_jobs.
+  stats.cox.cox_efron (exact Efron ties, R's coxph) and counts Wald rejections; replicates run in
+  parallel (joblib), each seeded from SeedSequence(seed) whatever n_jobs.
 """
 from __future__ import annotations
 
@@ -31,16 +31,17 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from scipy import linalg, stats
+from scipy import stats
 
 from rcceval.analyses.proposal.requests import share_ci
 from rcceval.analyses.survival.data import Design
+from rcceval.spec.codes import DAYS_PER_YEAR
+from rcceval.stats.cox import cox_efron
 from rcceval.synth.recovery import truth_name  # moved from survival.cox (question 2/3 conversion)
 
 # DfE, Children looked after in England 2024: looked after on 31 March 2024 (DESIGN.md).
 ENGLAND_LOOKED_AFTER = 83_630
 YEARS = (1, 2, 3, 4, 5)
-DAYS_PER_YEAR = 365.25
 # Newton iterations of a simulated fit: the target converges in 5-7; more only chase a rare indicator
 # with no events (its log HR drifting to -inf), which leaves the target where it is (tests check power).
 ITER_MAX = 10
@@ -242,14 +243,6 @@ class GeneratingModel:
     baseline: dict              # cause -> (lambda, shape)
     log_hr: dict                # cause -> np.ndarray over names
 
-    @classmethod
-    def from_truth(cls, truth: dict) -> "GeneratingModel":
-        hz = truth["parameters"]["hazard"]
-        names = tuple(truth["covariate_order"])
-        return cls(names=names,
-                   baseline={c: (float(hz["baseline"][c]["lambda"]), float(hz["baseline"][c]["shape"])) for c in hz["causes"]},
-                   log_hr={c: np.array([float(hz["log_hr"][c].get(n, 0.0)) for n in names]) for c in hz["causes"]})
-
     @property
     def powered(self) -> str:
         """The cause whose covariate effect is powered: the first (draw's cause 0)."""
@@ -317,90 +310,13 @@ def _chunk(seeds: list, model: GeneratingModel, rows: np.ndarray, n: int, years:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                coef, se, _ = efron_cox(days, event, X[:, keep], init=start[keep], iter_max=ITER_MAX)
-            zs = coef[0] / se[0]
+                fit = cox_efron(days, event, X[:, keep], init=start[keep], iter_max=ITER_MAX)
+            zs = fit.coef[0] / fit.se[0]
             ok = np.isfinite(zs)
         except (ValueError, np.linalg.LinAlgError):
             zs, ok = np.nan, False
         out[i] = [float(ok and abs(zs) > z), zs, event.sum(), float(ok)]
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# The fast exact Cox fit inside the simulation
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Sorted:
-    """One simulated dataset sorted by time, with its event-time bookkeeping (computed once a fit)."""
-
-    X: np.ndarray          # rows sorted by time
-    event: np.ndarray      # bool, sorted
-    first: np.ndarray      # per distinct event time: first sorted row at risk
-    group: np.ndarray      # per death (in sorted order): its event time's index
-    frac: np.ndarray       # per death: k / d (Efron's share of the tied deaths removed)
-    upto: np.ndarray       # per row: number of event times at or before its time
-
-
-def _sorted(time: np.ndarray, event: np.ndarray, X: np.ndarray) -> _Sorted:
-    order = np.argsort(time, kind="stable")
-    t, e = time[order], event[order].astype(bool)
-    times = np.unique(t[e])
-    group = np.searchsorted(times, t[e])
-    d = np.bincount(group, minlength=len(times))
-    k = np.arange(e.sum()) - np.repeat(np.cumsum(d) - d, d)
-    return _Sorted(X[order], e, np.searchsorted(t, times, side="left"), group, k / np.repeat(d, d),
-                   np.searchsorted(times, t, side="right"))
-
-
-def _efron(s: _Sorted, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Efron partial log-likelihood, score and information at beta (one stratum, no weights)."""
-    eta = s.X @ beta
-    eta = eta - eta.max()                       # the partial likelihood is unchanged by a shift
-    r = np.exp(eta)
-    s0 = np.cumsum(r[::-1])[::-1][s.first]
-    s1 = np.cumsum((r[:, None] * s.X)[::-1], axis=0)[::-1][s.first]
-    rd, Xd = r[s.event], s.X[s.event]
-    n_t = len(s.first)
-    s0d = np.bincount(s.group, rd, minlength=n_t)
-    s1d = np.stack([np.bincount(s.group, rd * Xd[:, j], minlength=n_t) for j in range(s.X.shape[1])], axis=1)
-    den = s0[s.group] - s.frac * s0d[s.group]
-    M = (s1[s.group] - s.frac[:, None] * s1d[s.group]) / den[:, None]
-    loglik = float(eta[s.event].sum() - np.log(den).sum())
-    score = Xd.sum(axis=0) - M.sum(axis=0)
-    a = np.r_[0.0, np.cumsum(np.bincount(s.group, 1 / den, minlength=n_t))][s.upto]
-    b = np.bincount(s.group, s.frac / den, minlength=n_t)[s.group]
-    info = (s.X * (r * a)[:, None]).T @ s.X - (Xd * (rd * b)[:, None]).T @ Xd - M.T @ M
-    return loglik, score, info
-
-
-def efron_cox(time, event, X, init=None, iter_max: int = 20, eps: float = 1e-9) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(coef, naive se, converged) of a right-censored, unstratified Cox model with Efron ties.
-
-    The simulation's fast path (one stratum, no weights, no robust variance): the same likelihood and
-    Newton-Raphson with step halving as survival_engine.cox_efron (R's coxph), without its general
-    bookkeeping (strata, weights, entry times), which dominates at the simulation's small sizes.
-    Tests check it against cox_efron and lifelines."""
-    X = np.asarray(X, float)
-    s = _sorted(np.asarray(time, float), np.asarray(event), X)
-    beta = np.zeros(X.shape[1]) if init is None else np.asarray(init, float).copy()
-    best, score, info = _efron(s, beta)
-    converged = False
-    new = beta + linalg.solve(info, score, assume_a="pos")
-    halving = 0
-    for _ in range(iter_max):
-        ll, sc, inf = _efron(s, new)
-        if np.isfinite(ll) and abs(1 - best / ll) <= eps:
-            beta, info, converged = new, inf, True
-            break
-        if not np.isfinite(ll) or ll < best:
-            halving += 1
-            new = (new + halving * beta) / (halving + 1.0)
-        else:
-            halving, best, beta, info = 0, ll, new, inf
-            new = new + linalg.solve(inf, sc, assume_a="pos")
-    se = np.sqrt(np.diag(linalg.inv(info)))
-    return beta, se, converged
 
 
 @dataclass

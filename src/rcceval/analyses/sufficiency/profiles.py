@@ -37,6 +37,7 @@ import pandas as pd
 
 from rcceval.derive.frame import age_band, whole_years
 from rcceval.derive.needs import intensity_cols, needs_at, needs_wide, tiers
+from rcceval.spec.codes import DAYS_PER_YEAR
 from rcceval.spec.datasets import NEED_TIERS
 from rcceval.spec.instruments import Instrument
 
@@ -131,7 +132,7 @@ def period_entries(placements: pd.DataFrame, wide: pd.DataFrame, instrument: Ins
 def assessments_with_age(wide: pd.DataFrame, header: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
     """Every assessment with the child's AGE_EXACT (years, fractional) at it and its LEVEL."""
     out = wide.merge(header[KEY + ["DOB"]].drop_duplicates(KEY, keep="last"), on=KEY, how="inner")
-    out["AGE_EXACT"] = (out["ASSESSMENT_DATE"] - out["DOB"]).dt.days / 365.25
+    out["AGE_EXACT"] = (out["ASSESSMENT_DATE"] - out["DOB"]).dt.days / DAYS_PER_YEAR
     out["LEVEL"] = need_level(out, instrument)
     return out.drop(columns="DOB")
 

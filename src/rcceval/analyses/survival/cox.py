@@ -31,7 +31,8 @@ from rcceval.analyses.survival.data import (
 )
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
-from rcceval.stats.cox import concordance_index, cox_efron, lifelines_with_r_variance, robust_variance_efron
+from rcceval.stats.concordance import concordance_index
+from rcceval.stats.cox import cox_efron, lifelines_with_r_variance, robust_variance_efron
 
 LIFELINES_FIT_OPTIONS = {"precision": 1e-10, "r_precision": 1e-12, "step_size": 0.95}
 

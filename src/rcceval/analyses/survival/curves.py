@@ -19,7 +19,8 @@ from scipy import stats
 
 from rcceval.analyses.survival.data import CAUSE, CAUSE_LABELS, CAUSES, CENSORED, CLUSTER, STRATUM, TIME, UNPLANNED
 from rcceval.spec import codes
-from rcceval.stats.cox import cox_efron, cumulative_incidence, kaplan_meier
+from rcceval.stats.cox import cox_efron
+from rcceval.stats.curves import cumulative_incidence, kaplan_meier
 
 DAY_TIMES = (90, 180, 365, 730, 1095, 1461, 1826)
 YEAR = 365

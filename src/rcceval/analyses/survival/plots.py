@@ -13,10 +13,11 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from rcceval.reporting.figures import numeric
+from rcceval.spec.codes import DAYS_PER_YEAR
 
 
 def _years(days) -> np.ndarray:
-    return np.asarray(days, dtype=float) / 365.25
+    return np.asarray(days, dtype=float) / DAYS_PER_YEAR
 
 
 def survival_curves(curves: pd.DataFrame, at_risk: pd.DataFrame | None = None, value: str = "surv",
@@ -36,7 +37,7 @@ def survival_curves(curves: pd.DataFrame, at_risk: pd.DataFrame | None = None, v
     ax.legend(loc="best", fontsize=8, frameon=False)
     if at_risk is not None and len(at_risk):
         # whole years only under the axis (the published table has every tabulated day)
-        days = [d for d in sorted(at_risk["day"].unique()) if d == 0 or abs(d / 365.25 - round(d / 365.25)) < 0.02]
+        days = [d for d in sorted(at_risk["day"].unique()) if d == 0 or abs(d / DAYS_PER_YEAR - round(d / DAYS_PER_YEAR)) < 0.02]
         xmax = ax.get_xlim()[1]
         ax.text(-0.01, -0.2, "At risk", transform=ax.transAxes, ha="right", va="top", fontsize=8, weight="bold")
         for i, prof in enumerate(profiles):
