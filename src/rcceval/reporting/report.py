@@ -176,6 +176,8 @@ class Report:
         absent = requires.missing(s, self.inputs)
         if not absent:
             return True
+        if any(k["section"] == name for k in self.skipped):   # asked again (a section of several cells): said once
+            return False
         text = requires.sentence(s, absent)
         self.skipped.append({"section": name, "title": s.title, "missing": absent, "sentence": text})
         from IPython.display import Markdown, display
