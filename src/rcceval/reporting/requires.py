@@ -62,7 +62,8 @@ SECTIONS: dict[str, tuple[Section, ...]] = {
     ),
     "05_sufficiency_gap": (
         _s("forecast", "Forecast of children looked after from the 903"),
-        _s("needs_audit", "Needs audit, needs over time and forecast by need profile", NEEDS),
+        # the needs audit and the gap are one analysis today (sufficiency.result.fit): both inputs for either
+        _s("needs_audit", "Needs audit, needs over time and forecast by need profile", NEEDS, REGISTER),
         _s("provision", "Provision map, sufficiency gap and nearest suitable placement", NEEDS, REGISTER),
     ),
 }
@@ -98,9 +99,9 @@ def missing(s: Section, have: set[str]) -> list[str]:
 def sentence(s: Section, absent: list[str]) -> str:
     """The one sentence a report shows in place of a section whose inputs are absent."""
     what = " and ".join(INPUTS[i][0] for i in absent)
-    where = "; ".join(f"{INPUTS[i][1]}" for i in absent)
+    where = " and ".join(INPUTS[i][1] for i in absent)
     return (f"{s.title}: not run, it needs {what}, which this data folder does not hold "
-            f"(put it at {where} in the data folder; see data/README.md).")
+            f"(put {'it' if len(absent) == 1 else 'them'} at {where} in the data folder; see data/README.md).")
 
 
 def plan(notebooks: list[str], have: set[str]) -> dict[str, list[tuple[Section, list[str]]]]:
