@@ -5,7 +5,9 @@ region on first use), executes each notebook in the project's own Python (a kern
 the run, not registered anywhere global), exports HTML (code hidden unless keep_code), and writes
 manifest.json (parameters, input hashes, versions, commit, seed, timings) and index.html. A
 notebook that fails does not stop the others; the run then exits non-zero and index.html shows
-the failing cell's error. One run a name at a time (a lock beside the folder); everything is
+the failing cell's error. A report whose sections lacked an input (reporting/requires.py) is
+"partial", not failed. The HTML never shows a traceback: an error output becomes one sentence and
+the cell (without_tracebacks); the .ipynb keeps the traceback. One run a name at a time (a lock beside the folder); everything is
 written into a hidden `.<run>.partial-<pid>/` and swapped in only when complete, and an
 interrupted run removes it, so the previous results stay intact (see rundir.py).
 """
