@@ -93,7 +93,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.check:
         from rcceval.reporting import requires
         p = params_mod.load(args.params)
-        names = list(args.only) if args.only else list(p.notebooks)
+        if args.only:   # checked as `run --only` checks them (an unknown name is a parameter problem)
+            p = params_mod.parse({**p.to_dict(), "notebooks": list(args.only)}, source=p.source)
+        names = list(p.notebooks)
         print(f"{args.params}: parameters OK (data: {p.data_source} {p.data_path}; notebooks: {', '.join(names)})")
         have = requires.available(p.data_path, p.costing, synthetic=p.data_source == "synthetic")
         print(f"inputs found: {', '.join(i for i in requires.INPUTS if i in have) or 'none'}")
