@@ -69,7 +69,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from rcceval.analyses.prediction import plots as q1plots
+from rcceval.analyses.prediction import text as q1text
 from rcceval.analyses.prediction.analysis import NeedsStabilityAnalysis
+from rcceval.analyses.prediction.baseline import BaselineAnalysis
+from rcceval.analyses.prediction.data import needs_columns
 from rcceval.analyses.prediction.text import conclusion, coverage_sentence
 from rcceval.derive.frame import FrameOptions, analysis_frame, frame_key
 from rcceval.reporting.report import open_report
@@ -80,10 +83,47 @@ p, a = report.params, report.params.analysis
 options = FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days)
 frame = report.shared(frame_key(options, p.instrument, p.extract_date, p.unplanned_reasons),
                       lambda: analysis_frame(report.region, report.placements, load_instrument(p.instrument), options))
-q1 = NeedsStabilityAnalysis(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
-                            n_jobs=a.jobs).fit(frame, extract_date=report.extract_date)
-report.save_artifact("drop_one", q1.drop_one_results())   # question 4's value of each field (aggregates)
-shown = report.publish.publish(q1)
+needs = report.section("needs_models")
+if needs and not needs_columns(frame):
+    display(Markdown("*The needs models: not run, no placement in the analysis window has a needs assessment in force "
+                     "at its start (needs_assessments.csv is there but matches none; see data/README.md).*"))
+    needs = False
+if needs:
+    q1 = NeedsStabilityAnalysis(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
+                                n_jobs=a.jobs).fit(frame, extract_date=report.extract_date)
+    report.save_artifact("drop_one", q1.drop_one_results())   # question 4's value of each field (aggregates)
+    shown = report.publish.publish(q1)
+
+# %% [markdown]
+# ## The 903 baseline (M0) on its own
+#
+# Without needs assessments the comparison cannot be made, but the baseline can: M0 fitted to every
+# placement starting in the window with an age band (same model, folds, censoring weights and child
+# bootstrap as below). With needs data, M0 is the first row of the model comparison further down.
+# **The gain needs data would have to bring to be detectable**: from the 903's own unplanned endings,
+# the smallest hazard ratio per standard deviation of a needs score that a Wald test would detect with
+# the target power (question 4's analytic power; σ = 1, the score taken as uncorrelated with M0's
+# covariates: correlation makes the detectable effect larger by 1/√(1−ρ²)).
+
+# %%
+if not needs and report.section("baseline"):
+    base = BaselineAnalysis(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
+                            n_jobs=a.jobs, target=p.power.target, alpha=p.power.alpha).fit(frame, report.extract_date)
+    shown_base = report.publish.publish(base)
+    display(shown_base["baseline_coverage"].set_index("reason"))
+    display(shown_base["baseline_performance"])
+    display(Markdown(q1text.baseline_text(shown_base)))
+    report.publish.figure("calibration", q1plots.calibration(shown_base["baseline_calibration"].assign(model="M0"))
+                          .figure)
+    display(shown_base["baseline_hazard_ratios"])
+    if report.section("detectable_gain"):
+        gain = shown_base["detectable_gain"]
+        wide = gain.pivot(index="unit", columns="years", values="mdhr_per_sd")
+        wide.columns = [f"{k} year{'s' if k > 1 else ''}" for k in wide.columns]
+        display(Markdown(q1text.detectable_text(shown_base, p.power.target)))
+        display(wide)
+elif needs:
+    display(Markdown("M0 is fitted with the needs models below (first row of the model comparison)."))
 
 # %% [markdown]
 # ## Data coverage
@@ -95,8 +135,9 @@ shown = report.publish.publish(q1)
 # missing data is selective.
 
 # %%
-display(shown["coverage"].set_index("reason"))
-display(Markdown(coverage_sentence(shown)))
+if needs:
+    display(shown["coverage"].set_index("reason"))
+    display(Markdown(coverage_sentence(shown)))
 
 # %% [markdown]
 # ## Effects of needs and mismatch (hazard ratios)
@@ -107,8 +148,9 @@ display(Markdown(coverage_sentence(shown)))
 # `hazard_ratios_all`.
 
 # %%
-display(shown["hazard_ratios_needs"].round(3))
-report.publish.figure("hazard_ratios_needs", q1plots.effects(shown["hazard_ratios_needs"]).figure)
+if needs:
+    display(shown["hazard_ratios_needs"].round(3))
+    report.publish.figure("hazard_ratios_needs", q1plots.effects(shown["hazard_ratios_needs"]).figure)
 
 # %% [markdown]
 # ## Model comparison
@@ -119,11 +161,12 @@ report.publish.figure("hazard_ratios_needs", q1plots.effects(shown["hazard_ratio
 # `brier_null` is the Brier score of predicting the overall rate for everyone.
 
 # %%
-comparison = shown["model_comparison"]
-display(comparison.iloc[:, :10].round(1).assign(lr_p=comparison["lr_p"], wald_robust_p=comparison["wald_robust_p"]))
-display(comparison[["label"] + list(comparison.columns[10:])].round(4))
-display(shown["delta_auc"])
-report.publish.figure("auc_and_gains", q1plots.auc_and_gains(comparison, shown["delta_auc"])[0].figure)
+if needs:
+    comparison = shown["model_comparison"]
+    display(comparison.iloc[:, :10].round(1).assign(lr_p=comparison["lr_p"], wald_robust_p=comparison["wald_robust_p"]))
+    display(comparison[["label"] + list(comparison.columns[10:])].round(4))
+    display(shown["delta_auc"])
+    report.publish.figure("auc_and_gains", q1plots.auc_and_gains(comparison, shown["delta_auc"])[0].figure)
 
 # %% [markdown]
 # ## Calibration
@@ -133,7 +176,8 @@ report.publish.figure("auc_and_gains", q1plots.auc_and_gains(comparison, shown["
 # as probabilities.
 
 # %%
-report.publish.figure("calibration", q1plots.calibration(shown["calibration"]).figure)
+if needs:
+    report.publish.figure("calibration", q1plots.calibration(shown["calibration"]).figure)
 
 # %% [markdown]
 # ## Contribution of each domain
@@ -143,8 +187,9 @@ report.publish.figure("calibration", q1plots.calibration(shown["calibration"]).f
 # others.
 
 # %%
-display(shown["drop_one_domain"])
-report.publish.figure("drop_one_domain", q1plots.drop_one(shown["drop_one_domain"].reset_index()).figure)
+if needs:
+    display(shown["drop_one_domain"])
+    report.publish.figure("drop_one_domain", q1plots.drop_one(shown["drop_one_domain"].reset_index()).figure)
 
 # %% [markdown]
 # ## One council alone against the pooled region
@@ -156,8 +201,9 @@ report.publish.figure("drop_one_domain", q1plots.drop_one(shown["drop_one_domain
 # interval is (on the log scale).
 
 # %%
-display(shown["council_ci_widths"].set_index("LA"))
-report.publish.figure("council_ci_widths", q1plots.council_widths(shown["council_ci_widths"]).figure)
+if needs:
+    display(shown["council_ci_widths"].set_index("LA"))
+    report.publish.figure("council_ci_widths", q1plots.council_widths(shown["council_ci_widths"]).figure)
 
 # %% [markdown]
 # ## Sensitivity analyses
@@ -173,16 +219,18 @@ report.publish.figure("council_ci_widths", q1plots.council_widths(shown["council
 # term, among placements with a request.
 
 # %%
-display(shown["complete_follow_up_odds_ratios"].round(3))
-display(shown["complete_follow_up_tests"])
-if "second_best" in shown:
-    display(shown["second_best"])
+if needs:
+    display(shown["complete_follow_up_odds_ratios"].round(3))
+    display(shown["complete_follow_up_tests"])
+    if "second_best" in shown:
+        display(shown["second_best"])
 
 # %% [markdown]
 # ## Conclusion
 
 # %%
-display(Markdown(conclusion(shown)))
+if needs:
+    display(Markdown(conclusion(shown)))
 
 # %%
 _ = report.finish()

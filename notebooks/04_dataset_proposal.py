@@ -63,8 +63,10 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
+from rcceval.analyses.prediction.data import needs_columns
 from rcceval.analyses.proposal import plots as q4plots
 from rcceval.analyses.proposal import power as pw
+from rcceval.analyses.proposal import power903 as pw903
 from rcceval.analyses.proposal import results as q4
 from rcceval.analyses.proposal import text as q4text
 from rcceval.analyses.proposal.fields import FieldValue
@@ -85,8 +87,10 @@ options = FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_e
 frame = report.shared(frame_key(options, p.instrument, p.extract_date, p.unplanned_reasons),
                       lambda: analysis_frame(report.region, report.placements, instrument, options))
 fu = follow_up(frame)
-d0 = design(fu, instrument, CoxSpec())            # placements with needs and capability at the start
 end = report.extract_date
+needs = bool(needs_columns(frame)) and report.inputs >= {"needs_assessments"}
+if needs:   # placements with needs and capability at the start
+    d0 = design(fu, instrument, CoxSpec())
 
 # %% [markdown]
 # ## 1. The published specification
@@ -99,10 +103,34 @@ end = report.extract_date
 # rule broken. The questions below are the case for the proposed fields: the 903 alone cannot answer them.
 
 # %%
-display(pub.publish(q4.beyond_903())["beyond_903"])
+if report.section("specification"):
+    display(pub.publish(q4.beyond_903())["beyond_903"])
 
 # %% [markdown]
-# ## 2. Is a dataset big enough? Power and the minimum detectable hazard ratio
+# ## 2. Is a dataset big enough? From the 903's own event rates
+#
+# Whatever else a dataset holds, its power rests on the number of **unplanned endings** it records, and the
+# 903 counts them today. For a dataset collecting the last *k* years (1–5): the placements that started in
+# those years and their unplanned endings by the extract date, in each council, pooled, and for **England**
+# (scaled by the children looked after: DfE 2024, 83,630). The minimum detectable hazard ratio is per
+# **standard deviation** of the proposed field (its spread is only known once collected), for a field
+# uncorrelated with what the 903 holds: exp((z₁₋α/₂ + z_power) / √d) with d events (Hsieh–Lavori; a squared
+# multiple correlation ρ² with the 903 covariates multiplies the log HR by 1/√(1−ρ²)).
+
+# %%
+if report.section("power_903"):
+    looked_after_all = len(looked_after_on(report.region.c903.episodes, [end]))
+    p903 = pw903.power_903(frame["START"], frame["EVENT_UNPLANNED"].to_numpy(bool), frame["LA"], end,
+                           looked_after_all, target=pp.target, alpha=pp.alpha)
+    shown_903 = pub.publish(p903)
+    display(Markdown(pw903.power_903_text(shown_903, pp.target)))
+    display(shown_903["power_903_pooled"].set_index(["unit", "years"]))
+    wide903 = shown_903["power_903_by_council"].pivot(index="unit", columns="years", values="mdhr_per_sd")
+    wide903.columns = [f"{k} year{'s' if k > 1 else ''}" for k in wide903.columns]
+    display(wide903)
+
+# %% [markdown]
+# ## 2b. With needs data: power and the minimum detectable hazard ratio per point of need
 #
 # What matters is the number of **unplanned endings** (events) among placements with needs data, not the
 # number of children. For a dataset collecting the last *k* years (1–5), the events are counted in the
@@ -126,26 +154,29 @@ display(pub.publish(q4.beyond_903())["beyond_903"])
 # domain with the median effective spread ("a typical domain"); the tables give every domain.
 
 # %%
-events = pw.events_by_years(fu.loc[d0.rows, "START"], d0.cause == UNPLANNED, fu.loc[d0.rows, "LA"], end)
-looked_after = len(looked_after_on(report.region.c903.episodes, [end]))
-domains = {dm.title: f"I_{dm.id}" for dm in instrument.domains if f"I_{dm.id}" in d0.X.columns}
-n_events = int((d0.cause == UNPLANNED).sum())
-observed = None
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fit0 = cox_efron(d0.time, (d0.cause == UNPLANNED).astype(float), d0.X, strata=d0.stratum)
-    observed = {lab: pw.observed_effective_sd(fit0.se[list(d0.X.columns).index(col)], n_events) for lab, col in domains.items()}
-except ValueError as exc:
-    display(Markdown(f"*The Cox model could not be fitted for the observed-information check: {exc}.*"))
-pa = pw.PowerAnalysis(target=pp.target, alpha=pp.alpha).fit(d0.X, events, domains, pw.national_scale(looked_after), observed)
-power = q4.power_result(pa, n_events, len(d0.time), looked_after)
-shown_power = pub.publish(power)
-display(Markdown(q4text.power_text(shown_power, end)))
-mdhr = power.tables()["mdhr_80"].frame   # a model table, published as it is (its name is also a headline's)
-display(mdhr)
-title = f"Smallest HR detected with {pp.target:.0%} power: {power.headline}, per point"
-pub.figure("mdhr_by_years", q4plots.mdhr_by_years(mdhr, title=title).figure)
+if not needs:
+    report.section("power_needs")
+if needs:
+    events = pw.events_by_years(fu.loc[d0.rows, "START"], d0.cause == UNPLANNED, fu.loc[d0.rows, "LA"], end)
+    looked_after = len(looked_after_on(report.region.c903.episodes, [end]))
+    domains = {dm.title: f"I_{dm.id}" for dm in instrument.domains if f"I_{dm.id}" in d0.X.columns}
+    n_events = int((d0.cause == UNPLANNED).sum())
+    observed = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fit0 = cox_efron(d0.time, (d0.cause == UNPLANNED).astype(float), d0.X, strata=d0.stratum)
+        observed = {lab: pw.observed_effective_sd(fit0.se[list(d0.X.columns).index(col)], n_events) for lab, col in domains.items()}
+    except ValueError as exc:
+        display(Markdown(f"*The Cox model could not be fitted for the observed-information check: {exc}.*"))
+    pa = pw.PowerAnalysis(target=pp.target, alpha=pp.alpha).fit(d0.X, events, domains, pw.national_scale(looked_after), observed)
+    power = q4.power_result(pa, n_events, len(d0.time), looked_after)
+    shown_power = pub.publish(power)
+    display(Markdown(q4text.power_text(shown_power, end)))
+    mdhr = power.tables()["mdhr_80"].frame   # a model table, published as it is (its name is also a headline's)
+    display(mdhr)
+    title = f"Smallest HR detected with {pp.target:.0%} power: {power.headline}, per point"
+    pub.figure("mdhr_by_years", q4plots.mdhr_by_years(mdhr, title=title).figure)
 
 # %% [markdown]
 # ### Events and minimum detectable HR by council
@@ -155,12 +186,13 @@ pub.figure("mdhr_by_years", q4plots.mdhr_by_years(mdhr, title=title).figure)
 # expect a significant result on its own, however real the effect: pooling councils is the remedy.
 
 # %%
-by_council = shown_power["mdhr_by_council"]
-wide = by_council.pivot(index="unit", columns="years", values="mdhr")
-wide.columns = [f"{k} year{'s' if k > 1 else ''}" for k in wide.columns]
-display(wide)
-display(shown_power["covariate_spread"])
-display(shown_power["mdhr_by_domain"])
+if needs:
+    by_council = shown_power["mdhr_by_council"]
+    wide = by_council.pivot(index="unit", columns="years", values="mdhr")
+    wide.columns = [f"{k} year{'s' if k > 1 else ''}" for k in wide.columns]
+    display(wide)
+    display(shown_power["covariate_spread"])
+    display(shown_power["mdhr_by_domain"])
 
 # %% [markdown]
 # ### Power curves
@@ -169,16 +201,17 @@ display(shown_power["mdhr_by_domain"])
 # 1.2 and 1.3 per point of need (analytic). The dashed line is 80%.
 
 # %%
-c1 = power.by_council
-c1 = c1[(c1["level"] == "council") & (c1["years"] == 1)].sort_values(["events", "unit"])
-median_council = c1["unit"].iloc[(len(c1) - 1) // 2] if len(c1) else None
-largest_council = c1["unit"].iloc[-1] if len(c1) else None
-units = {u: lab for u, lab in [(median_council, f"Median council ({median_council})"), ("Region (pooled)", "Region (pooled)"),
-                               ("England (scaled)", "England (scaled)")] if u is not None}
-curves = by_council[by_council["unit"].isin(units)]
-axes = q4plots.power_curves(curves, [c for c in power.hr_columns if c.rsplit("_", 1)[-1] in ("1.1", "1.2", "1.3")], units,
-                            title=f"Power to detect a need domain's effect ({power.headline})")
-pub.figure("power_curves", axes[0].figure)
+if needs:
+    c1 = power.by_council
+    c1 = c1[(c1["level"] == "council") & (c1["years"] == 1)].sort_values(["events", "unit"])
+    median_council = c1["unit"].iloc[(len(c1) - 1) // 2] if len(c1) else None
+    largest_council = c1["unit"].iloc[-1] if len(c1) else None
+    units = {u: lab for u, lab in [(median_council, f"Median council ({median_council})"), ("Region (pooled)", "Region (pooled)"),
+                                   ("England (scaled)", "England (scaled)")] if u is not None}
+    curves = by_council[by_council["unit"].isin(units)]
+    axes = q4plots.power_curves(curves, [c for c in power.hr_columns if c.rsplit("_", 1)[-1] in ("1.1", "1.2", "1.3")], units,
+                                title=f"Power to detect a need domain's effect ({power.headline})")
+    pub.figure("power_curves", axes[0].figure)
 
 # %% [markdown]
 # ### Checked by simulation
@@ -193,42 +226,43 @@ pub.figure("power_curves", axes[0].figure)
 # same mean number of events is shown beside it.
 
 # %%
-# the generating model is read only for synthetic data (synth.recovery: analyses never read truth.json)
-model = None
-if p.data_source == "synthetic":
-    from rcceval.synth.recovery import proposal_generating_model
-    model = proposal_generating_model(p.data_path)
-if model is not None and largest_council is not None:
-    dsb = design(fu, instrument, CoxSpec(second_best=True))
-    rows = pw.generating_rows(dsb, model.names)
-    target = "intensity_" + pa.spread.loc[pa.headline, "column"][2:]
-    model = model.with_effect(target, float(np.log(1.2)))
-    per_year = c1.set_index("unit")["placements"]
-    settings = [(max(10, int(per_year[median_council]) * k), k) for k in (1, 2, 3, 4, 5)]
-    settings += [(max(10, int(per_year[largest_council]) * k), k) for k in (1, 3)]
-    region_per_year = int(events.query("level == 'region' and years == 1")["placements"].iloc[0])
-    settings += [(max(10, region_per_year), 1)]
-    labels = ["median council"] * 5 + ["largest council"] * 2 + ["region"]
-    eff_obs = pa.spread.loc[pa.headline, "effective_sd_observed"]
-    sim = pw.SimulatedPower(model, rows, target, alpha=pp.alpha, replicates=pp.replicates, seed=p.seed, n_jobs=a.jobs,
-                            effective_sd=float(eff_obs) if np.isfinite(eff_obs) else None).fit(settings)
-    null = pw.SimulatedPower(model.with_effect(target, 0.0), rows, target, alpha=pp.alpha, replicates=pp.replicates,
-                             seed=p.seed + 1, n_jobs=a.jobs).fit(settings[:2])
-    simulation = q4.simulation_result(sim, labels, null, "median council, no effect", pp.alpha)
-    shown_sim = pub.publish(simulation)
-    st = simulation.tables()["simulated_power"].frame   # a model table, published as it is (also a headline's name)
-    display(st)
-    curves = {"analytic, Hsieh-Lavori (σ, ρ² over all placements)": lambda d: pw.analytic_power(sim.log_hr, sim.sd, d, pp.alpha, sim.rho2)}
-    if sim.effective_sd:
-        curves["analytic, observed information"] = lambda d: pw.analytic_power(sim.log_hr, sim.effective_sd, d, pp.alpha)
-    st = st.reset_index()
-    ax = q4plots.simulated_vs_analytic(st, curves, title=f"Simulated and analytic power, HR 1.2 per point ({pa.headline})")
-    pub.figure("simulated_vs_analytic", ax.figure)
-    display(Markdown(q4text.simulation_text(st, pp.replicates)))
-    display(shown_sim["simulated_false_positives"])
-    display(Markdown(q4text.false_positive_text(shown_sim["simulated_false_positives"], pp.alpha)))
-else:
-    display(Markdown("No generating model (not synthetic data): the simulation check needs one."))
+if needs:
+    # the generating model is read only for synthetic data (synth.recovery: analyses never read truth.json)
+    model = None
+    if p.data_source == "synthetic":
+        from rcceval.synth.recovery import proposal_generating_model
+        model = proposal_generating_model(p.data_path)
+    if model is not None and largest_council is not None:
+        dsb = design(fu, instrument, CoxSpec(second_best=True))
+        rows = pw.generating_rows(dsb, model.names)
+        target = "intensity_" + pa.spread.loc[pa.headline, "column"][2:]
+        model = model.with_effect(target, float(np.log(1.2)))
+        per_year = c1.set_index("unit")["placements"]
+        settings = [(max(10, int(per_year[median_council]) * k), k) for k in (1, 2, 3, 4, 5)]
+        settings += [(max(10, int(per_year[largest_council]) * k), k) for k in (1, 3)]
+        region_per_year = int(events.query("level == 'region' and years == 1")["placements"].iloc[0])
+        settings += [(max(10, region_per_year), 1)]
+        labels = ["median council"] * 5 + ["largest council"] * 2 + ["region"]
+        eff_obs = pa.spread.loc[pa.headline, "effective_sd_observed"]
+        sim = pw.SimulatedPower(model, rows, target, alpha=pp.alpha, replicates=pp.replicates, seed=p.seed, n_jobs=a.jobs,
+                                effective_sd=float(eff_obs) if np.isfinite(eff_obs) else None).fit(settings)
+        null = pw.SimulatedPower(model.with_effect(target, 0.0), rows, target, alpha=pp.alpha, replicates=pp.replicates,
+                                 seed=p.seed + 1, n_jobs=a.jobs).fit(settings[:2])
+        simulation = q4.simulation_result(sim, labels, null, "median council, no effect", pp.alpha)
+        shown_sim = pub.publish(simulation)
+        st = simulation.tables()["simulated_power"].frame   # a model table, published as it is (also a headline's name)
+        display(st)
+        curves = {"analytic, Hsieh-Lavori (σ, ρ² over all placements)": lambda d: pw.analytic_power(sim.log_hr, sim.sd, d, pp.alpha, sim.rho2)}
+        if sim.effective_sd:
+            curves["analytic, observed information"] = lambda d: pw.analytic_power(sim.log_hr, sim.effective_sd, d, pp.alpha)
+        st = st.reset_index()
+        ax = q4plots.simulated_vs_analytic(st, curves, title=f"Simulated and analytic power, HR 1.2 per point ({pa.headline})")
+        pub.figure("simulated_vs_analytic", ax.figure)
+        display(Markdown(q4text.simulation_text(st, pp.replicates)))
+        display(shown_sim["simulated_false_positives"])
+        display(Markdown(q4text.false_positive_text(shown_sim["simulated_false_positives"], pp.alpha)))
+    else:
+        display(Markdown("No generating model (not synthetic data): the simulation check needs one."))
 
 # %% [markdown]
 # ## 3. The value of each proposed field
@@ -244,14 +278,15 @@ else:
 # settings, so the numbers are the same either way.
 
 # %%
-fv = FieldValue(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
-                n_jobs=a.jobs).fit(frame, instrument, drop_one=report.artifact("01_needs_predict_stability", "drop_one"))
-shown_fv = pub.publish(fv)
-ft = fv.tables()["field_value"].frame   # a model table, published as it is (also a headline's name)
-display(ft.drop(columns="dataset_fields"))
-ax = q4plots.field_value(ft, title="What each field adds to predicting an unplanned ending")
-pub.figure("field_value", ax.figure)
-display(Markdown(q4text.field_value_text(fv.table, fv.ranking()) + "\n\n" + q4text.field_value_source(fv.reused)))
+if report.section("field_value") and needs:
+    fv = FieldValue(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
+                    n_jobs=a.jobs).fit(frame, instrument, drop_one=report.artifact("01_needs_predict_stability", "drop_one"))
+    shown_fv = pub.publish(fv)
+    ft = fv.tables()["field_value"].frame   # a model table, published as it is (also a headline's name)
+    display(ft.drop(columns="dataset_fields"))
+    ax = q4plots.field_value(ft, title="What each field adds to predicting an unplanned ending")
+    pub.figure("field_value", ax.figure)
+    display(Markdown(q4text.field_value_text(fv.table, fv.ranking()) + "\n\n" + q4text.field_value_source(fv.reused)))
 
 # %% [markdown]
 # ## 4. Did we secure the placement we wanted?
@@ -264,20 +299,21 @@ display(Markdown(q4text.field_value_text(fv.table, fv.ranking()) + "\n\n" + q4te
 # child's several placements).
 
 # %%
-tier_names = tier_labels(instrument)
-sp = SecuredPlacements(tier_order=tuple(tier_names.values())).fit(frame.assign(TIER=frame["TIER"].map(lambda t: tier_names.get(t, t))))
-secured = q4.secured_result(sp)
-shown_sp = pub.publish(secured)
-display(Markdown(q4text.secured_text(shown_sp)))
-shown_shares = pub.publish(secured.shares(shown_sp))
-for group, name in [("need tier", "tier"), ("council", "council")]:
-    if f"secured_type_by_{name}" in shown_sp:
-        display(shown_sp[f"secured_type_by_{name}"])
-        shares = shown_shares[f"secured_type_share_by_{name}"]
-        ax = q4plots.secured_shares(shares.reset_index().assign(group=group), group,
-                                    title=f"Suitability of the type secured, by {group}")
-        pub.figure(f"secured_type_by_{name}", ax.figure)
-        display(shown_sp[f"location_by_{name}"])
+if report.section("secured") and needs:
+    tier_names = tier_labels(instrument)
+    sp = SecuredPlacements(tier_order=tuple(tier_names.values())).fit(frame.assign(TIER=frame["TIER"].map(lambda t: tier_names.get(t, t))))
+    secured = q4.secured_result(sp)
+    shown_sp = pub.publish(secured)
+    display(Markdown(q4text.secured_text(shown_sp)))
+    shown_shares = pub.publish(secured.shares(shown_sp))
+    for group, name in [("need tier", "tier"), ("council", "council")]:
+        if f"secured_type_by_{name}" in shown_sp:
+            display(shown_sp[f"secured_type_by_{name}"])
+            shares = shown_shares[f"secured_type_share_by_{name}"]
+            ax = q4plots.secured_shares(shares.reset_index().assign(group=group), group,
+                                        title=f"Suitability of the type secured, by {group}")
+            pub.figure(f"secured_type_by_{name}", ax.figure)
+            display(shown_sp[f"location_by_{name}"])
 
 # %% [markdown]
 # ### Does a second-best placement predict disruption?
@@ -287,20 +323,21 @@ for group, name in [("need tier", "tier"), ("council", "council")]:
 # placements with a request and with **second best** (the type secured was not the preferred one) added.
 
 # %%
-sb = None
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        sb = fit_cox(fu, instrument, spec=CoxSpec(second_best=True), alpha=pp.alpha, with_ph=False, engine="efron")
-except (ValueError, KeyError) as exc:
-    display(Markdown(f"*The model could not be fitted: {exc}.*"))
-second_best = q4.second_best_result(sb, pp.alpha)
-if second_best is not None:
-    shown_sb = pub.publish(second_best)
-    display(shown_sb["second_best_cox"])
-    display(Markdown(q4text.second_best_text(shown_sb)))
-elif sb is not None:
-    display(Markdown("Every placement with a request was of the same kind (all or none second best): no estimate."))
+if report.section("secured") and needs:
+    sb = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sb = fit_cox(fu, instrument, spec=CoxSpec(second_best=True), alpha=pp.alpha, with_ph=False, engine="efron")
+    except (ValueError, KeyError) as exc:
+        display(Markdown(f"*The model could not be fitted: {exc}.*"))
+    second_best = q4.second_best_result(sb, pp.alpha)
+    if second_best is not None:
+        shown_sb = pub.publish(second_best)
+        display(shown_sb["second_best_cox"])
+        display(Markdown(q4text.second_best_text(shown_sb)))
+    elif sb is not None:
+        display(Markdown("Every placement with a request was of the same kind (all or none second best): no estimate."))
 
 # %% [markdown]
 # ## Conclusions for a dataset proposal

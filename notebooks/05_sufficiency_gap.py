@@ -67,6 +67,7 @@ from IPython.display import Markdown, display
 from rcceval.analyses.sufficiency import gap as sg
 from rcceval.analyses.sufficiency import plots as splot
 from rcceval.analyses.sufficiency import text
+from rcceval.analyses.sufficiency.only903 import fit_forecast
 from rcceval.analyses.sufficiency.profiles import PROFILE_LABELS
 from rcceval.analyses.sufficiency.result import fit
 from rcceval.reporting.report import open_report
@@ -75,10 +76,16 @@ from rcceval.spec.instruments import load_instrument
 report = open_report(globals(), "05_sufficiency_gap")
 p = report.params
 instrument = load_instrument(p.instrument)
-result = fit(report.region, report.placements, instrument, report.extract_date, p.analysis.lookback_days,
-             pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), p.seed)
+needs_ok, provision_ok = report.section("needs_audit"), report.section("provision")
+full = needs_ok and provision_ok
+if full:
+    result = fit(report.region, report.placements, instrument, report.extract_date, p.analysis.lookback_days,
+                 pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), p.seed)
+    display(Markdown(text.census(result)))
+else:   # the 903 alone: the forecast of all children looked after
+    result = fit_forecast(report.region, report.placements, instrument, report.extract_date, p.analysis.lookback_days,
+                          p.seed)
 shown = report.publish.publish(result)  # every table and headline through disclosure control
-display(Markdown(text.census(result)))
 
 # %% [markdown]
 # ## 1. Needs audit
@@ -86,34 +93,37 @@ display(Markdown(text.census(result)))
 # ### Now: children looked after by need profile and council, age and placement type
 
 # %%
-by_council, by_age = shown["profile_by_council"], shown["profile_by_age_band"]
-display(by_council)
-display(by_age)
-display(shown["profile_by_placement_type"])
-fig, axes = plt.subplots(1, 2, figsize=(12, 0.28 * len(by_council) + 2.5), constrained_layout=True)
-splot.profile_shares(by_council, title="By council", ax=axes[0])
-splot.profile_shares(by_age, title="By age band", ax=axes[1])
-report.publish.figure("profile_by_council_and_age", fig)
-plt.show()
+if full:
+    by_council, by_age = shown["profile_by_council"], shown["profile_by_age_band"]
+    display(by_council)
+    display(by_age)
+    display(shown["profile_by_placement_type"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.28 * len(by_council) + 2.5), constrained_layout=True)
+    splot.profile_shares(by_council, title="By council", ax=axes[0])
+    splot.profile_shares(by_age, title="By age band", ax=axes[1])
+    report.publish.figure("profile_by_council_and_age", fig)
+    plt.show()
 
 # %% [markdown]
 # What lies behind each profile: the mean intensity (0 none, 3 high) in each domain of the
 # children of the profile, so the label is never read alone.
 
 # %%
-display(shown["domains_by_profile"].set_index("profile").rename(index=PROFILE_LABELS,
-                                                                columns=lambda c: c.removeprefix("mean_")).T)
+if full:
+    display(shown["domains_by_profile"].set_index("profile").rename(index=PROFILE_LABELS,
+                                                                    columns=lambda c: c.removeprefix("mean_")).T)
 
 # %% [markdown]
 # ### Over the years: children looked after on 31 March by need profile
 
 # %%
-by_year = shown["profile_by_year"]
-display(by_year.drop(index="Total"))
-ax = splot.profile_lines(by_year, title="Children looked after on 31 March by need profile")
-report.publish.figure("profile_by_year", ax.figure)
-plt.show()
-display(Markdown("The same counts by council and year are in `tables/profile_by_council_year.csv`."))
+if full:
+    by_year = shown["profile_by_year"]
+    display(by_year.drop(index="Total"))
+    ax = splot.profile_lines(by_year, title="Children looked after on 31 March by need profile")
+    report.publish.figure("profile_by_year", ax.figure)
+    plt.show()
+    display(Markdown("The same counts by council and year are in `tables/profile_by_council_year.csv`."))
 
 # %% [markdown]
 # ## 2. Needs over time
@@ -124,15 +134,16 @@ display(Markdown("The same counts by council and year are in `tables/profile_by_
 # difference. The Valuing Care programme reported peaks around ages 7 and 11.
 
 # %%
-peaks = result.need_level.peaks
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
-splot.by_age(shown["need_level_by_age"], "Mean level of need (0-3)", peaks=peaks, title="Level of need by age",
-             ax=axes[0])
-splot.by_age(shown["need_change_between_reviews"], "Mean change per review", zero_line=True,
-             title="Change between consecutive reviews, same children", ax=axes[1])
-report.publish.figure("need_level_by_age", fig)
-plt.show()
-display(Markdown(text.need_level(result)))
+if full:
+    peaks = result.need_level.peaks
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), constrained_layout=True)
+    splot.by_age(shown["need_level_by_age"], "Mean level of need (0-3)", peaks=peaks, title="Level of need by age",
+                 ax=axes[0])
+    splot.by_age(shown["need_change_between_reviews"], "Mean change per review", zero_line=True,
+                 title="Change between consecutive reviews, same children", ax=axes[1])
+    report.publish.figure("need_level_by_age", fig)
+    plt.show()
+    display(Markdown(text.need_level(result)))
 
 # %% [markdown]
 # **Do needs fall after a stable placement?** Placements starting in the analysis window with needs in
@@ -144,9 +155,10 @@ display(Markdown(text.need_level(result)))
 # between assessments, with standard errors clustered by child.
 
 # %%
-display(shown["needs_after_stable_placement"].drop(columns="group").set_index("label"))
-display(shown["needs_after_stable_placement_model"])
-display(Markdown(text.stable_placement(result, shown["stable_placement_effect"])))
+if full:
+    display(shown["needs_after_stable_placement"].drop(columns="group").set_index("label"))
+    display(shown["needs_after_stable_placement_model"])
+    display(Markdown(text.stable_placement(result, shown["stable_placement_effect"])))
 
 # %% [markdown]
 # ## 3. Provision map
@@ -157,12 +169,13 @@ display(Markdown(text.stable_placement(result, shown["stable_placement_effect"])
 # R1, residential schools S1, supported accommodation H5); foster carers have no register.
 
 # %%
-display(shown["provision_by_type"])
-display(shown["provision_by_capability"])
-ax = splot.provision_map(shown["provision_points"], shown["council_centres"], title="Register places by postcode sector")
-report.publish.figure("provision_map", ax.figure)
-plt.show()
-display(Markdown(text.provision(result)))
+if full:
+    display(shown["provision_by_type"])
+    display(shown["provision_by_capability"])
+    ax = splot.provision_map(shown["provision_points"], shown["council_centres"], title="Register places by postcode sector")
+    report.publish.figure("provision_map", ax.figure)
+    plt.show()
+    display(Markdown(text.provision(result)))
 
 # %% [markdown]
 # ## 4. Gap: children of each need profile against the places able to meet them
@@ -177,20 +190,21 @@ display(Markdown(text.provision(result)))
 # *Places able* counts the places within the reach that can meet at least one child of the group.
 
 # %%
-display(shown["gap_children_left_out"].set_index("reason"))
-children, shortfall = shown["gap_children"], shown["gap_shortfall"]
-display(Markdown("Children in scope (placed in a registered setting), by council and need profile:"))
-display(children)
-overall = shortfall.loc[shortfall["PROFILE"].eq(sg.ALL)].pivot(index="AREA", columns="REACH", values="shortfall")
-overall = overall.reindex(index=[*result.councils, sg.REGION], columns=list(sg.REACHES)).rename(columns=sg.REACH_LABELS)
-overall.insert(0, "Children in scope", children["Total"].rename({"Total": sg.REGION}).reindex(overall.index).to_numpy())
-overall.index.name, overall.columns.name = None, None
-display(Markdown("**Shortfall, all need profiles together**, by council and reach:"))
-display(overall)
-fig = splot.shortfall_heatmaps(shortfall, children, sg.REACH_LABELS)
-report.publish.figure("shortfall_heatmap", fig)
-plt.show()
-display(Markdown(text.shortfall(shown["region_shortfall_all_profiles"], children)))
+if full:
+    display(shown["gap_children_left_out"].set_index("reason"))
+    children, shortfall = shown["gap_children"], shown["gap_shortfall"]
+    display(Markdown("Children in scope (placed in a registered setting), by council and need profile:"))
+    display(children)
+    overall = shortfall.loc[shortfall["PROFILE"].eq(sg.ALL)].pivot(index="AREA", columns="REACH", values="shortfall")
+    overall = overall.reindex(index=[*result.councils, sg.REGION], columns=list(sg.REACHES)).rename(columns=sg.REACH_LABELS)
+    overall.insert(0, "Children in scope", children["Total"].rename({"Total": sg.REGION}).reindex(overall.index).to_numpy())
+    overall.index.name, overall.columns.name = None, None
+    display(Markdown("**Shortfall, all need profiles together**, by council and reach:"))
+    display(overall)
+    fig = splot.shortfall_heatmaps(shortfall, children, sg.REACH_LABELS)
+    report.publish.figure("shortfall_heatmap", fig)
+    plt.show()
+    display(Markdown(text.shortfall(shown["region_shortfall_all_profiles"], children)))
 
 # %% [markdown]
 # ## 5. As local as possible, as specialist as necessary
@@ -206,16 +220,17 @@ display(Markdown(text.shortfall(shown["region_shortfall_all_profiles"], children
 # not recorded, so this is about where suitable provision is, not vacancies.
 
 # %%
-display(shown["nearest_children_left_out"].set_index(["market", "reason"]))
-cats, by_prof = shown["nearest_suitable_categories"], shown["placed_locally_by_profile"]
-display(cats.drop(columns="category").set_index(["market", "label"]))
-display(by_prof.assign(profile=by_prof["profile"].map(PROFILE_LABELS).fillna("All")).set_index(["market", "profile"]))
-display(shown["nearest_suitable_distance"].set_index("market"))
-ax = splot.category_bars(cats, sg.CATEGORIES, title="Children by distance from the nearest suitable placement")
-report.publish.figure("nearest_suitable", ax.figure)
-plt.show()
-display(Markdown(text.nearest(shown["pct_in_nearest_suitable"], shown["pct_placed_locally_needs_met"],
-                              shown["nearest_suitable_distance"])))
+if full:
+    display(shown["nearest_children_left_out"].set_index(["market", "reason"]))
+    cats, by_prof = shown["nearest_suitable_categories"], shown["placed_locally_by_profile"]
+    display(cats.drop(columns="category").set_index(["market", "label"]))
+    display(by_prof.assign(profile=by_prof["profile"].map(PROFILE_LABELS).fillna("All")).set_index(["market", "profile"]))
+    display(shown["nearest_suitable_distance"].set_index("market"))
+    ax = splot.category_bars(cats, sg.CATEGORIES, title="Children by distance from the nearest suitable placement")
+    report.publish.figure("nearest_suitable", ax.figure)
+    plt.show()
+    display(Markdown(text.nearest(shown["pct_in_nearest_suitable"], shown["pct_placed_locally_needs_met"],
+                                  shown["nearest_suitable_distance"])))
 
 # %% [markdown]
 # ## 6. Forecast: children looked after by need profile, one to three years ahead
@@ -236,23 +251,25 @@ display(Markdown(text.nearest(shown["pct_in_nearest_suitable"], shown["pct_place
 # MAPE, and how often the observed count fell inside the interval).
 
 # %%
-display(Markdown("Entries (periods of care starting) by collection year and need profile at entry:"))
-display(shown["entries_by_year"].drop(index="Total"))
-display(Markdown("Entry trend by need profile at entry (yearly growth in %, with its 95% interval; dispersion 1 = Poisson):"))
-display(shown["entry_trend"].rename(columns={"entries_origin": f"fitted entries {result.forecast.origin}",
-                                             "growth_pct": "growth % a year", "growth_low": "low", "growth_high": "high"}))
-display(Markdown("Children looked after on 31 March, forecast (95% interval):"))
-display(text.forecast_cells(result.forecast.table, PROFILE_LABELS))
-fig = splot.forecast_fan(by_year, shown["forecast"].reset_index())
-report.publish.figure("forecast", fig)
-plt.show()
+if report.section("forecast"):
+    display(Markdown("Entries (periods of care starting) by collection year and need profile at entry:"))
+    display(shown["entries_by_year"].drop(index="Total"))
+    display(Markdown("Entry trend by need profile at entry (yearly growth in %, with its 95% interval; dispersion 1 = Poisson):"))
+    display(shown["entry_trend"].rename(columns={"entries_origin": f"fitted entries {result.forecast.origin}",
+                                                 "growth_pct": "growth % a year", "growth_low": "low", "growth_high": "high"}))
+    display(Markdown("Children looked after on 31 March, forecast (95% interval):"))
+    display(text.forecast_cells(result.forecast.table, PROFILE_LABELS))
+    fig = splot.forecast_fan(shown["profile_by_year"], shown["forecast"].reset_index())
+    report.publish.figure("forecast", fig)
+    plt.show()
 
 # %% [markdown]
 # ### Back-test on earlier years
 
 # %%
-display(shown["backtest_summary"])
-display(Markdown(text.backtest(result.backtest.summary)))
+if report.section("forecast"):
+    display(shown["backtest_summary"])
+    display(Markdown(text.backtest(result.backtest.summary)))
 
 # %% [markdown]
 # **Limits.** The register has no vacancies: the gap and the nearest-suitable measure are about

@@ -91,14 +91,23 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from rcceval import params as params_mod
     if args.check:
+        from rcceval.reporting import requires
         p = params_mod.load(args.params)
-        print(f"{args.params}: parameters OK (data: {p.data_source} {p.data_path}; notebooks: {', '.join(p.notebooks)})")
+        if args.only:   # checked as `run --only` checks them (an unknown name is a parameter problem)
+            p = params_mod.parse({**p.to_dict(), "notebooks": list(args.only)}, source=p.source)
+        names = list(p.notebooks)
+        print(f"{args.params}: parameters OK (data: {p.data_source} {p.data_path}; notebooks: {', '.join(names)})")
+        have = requires.available(p.data_path, p.costing, synthetic=p.data_source == "synthetic")
+        print(f"inputs found: {', '.join(i for i in requires.INPUTS if i in have) or 'none'}")
+        print(requires.check_text(names, have))
         return 0
     from rcceval.reporting.runner import run
     outcome = run(args.params, only=args.only, by_la=args.by_la, jobs=args.jobs,
                   keep_code=True if args.keep_code else None, run_id=args.run_id)
     for n in outcome.notebooks:
-        print(f"  {n.name:32} {'ok' if n.ok else 'FAILED'} ({n.seconds:.1f} s){'  ' + n.error if n.error else ''}")
+        status = {"ok": "ok", "partial": "partial", "failed": "FAILED"}[n.status]
+        skipped = f"  (not run: {', '.join(s['section'] for s in n.skipped)})" if n.skipped else ""
+        print(f"  {n.name:32} {status} ({n.seconds:.1f} s){'  ' + n.error if n.error else ''}{skipped}")
     for la, sub in outcome.sub_runs.items():
         failed = [n.name for n in sub.notebooks if not n.ok]
         print(f"  {la:32} {'ok' if not failed else 'FAILED: ' + ', '.join(failed)}")
@@ -137,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
     p.add_argument("--keep-code", action="store_true", help="keep code cells in the HTML (academics)")
     p.add_argument("--run-id", help="output folder name (default: the run_name parameter)")
-    p.add_argument("--check", action="store_true", help="only check the parameter file")
+    p.add_argument("--check", action="store_true",
+                   help="only check the parameter file and list, per report, what will and will not run on the data")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("schema", help="publish the dataset specifications")
     p.add_argument("--docs", required=True, metavar="DIR", help="write datapackage.json and the data dictionary here")

@@ -100,6 +100,7 @@ def render(value: Any, threshold: int = 5) -> str | None:
     return None
 
 
+MARKS = {"ok": "", "partial": " (partial)", "failed": " (FAILED)"}   # beside a council's report link
 RANK = {"estimate": 0, "test": 1, "share": 2, "group": 3}
 
 
@@ -116,10 +117,12 @@ def results_rows(results: dict, threshold: int = 5) -> str:
 
 def notebook_section(n: NotebookRun, run_dir: Path, threshold: int = 5) -> str:
     """One report in index.html: links, status, the failing cell's error, headline figures, figures."""
-    status = "ok" if n.ok else "FAILED"
+    status = {"ok": "ok", "partial": "partial", "failed": "FAILED"}[n.status]
     links = f'<a href="{n.name}.html">report</a> · <a href="{n.name}.ipynb">notebook</a> · ' \
             f'<a href="{n.name}/results.json">results.json</a> (every figure)'
     error = f'<pre class="error">{html.escape(n.error)}</pre>' if n.error else ""
+    if n.skipped:   # partial: the sections not run, each with its sentence (what is missing, where it goes)
+        error += '<ul class="skipped">' + "".join(f"<li>{html.escape(s['sentence'])}</li>" for s in n.skipped) + "</ul>"
     table = f"<table>{results_rows(n.results, threshold)}</table>" if n.results else ""
     fig_dir = run_dir / n.name / "figures"
     imgs = "".join(f'<figure><img src="{n.name}/figures/{p.name}" alt="{html.escape(p.stem)}">'
@@ -129,23 +132,34 @@ def notebook_section(n: NotebookRun, run_dir: Path, threshold: int = 5) -> str:
             f'<p>{links} ({n.seconds:.1f} s)</p>{error}{table}<div class="figs">{imgs}</div></section>')
 
 
+def summary(outcome: RunOutcome) -> str:
+    """The run in one sentence: all ran, some partial (inputs absent), or some failed."""
+    if not outcome.ok:
+        return "Some reports FAILED: see below."
+    partial = [n.name for n in outcome.notebooks if n.status == "partial"]
+    if partial:
+        return (f"All reports ran; {', '.join(partial)} {'is' if len(partial) == 1 else 'are'} partial: some sections "
+                f"need inputs this data folder does not hold (listed below; see data/README.md).")
+    return "All reports ran."
+
+
 def write_index(outcome: RunOutcome, run_dir: Path, run_id: str, params: params_mod.Parameters) -> Path:
     """index.html: every report with its status, headline figures and figures, failures with their error."""
     threshold = params.disclosure.threshold
     sections = [notebook_section(n, run_dir, threshold) for n in outcome.notebooks]
     subs = "".join(
         f'<li>{html.escape(la)}: ' + ", ".join(
-            f'<a href="la/{la}/{n.name}.html">{html.escape(n.name)}</a>{"" if n.ok else " (FAILED)"}'
+            f'<a href="la/{la}/{n.name}.html">{html.escape(n.name)}</a>{MARKS[n.status]}'
             for n in s.notebooks) + "</li>"
         for la, s in outcome.sub_runs.items())
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>rcceval run {html.escape(run_id)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}}
 table{{border-collapse:collapse}}td{{border-bottom:1px solid #ddd;padding:.2em .8em}}
-.ok{{color:#1a7f37}}.failed{{color:#b42318}}pre.error{{background:#fff1f0;padding:.6em;white-space:pre-wrap}}
+.ok{{color:#1a7f37}}.partial{{color:#9a6700}}.failed{{color:#b42318}}pre.error{{background:#fff1f0;padding:.6em;white-space:pre-wrap}}
 figure{{display:inline-block;margin:.5em}}img{{max-width:32em;border:1px solid #eee}}</style></head>
 <body><h1>rcceval run: {html.escape(run_id)}</h1>
-<p>{"All reports ran." if outcome.ok else "Some reports FAILED: see below."}
+<p>{summary(outcome)}
 Data: {html.escape(params.data_source)}; seed {params.seed}; small numbers suppressed: "c" is a count under {threshold}
 (or a figure that would reveal one).
 <a href="manifest.json">manifest.json</a> (parameters, input hashes, versions, commit, timings).</p>

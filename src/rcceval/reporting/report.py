@@ -6,6 +6,7 @@ notebook stays thin and every report reads and publishes the same way.
 """
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from dataclasses import replace
@@ -19,6 +20,7 @@ from rcceval.derive.placements import derive_placements
 from rcceval.errors import ParameterError
 from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import CleanRegion, validate_region
+from rcceval.reporting import requires
 from rcceval.reporting.disclosure import DisclosureSettings
 from rcceval.reporting.publish import Publisher
 
@@ -36,6 +38,8 @@ def ensure_data(params: params_mod.Parameters) -> Path:
 # The runner reads and validates a run's data once and hands it to every notebook through a pickle in
 # a private temporary folder named by this variable (removed when the run ends; never in outputs/).
 REGION_CACHE_ENV = "RCCEVAL_REGION_CACHE"
+# Beside results.json: the sections a report skipped for want of an input (the runner marks it "partial").
+SECTIONS_FILE = "sections.json"
 
 
 # Aggregates one notebook saves for another (question 2's fitted hazards for question 3, question 1's
@@ -106,6 +110,7 @@ class Report:
     def __init__(self, params: params_mod.Parameters, notebook: str) -> None:
         self.params = params
         self.notebook = notebook
+        self.skipped: list[dict] = []
         root = params_mod.project_root()
         out = Path(params.output_dir) if params.output_dir else root / "outputs" / "standalone"
         d = params.disclosure
@@ -158,9 +163,32 @@ class Report:
         """What an earlier notebook of this run saved under name, or None (run alone: compute it)."""
         return load_shared(f"{notebook}.{name}")
 
+    @cached_property
+    def inputs(self) -> set[str]:
+        """The inputs the data folder holds (see reporting/requires.py)."""
+        return requires.available(self.params.data_path, self.params.costing,
+                                  synthetic=self.params.data_source == "synthetic")
+
+    def section(self, name: str) -> bool:
+        """True when the inputs section `name` declares are all there; else show the one sentence saying
+        what is missing and where it goes, record the section as skipped, and return False."""
+        s = requires.section(self.notebook, name)
+        absent = requires.missing(s, self.inputs)
+        if not absent:
+            return True
+        if any(k["section"] == name for k in self.skipped):   # asked again (a section of several cells): said once
+            return False
+        text = requires.sentence(s, absent)
+        self.skipped.append({"section": name, "title": s.title, "missing": absent, "sentence": text})
+        from IPython.display import Markdown, display
+        display(Markdown(f"*{text}*"))
+        return False
+
     def finish(self) -> Path:
-        """Write results.json; the last call of every notebook."""
-        return self.publish.save()
+        """Write results.json and sections.json (the sections skipped); the last call of every notebook."""
+        saved = Path(self.publish.save())
+        (saved.parent / SECTIONS_FILE).write_text(json.dumps({"skipped": self.skipped}, indent=2, sort_keys=True) + "\n")
+        return saved
 
 
 def open_report(namespace: dict, notebook: str) -> Report:

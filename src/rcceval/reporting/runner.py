@@ -5,7 +5,9 @@ region on first use), executes each notebook in the project's own Python (a kern
 the run, not registered anywhere global), exports HTML (code hidden unless keep_code), and writes
 manifest.json (parameters, input hashes, versions, commit, seed, timings) and index.html. A
 notebook that fails does not stop the others; the run then exits non-zero and index.html shows
-the failing cell's error. One run a name at a time (a lock beside the folder); everything is
+the failing cell's error. A report whose sections lacked an input (reporting/requires.py) is
+"partial", not failed. The HTML never shows a traceback: an error output becomes one sentence and
+the cell (without_tracebacks); the .ipynb keeps the traceback. One run a name at a time (a lock beside the folder); everything is
 written into a hidden `.<run>.partial-<pid>/` and swapped in only when complete, and an
 interrupted run removes it, so the previous results stay intact (see rundir.py).
 """
@@ -31,7 +33,7 @@ from pathlib import Path
 from rcceval import params as params_mod
 from rcceval.reporting import rundir
 from rcceval.reporting.index import write_index
-from rcceval.reporting.report import REGION_CACHE_ENV, RUN_CACHE_ENV, ensure_data, region_key
+from rcceval.reporting.report import REGION_CACHE_ENV, RUN_CACHE_ENV, SECTIONS_FILE, ensure_data, region_key
 
 KERNEL_NAME = "rcceval-project"
 PACKAGES = ("rcceval", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "matplotlib", "seaborn",
@@ -47,6 +49,12 @@ class NotebookRun:
     ended: str = ""
     error: str = ""
     results: dict = field(default_factory=dict)
+    skipped: list = field(default_factory=list)   # sections not run for want of an input (requires.py)
+
+    @property
+    def status(self) -> str:
+        """ok, partial (ran, some sections skipped for want of an input) or failed."""
+        return "failed" if not self.ok else ("partial" if self.skipped else "ok")
 
 
 @dataclass
@@ -186,6 +194,9 @@ def execute_notebook(name: str, params: params_mod.Parameters, run_dir: Path, ro
     results = run_dir / name / "results.json"
     if results.is_file():
         record.results = json.loads(results.read_text())["results"]
+    sections = run_dir / name / SECTIONS_FILE
+    if sections.is_file():
+        record.skipped = json.loads(sections.read_text())["skipped"]
     record.seconds = round(time.perf_counter() - t0, 2)
     record.ended = _now()
     return record
@@ -199,13 +210,43 @@ def to_ipynb(source: Path, target: Path) -> Path:
     return target
 
 
+def error_sentence(ename: str, evalue: str) -> str:
+    """One plain sentence for an unexpected error (its first line; the traceback stays in the .ipynb)."""
+    first = (str(evalue).strip().splitlines() or [""])[0].strip()
+    return (f"This part of the report stopped on an unexpected error ({ename}: {first}). The rest of the report "
+            f"after it did not run; the full traceback is kept in the notebook (.ipynb) beside this report.")
+
+
+def without_tracebacks(nb):
+    """A copy of an executed notebook whose error outputs are one sentence and the failing cell's code
+    (the HTML is read by people who need no Python traceback; the .ipynb keeps it for whoever fixes it)."""
+    import copy
+
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") != "error":
+                outputs.append(out)
+                continue
+            code = "\n".join("    " + line for line in str(cell.get("source", "")).splitlines())
+            text = f"**{error_sentence(out.get('ename', 'Error'), out.get('evalue', ''))}**\n\nThe cell:\n\n{code}\n"
+            outputs.append(nbformat.v4.new_output("display_data", data={"text/markdown": text, "text/plain": text}))
+        cell["outputs"] = outputs
+    return nb
+
+
 def export_html(notebook: Path, html_path: Path, keep_code: bool) -> None:
     """HTML of an executed notebook; code cells hidden unless keep_code (academics)."""
     import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(exclude_input=not keep_code, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    body, _ = exporter.from_notebook_node(without_tracebacks(nbformat.read(str(notebook), as_version=4)))
     html_path.write_text(body, encoding="utf-8")
 
 

@@ -139,3 +139,28 @@ def conclusion(shown: dict) -> str:
                    f"effect a median **{ratio:.1f} times** as wide as the pooled region's: the small-numbers "
                    "problem councils describe, and the case for pooling needs data across a region.")
     return "\n\n".join(out)
+
+
+def baseline_text(shown: dict) -> str:
+    """What the 903-only baseline (M0) shows, from its published headlines (a suppressed count stays "c")."""
+    res = serialise({k: v for k, v in shown.items() if not isinstance(v, pd.DataFrame)})
+    auc = res["baseline_auc"]
+    if not isinstance(auc, dict):
+        return "The baseline's AUC is suppressed (too few placements)."
+    lead = ("well" if auc["lower"] > 0.7 else "moderately" if auc["lower"] > 0.6 else "weakly"
+            if auc["lower"] > 0.5 else "no better than chance")
+    return (f"**{_n(res['baseline_placements'])} placements** were analysed with what the 903 holds; "
+            f"{_n(res['baseline_unplanned_within_horizon'])} ended unplanned within the horizon. Out of fold, M0 "
+            f"ranks them {lead}: cross-validated AUC {auc['value']:.3f} (95% CI {auc['lower']:.3f} to "
+            f"{auc['upper']:.3f}; 0.5 is chance). This is the bar needs data has to clear.")
+
+
+def detectable_text(shown: dict, target: float) -> str:
+    """The smallest needs effect the 903's own events would detect, pooled, for 1 and 5 years of data."""
+    res = serialise({k: v for k, v in shown.items() if not isinstance(v, pd.DataFrame)})
+    mdhr = res[f"mdhr_per_sd_needs_score_{target:.0%}_power"]
+    one, five = mdhr.get("1 years"), mdhr.get("5 years")
+    return (f"With the unplanned endings in this data, a needs score would have to carry a hazard ratio of at "
+            f"least **{one:.2f} per standard deviation** (one year of placements, all councils pooled) or "
+            f"{five:.2f} (five years) to be detected with {target:.0%} power; a single council needs larger "
+            f"effects still (table: minimum detectable HR per standard deviation, by council and years of data).")
