@@ -41,6 +41,7 @@ __all__ = [
     "vcov_cl",
     "binomial_vcov_cl",
     "binomial_vcov_two_way",
+    "person_period_vcov_cl",
     "cgm_combine",
     "TwoWayVariance",
     "cox_vcov_cluster",
@@ -138,6 +139,48 @@ def binomial_vcov_cl(X, y, coef, cluster, link: str = "logit", offset=None,
     """
     scores, info = _binomial_score_info(X, y, coef, link, offset)
     return vcov_cl(info, scores, cluster, hc1=hc1, cadjust=cadjust)
+
+
+def person_period_vcov_cl(X, placement, interval, y, params, cluster, link: str = "cloglog",
+                          offset=None, n_intervals: int | None = None, free=None,
+                          hc1: bool = True) -> np.ndarray:
+    """vcovCL (HC1) of a discrete-time hazard GLM on person-period rows, without expanding them.
+
+    Row r has covariates X[placement[r]] and its own intercept for interval[r]; `params` are the
+    covariate coefficients then the interval intercepts (analyses/prediction/fit.py's layout,
+    GLMResult.params). Equals ``vcovCL(glm(y ~ X + factor(interval) - 1, binomial(link)),
+    cluster, type = "HC1")`` on the expanded rows: n is the number of rows, the information is
+    the expected one aggregated by placement, and the scores are summed within placement
+    (placements are nested in the clusters). `cluster` has one label per placement. `free`
+    marks the parameters estimated (False: dropped as constant; their variance is NaN).
+    """
+    X = np.asarray(X, dtype=float)
+    n, p = X.shape
+    placement = np.asarray(placement, dtype=np.int64)
+    interval = np.asarray(interval, dtype=np.int64)
+    K = int(interval.max()) + 1 if n_intervals is None else int(n_intervals)
+    params = np.asarray(params, dtype=float)
+    if params.shape != (p + K,):
+        raise ValueError(f"params must have {p + K} values (covariates then interval intercepts)")
+    eta = X[placement] @ params[:p] + params[p:][interval]
+    if offset is not None:
+        eta = eta + np.asarray(offset, dtype=float)
+    mu, dmu = _binomial_terms(eta, link)
+    var = mu * (1.0 - mu)
+    u = (np.asarray(y, dtype=float) - mu) * dmu / var
+    w = dmu * dmu / var
+    w_pl = np.bincount(placement, w, minlength=n)
+    w_pk = np.bincount(placement * K + interval, w, minlength=n * K).reshape(n, K)
+    info = np.block([[(X * w_pl[:, None]).T @ X, X.T @ w_pk],
+                     [w_pk.T @ X, np.diag(w_pk.sum(axis=0))]])
+    u_pl = np.bincount(placement, u, minlength=n)
+    u_pk = np.bincount(placement * K + interval, u, minlength=n * K).reshape(n, K)
+    scores = np.hstack([X * u_pl[:, None], u_pk])
+    f = np.ones(p + K, bool) if free is None else np.asarray(free, bool)
+    out = np.full((p + K, p + K), np.nan)
+    out[np.ix_(f, f)] = vcov_cl(info[np.ix_(f, f)], scores[:, f], cluster, n_obs=interval.size,
+                                hc1=hc1)
+    return out
 
 
 @dataclass(frozen=True)
