@@ -73,6 +73,21 @@ def test_matches_r_counting_process_and_factor_term():
     assert max_rel_diff(ours.to_numpy(), ref) < TOL
 
 
+def test_holm_table_matches_r_p_adjust():
+    require_r()
+    d = _placements(9)
+    ref = run_r('d <- inp("d"); f <- coxph(Surv(t, e) ~ x1 + x2 + x3 + strata(s), data = d); '
+                'tb <- cox.zph(f)$table; emit("holm", p.adjust(tb[1:3, "p"], method = "holm"))',
+                {"d": d})["holm"]
+    X = d[COLS]
+    fit = cox_efron(d["t"], d["e"], X, strata=d["s"])
+    table = cox_zph(fit, d["t"], d["e"], X, strata=d["s"]).holm(alpha=0.05)
+    assert list(table.columns) == ["statistic", "df", "p", "p_holm", "fails"]
+    assert max_rel_diff(table["p_holm"].to_numpy()[:3], ref) < TOL
+    assert np.isnan(table.loc["GLOBAL", "p_holm"])
+    np.testing.assert_array_equal(table["fails"].to_numpy()[:3], ref < 0.05)
+
+
 def test_km_transform_matches_r_left_continuous_pooled_km():
     require_r()
     d = _placements(7, n=300)

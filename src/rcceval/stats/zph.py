@@ -55,6 +55,22 @@ class ZphResult:
         row = self.table.loc["GLOBAL"]
         return float(row["chisq"]), int(row["df"]), float(row["p"])
 
+    def holm(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The table as question 2 reports it: statistic, df, p, Holm-adjusted p over the terms
+        (R's p.adjust(method = "holm"); not for GLOBAL) and fails (adjusted p below alpha; for
+        GLOBAL, p below alpha). Same columns as analyses/survival's lifelines-based ph_test."""
+        out = self.table.rename(columns={"chisq": "statistic"})[["statistic", "df", "p"]].copy()
+        terms = out.index != "GLOBAL"
+        p = out.loc[terms, "p"].to_numpy()
+        order = np.argsort(p, kind="stable")
+        adj = np.empty_like(p)
+        adj[order] = np.minimum(1.0, np.maximum.accumulate(p[order] * (p.size - np.arange(p.size))))
+        out["p_holm"] = np.nan
+        out.loc[terms, "p_holm"] = adj
+        out["fails"] = np.where(terms, out["p_holm"] < alpha, out["p"] < alpha)
+        out.index.name = "covariate"
+        return out
+
 
 def km_transform(durations, events, entry=None) -> np.ndarray:
     """1 - S(t-) per row, S the pooled, unweighted Kaplan-Meier curve (R's cox.zph "km")."""
