@@ -69,6 +69,7 @@ class Interval:
     column: str
     lower: float
     upper: float
+    exact: bool = True      # False: [lower, upper] is inside the feasible interval (width at least this)
 
     @property
     def width(self) -> float:
@@ -94,9 +95,11 @@ class AuditResult:
     def summary(self) -> dict[str, Any]:
         n = self.narrowest
         return {"hidden_cells": len(self.intervals), "hidden_before_audit": self.hidden_before,
+                "solved_exactly": sum(i.exact for i in self.intervals),
                 "suppressed_by_audit": self.secondary, "relations": self.relations, "lps": self.lps,
                 "narrowest": None if n is None else {"table": n.table, "row": str(n.row), "column": n.column,
-                                                     "lower": _num(n.lower), "upper": _num(n.upper)}}
+                                                     "lower": _num(n.lower), "upper": _num(n.upper),
+                                                     "exact": n.exact}}
 
 
 def _num(x: float) -> float | None:
@@ -201,9 +204,10 @@ class _Solver:
     """Feasible intervals of hidden cells, block by block, cached until a block changes."""
 
     def __init__(self, A: sparse.csr_matrix, b: np.ndarray, cells: _Cells, settings: DisclosureSettings,
-                 cache: dict | None = None) -> None:
+                 cache: dict | None = None, exact: bool = False) -> None:
         self.A, self.b, self.cells, self.settings = A.tocsc(), b, cells, settings
-        self.cache: dict[tuple, dict[int, tuple[float, float]]] = {} if cache is None else cache
+        self.exact, self.width = exact, settings.width
+        self.cache: dict[tuple, dict[int, tuple[float, float, bool]]] = {} if cache is None else cache
         self.lps = 0
 
     def bounds(self, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -216,10 +220,10 @@ class _Solver:
         variable = hidden | (bool(r) & ~hidden)
         return lo, hi, variable
 
-    def intervals(self, hidden: np.ndarray) -> dict[int, tuple[float, float]]:
+    def intervals(self, hidden: np.ndarray) -> dict[int, tuple[float, float, bool]]:
         lo, hi, variable = self.bounds(hidden)
         var = np.flatnonzero(variable)
-        out: dict[int, tuple[float, float]] = {}
+        out: dict[int, tuple[float, float, bool]] = {}
         if var.size == 0:
             return out
         Av = self.A[:, var].tocsr()
@@ -239,75 +243,123 @@ class _Solver:
                 continue
             rows = np.unique(Auc[:, members].indices)
             key = (tuple(int(k) for k in cells), tuple(int(hidden[k]) for k in cells), tuple(int(r) for r in used[rows]),
-                   self.settings.round_to)
+                   self.settings.round_to, self.exact)
             if key not in self.cache:
                 self.cache[key] = self._block(Auc, rhs_u, members, cells, lo, hi, targets)
             out.update(self.cache[key])
         return out
 
-    def _block(self, Auc, rhs, members, cells, lo, hi, targets) -> dict[int, tuple[float, float]]:
+    def _block(self, Auc, rhs, members, cells, lo, hi, targets) -> dict[int, tuple[float, float, bool]]:
+        """Intervals of a block's hidden cells. Every LP solution (and the true values) is a feasible
+        point, so a cell two known feasible points set at least `width` apart is protected without
+        LPs of its own (its interval is then a sub-interval of the feasible one, exact=False); the
+        others get their exact min and max (exact=True), or all do when settings ask for exact."""
         sub = Auc[:, members].tocsr()
         rows = np.flatnonzero(np.diff(sub.indptr) > 0)
         if rows.size == 0:
-            return {k: (lo[k], hi[k]) for k in targets}
+            return {k: (lo[k], hi[k], True) for k in targets}
         A_eq, b_eq = sub[rows], rhs[rows]
         bnds = list(zip(lo[cells], [None if not np.isfinite(h) else h for h in hi[cells]], strict=True))
         pos = {int(k): i for i, k in enumerate(cells)}
+        seen_lo = self.cells.true[cells].astype(float)
+        seen_hi = seen_lo.copy()
         found = {}
         for k in targets:
+            i = pos[k]
+            if not self.exact and seen_hi[i] - seen_lo[i] >= self.width:
+                found[k] = (seen_lo[i], seen_hi[i], False)
+                continue
             ends = []
             for sign in (1.0, -1.0):
                 c = np.zeros(len(cells))
-                c[pos[k]] = sign
+                c[i] = sign
                 res = linprog(c, A_eq=A_eq, b_eq=b_eq, bounds=bnds, method="highs")
                 self.lps += 1
                 if res.status == 3:          # unbounded: the cell can be as large as you like
                     ends.append(-np.inf if sign > 0 else np.inf)
+                    seen_hi[i] = np.inf
                 elif res.status != 0:
                     t, row, col = self.cells.where(k)
                     raise AuditError(f"table '{t}': the published values and relations have no solution "
                                      f"around cell ({row}, {col}) ({res.message}); a declared relation is wrong")
                 else:
                     ends.append(sign * res.fun)
-            found[k] = (ends[0], ends[1])
+                    seen_lo, seen_hi = np.minimum(seen_lo, res.x), np.maximum(seen_hi, res.x)
+            found[k] = (ends[0], ends[1], True)
         return found
 
 
 def audit(tables: Sequence[AuditTable], relations: Sequence[Relation],
-          settings: DisclosureSettings = DisclosureSettings(), cache: dict | None = None) -> AuditResult:
+          settings: DisclosureSettings = DisclosureSettings(), cache: dict | None = None,
+          exact: bool = False) -> AuditResult:
     """Audit hidden cells against every relation; suppress more cells of editable tables until every
     hidden cell's feasible interval is at least settings.width wide. Updates each table's `hidden`.
     `cache` (kept by the caller across calls over growing lists of tables and relations, cells and
-    relations only ever appended) holds the intervals of blocks no new table or relation touched."""
+    relations only ever appended) holds the intervals of blocks no new table or relation touched.
+    exact=True: the exact interval of every hidden cell (two LPs each), not only of those near the width."""
     t0 = time.perf_counter()
     cells = _Cells(tables)
     A, b, _ = _matrix(cells, relations)
-    solver = _Solver(A, b, cells, settings, cache)
+    solver = _Solver(A, b, cells, settings, cache, exact)
     hidden = cells.hidden.copy()
     result = AuditResult(hidden_before=int(hidden.sum()), relations=len(relations))
     width = settings.width - TOLERANCE
     Acsr = A.tocsr()
+    Acsc = A.tocsc()
+    if not settings.round_to:
+        _subtraction(Acsr, hidden, cells, result)
     while True:
         found = solver.intervals(hidden)
-        short = sorted(k for k, (lo, hi) in found.items() if hi - lo < width)
+        short = sorted(k for k, (lo, hi, _) in found.items() if hi - lo < width)
         if not short:
             break
-        k = short[0]
-        pick = _cheapest(k, Acsr, A.tocsc(), hidden, cells)
-        if pick is None:
-            t, row, col = cells.where(k)
-            lo, hi = found[k]
-            raise AuditError(f"table '{t}': hidden cell ({row}, {col}) can be narrowed to [{lo:g}, {hi:g}] from "
-                             f"the published tables, and no further cell can be suppressed to protect it")
-        hidden[pick] = True
-        result.secondary += 1
-        result.added.append(cells.where(pick))
+        helped: set[int] = set()            # relations given a new hidden cell this round
+        for k in short:
+            rels = set(Acsc.indices[Acsc.indptr[k]:Acsc.indptr[k + 1]].tolist())
+            if rels & helped:
+                continue                      # re-check it once the round's suppressions are in
+            pick = _cheapest(k, Acsr, Acsc, hidden, cells)
+            if pick is None:
+                t, row, col = cells.where(k)
+                lo, hi, _ = found[k]
+                raise AuditError(f"table '{t}': hidden cell ({row}, {col}) can be narrowed to [{lo:g}, {hi:g}] from "
+                                 f"the published tables, and no further cell can be suppressed to protect it")
+            hidden[pick] = True
+            helped |= set(Acsc.indices[Acsc.indptr[pick]:Acsc.indptr[pick + 1]].tolist())
+            result.secondary += 1
+            result.added.append(cells.where(pick))
     for i, t in enumerate(tables):
         t.hidden = hidden[cells.offset[i]:cells.offset[i + 1]].reshape(t.true.shape)
-    result.intervals = [Interval(*cells.where(k), lo, hi) for k, (lo, hi) in sorted(found.items())]
+    result.intervals = [Interval(*cells.where(k), lo, hi, ex) for k, (lo, hi, ex) in sorted(found.items())]
     result.lps = solver.lps
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _subtraction(Acsr: sparse.csr_matrix, hidden: np.ndarray, cells: _Cells, result: AuditResult) -> None:
+    """Before any LP: while a relation has exactly one hidden cell (found by plain subtraction), hide the
+    cheapest other shown editable cell of it. Sparse counts per relation; cheap next to the LPs."""
+    mask = Acsr.copy()
+    mask.data = (mask.data != 0).astype(float)
+    while True:
+        lone = np.flatnonzero(mask @ hidden.astype(float) == 1)
+        if lone.size == 0:
+            return
+        for r in lone:
+            members = Acsr.indices[Acsr.indptr[r]:Acsr.indptr[r + 1]]
+            if hidden[members].sum() != 1:
+                continue                      # a pick earlier in this pass reached it
+            free = members[~hidden[members] & cells.editable[members]]
+            if free.size == 0:
+                t, row, col = cells.where(int(members[hidden[members]][0]))
+                raise AuditError(f"table '{t}': hidden cell ({row}, {col}) is given away by subtraction from "
+                                 f"cells already published, and no cell of that relation can be suppressed")
+            nonzero = free[cells.true[free] > 0]
+            pool = nonzero if nonzero.size else free
+            pick = int(pool[np.lexsort((pool, cells.true[pool]))][0])
+            hidden[pick] = True
+            result.secondary += 1
+            result.added.append(cells.where(pick))
 
 
 def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: np.ndarray, cells: _Cells) -> int | None:
