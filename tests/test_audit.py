@@ -325,3 +325,32 @@ def test_rounded_counts_widen_the_intervals():
     # shown 2805 and 2800, each +-2.5: the hidden cell lies in [0, 10]
     assert [(round(i.lower, 9), round(i.upper, 9)) for i in result.intervals] == [(0.0, 10.0)]
     assert result.secondary == 0
+
+
+# ---------------------------------------------------------------- the run's record and refusal
+
+def test_manifest_section_sums_the_notebooks_audits_and_a_failed_audit_refuses_the_run(tmp_path):
+    from types import SimpleNamespace
+
+    from rcceval.reporting.audit import manifest_section, refuse_failed
+
+    pub = Publisher(tmp_path, "02_placement_survival")
+    pub.publish(_Coverage())
+    pub.save()
+    sub = Publisher(tmp_path / "la" / "LA1", "02_placement_survival")
+    sub.publish(_AtRisk())
+    sub.save()
+    nb = SimpleNamespace(name="02_placement_survival", error="")
+    outcome = SimpleNamespace(notebooks=[nb], sub_runs={"LA1": SimpleNamespace(notebooks=[nb])})
+    got = manifest_section(tmp_path, outcome.notebooks, outcome.sub_runs, DisclosureSettings(), 100.0)
+    assert got["settings"]["threshold"] == 5 and got["settings"]["protection_width"] == 5.0
+    # coverage: 1 primary + 1 by the audit; at risk: 1 and 4 primary, 28 and 20 by the audit
+    assert (got["cells_primary"], got["cells_secondary"], got["suppressed_by_audit"]) == (3, 3, 3)
+    assert got["notebooks"]["02_placement_survival"]["cells_primary"] == 1
+    assert got["narrowest"]["upper"] - got["narrowest"]["lower"] >= WIDTH
+    assert 0 < got["share_of_run"] < 0.1
+    refuse_failed(outcome)                                      # nothing failed: nothing raised
+    bad = SimpleNamespace(name="05_sufficiency_gap", error="cell 7: AuditError: table 'tiny': hidden cell (0, n) ...")
+    outcome.sub_runs["LA2"] = SimpleNamespace(notebooks=[bad])
+    with pytest.raises(AuditError, match=r"^05_sufficiency_gap \(council LA2\): table 'tiny'"):
+        refuse_failed(outcome)

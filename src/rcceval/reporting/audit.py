@@ -24,9 +24,11 @@ changes, so each hidden cell costs two small LPs.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,8 @@ from rcceval.reporting.disclosure import TOTAL, DisclosureSettings
 from rcceval.reporting.results import Relation, Term
 
 TOLERANCE = 1e-6
+RULE = ("every hidden cell's feasible interval [lo, hi], given all published values and relations (hidden cells >= 0), "
+        "has hi - lo >= protection_width (default: the threshold)")
 
 
 class AuditError(ValueError):
@@ -381,4 +385,44 @@ def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: 
     return None
 
 
-__all__ = ["AuditError", "AuditResult", "AuditTable", "Interval", "audit", "implied_relations"]
+def manifest_section(work: Path, notebooks: Sequence[Any], sub_runs: dict[str, Any], settings: DisclosureSettings,
+                     run_seconds: float) -> dict[str, Any]:
+    """The manifest's record of disclosure control: the settings, the rule, and each notebook's audit
+    (from the audit.json its publisher wrote), with totals over the run and the audit's share of its time."""
+    def read(folder: Path, runs: Sequence[Any]) -> dict[str, Any]:
+        out = {}
+        for n in runs:
+            path = folder / n.name / "audit.json"
+            if path.is_file():
+                body = json.loads(path.read_text(encoding="utf-8"))
+                body.pop("settings", None)
+                body.pop("rule", None)
+                out[n.name] = body
+        return out
+
+    region = read(work, notebooks)
+    councils = {la: read(work / "la" / la, s.notebooks) for la, s in sub_runs.items()}
+    every = list(region.values()) + [a for c in councils.values() for a in c.values()]
+    narrow = [a["narrowest"] for a in every if a.get("narrowest")]
+    seconds = round(sum(a.get("seconds", 0.0) for a in every), 3)
+    return {"settings": {**asdict(settings), "protection_width": settings.width}, "rule": RULE,
+            "cells_primary": sum(a.get("cells_primary", 0) for a in every),
+            "cells_secondary": sum(a.get("cells_secondary", 0) for a in every),
+            "suppressed_by_audit": sum(a.get("suppressed_by_audit", 0) for a in every),
+            "narrowest": min(narrow, key=lambda n: (n["upper"] if n["upper"] is not None else np.inf) - n["lower"],
+                             default=None),
+            "seconds": seconds, "share_of_run": round(seconds / run_seconds, 4) if run_seconds else None,
+            "notebooks": region, "by_la": councils}
+
+
+def refuse_failed(outcome: Any) -> None:
+    """Stop a run whose audit failed in any notebook (region or council) before it is published."""
+    runs = [("", n) for n in outcome.notebooks] + [(la, n) for la, s in outcome.sub_runs.items() for n in s.notebooks]
+    for la, n in runs:
+        if "AuditError:" in (n.error or ""):
+            where = f"{n.name}" + (f" (council {la})" if la else "")
+            raise AuditError(f"{where}: {n.error.split('AuditError:', 1)[1].strip()}")
+
+
+__all__ = ["AuditError", "AuditResult", "AuditTable", "Interval", "RULE", "audit", "implied_relations",
+           "manifest_section", "refuse_failed"]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rcceval.reporting.audit import AuditResult, AuditTable, audit, implied_relations
+from rcceval.reporting.audit import RULE, AuditResult, AuditTable, audit, implied_relations
 from rcceval.reporting.disclosure import DisclosureSettings, crosstab_values, protect_crosstab, protect_rows
 from rcceval.reporting.results import (
     SUPPRESSED,
@@ -255,8 +255,7 @@ class Publisher:
         last = self.audits[-1].summary() if self.audits else {}
         narrowest = last.get("narrowest")
         return {"settings": {**asdict(self.settings), "protection_width": self.settings.width},
-                "rule": "every hidden cell's feasible interval [lo, hi] given all published values and relations "
-                        "has hi - lo >= protection_width",
+                "rule": RULE,
                 "cells_primary": primary, "cells_secondary": secondary,
                 "suppressed_by_audit": sum(a.secondary for a in self.audits),
                 "relations": len(self.relations), "narrowest": narrowest,
