@@ -188,7 +188,7 @@ class Publisher:
         if tab.kind == "crosstab":
             safe = protect_crosstab(tab.frame, self.settings, margins=tab.margins)
             cols = list(safe.columns)
-            cells = AuditTable(name, safe, cols, crosstab_values(tab.frame, tab.margins),
+            cells = AuditTable(name, safe, cols, np.nan_to_num(crosstab_values(tab.frame, tab.margins)),
                                safe.eq(marker).to_numpy(), crosstab=True)
             return _Staged(name, tab, safe, cells)
         if tab.kind == "model" and not tab.counts:
@@ -234,13 +234,12 @@ class Publisher:
 
     def _shown(self, st: _Staged) -> pd.DataFrame:
         """The table as published (a rows table with its index set back)."""
-        if st.tab.kind in ("rows", "model") and st.tab.counts and st.tab.index:
+        if _flat(st.tab) and st.tab.index:
             return st.safe.set_index(list(st.tab.frame.index.names))
         return st.safe
 
     def _finish(self, st: _Staged) -> pd.DataFrame:
-        flat_rows = st.tab.kind != "crosstab" and not (st.tab.kind == "model" and not st.tab.counts)
-        self._write(st.name, st.safe, index=not flat_rows)
+        self._write(st.name, st.safe, index=not _flat(st.tab))
         return self.published[st.name]
 
     def audit_summary(self) -> dict[str, Any]:
@@ -304,6 +303,11 @@ class Publisher:
         (self.dir / "audit.json").write_text(json.dumps(_plain(self.audit_summary()), indent=2, sort_keys=True) + "\n",
                                              encoding="utf-8")
         return path
+
+
+def _flat(tab: Table) -> bool:
+    """A table protected row by row and written without its index (rows, or a model table with counts)."""
+    return tab.kind != "crosstab" and not (tab.kind == "model" and not tab.counts)
 
 
 def _batches(tables: dict[str, Table]) -> list[list[str]]:
