@@ -354,3 +354,14 @@ def test_manifest_section_sums_the_notebooks_audits_and_a_failed_audit_refuses_t
     outcome.sub_runs["LA2"] = SimpleNamespace(notebooks=[bad])
     with pytest.raises(AuditError, match=r"^05_sufficiency_gap \(council LA2\): table 'tiny'"):
         refuse_failed(outcome)
+
+
+def test_a_crosstab_indexed_by_years_is_addressed_by_label(tmp_path):
+    """Rows labelled 2018, 2019 (ints) are labels of a crosstab, not positions (a real run's profile_by_year)."""
+    counts = pd.DataFrame({"a": [3, 10, 12], "b": [9, 2, 30]}, index=[2018, 2019, 2020])
+    pub = Publisher(tmp_path, "05")
+    rel = Relation((Term("by_year", 2018, "a"), Term("by_year", 2018, "b"), Term("by_year", 2018, "Total", -1.0)))
+    shown = pub.publish_table("by_year", Table(counts, "crosstab", relations=(rel,)))
+    published = read(tmp_path, "05", "by_year", crosstab=True)
+    assert shown.loc[2018, "a"] == "c" and shown.loc[2019, "b"] == "c"
+    assert narrowest(attack({"by_year": published}, crosstab_equations("by_year", published))) >= WIDTH

@@ -37,7 +37,7 @@ from scipy import sparse
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
-from rcceval.reporting.disclosure import TOTAL, DisclosureSettings
+from rcceval.reporting.disclosure import DisclosureSettings
 from rcceval.reporting.results import Relation, Term
 
 TOLERANCE = 1e-6
@@ -119,13 +119,12 @@ def implied_relations(name: str, frame: pd.DataFrame, kind: str, counts: Sequenc
     if kind == "crosstab":
         if not margins:
             return out
-        rows, cols = list(frame.index), list(frame.columns)
-        body_r, body_c = rows[:-1], cols[:-1]
-        for r in rows:
-            terms = [Term(name, r, c) for c in body_c] + [Term(name, r, TOTAL, -1.0)]
-            out.append(Relation(tuple(terms), 0.0, f"{name}: row {r} = its total"))
+        n_rows, cols = len(frame.index), list(frame.columns)   # rows by position (the last is the Total)
+        for r in range(n_rows):
+            terms = [Term(name, r, c) for c in cols[:-1]] + [Term(name, r, cols[-1], -1.0)]
+            out.append(Relation(tuple(terms), 0.0, f"{name}: row {frame.index[r]} = its total"))
         for c in cols:
-            terms = [Term(name, r, c) for r in body_r] + [Term(name, TOTAL, c, -1.0)]
+            terms = [Term(name, r, c) for r in range(n_rows - 1)] + [Term(name, n_rows - 1, c, -1.0)]
             out.append(Relation(tuple(terms), 0.0, f"{name}: column {c} = its total"))
         return out
     if not totals_shown:
@@ -158,7 +157,9 @@ class _Cells:
         if term.column not in t.columns:
             raise AuditError(f"table '{t.name}': a relation names column '{term.column}', which is not a count "
                              f"column of it (counts: {', '.join(map(str, t.columns))})")
-        if isinstance(term.where, (int, np.integer)) and not isinstance(term.where, bool):
+        if t.crosstab and _label(term.where) and term.where in t.frame.index:   # a label first (years are ints)
+            row = int(t.frame.index.get_loc(term.where))
+        elif isinstance(term.where, (int, np.integer)) and not isinstance(term.where, bool):
             row = int(term.where)
             if not 0 <= row < t.true.shape[0]:
                 raise AuditError(f"table '{t.name}': a relation names row {row}, but it has {t.true.shape[0]} rows")
@@ -179,6 +180,14 @@ class _Cells:
         row, col = divmod(k - int(self.offset[i]), len(t.columns))
         label = t.frame.index[row] if t.crosstab else row
         return t.name, label, t.columns[col]
+
+
+def _label(where: Any) -> bool:
+    try:
+        hash(where)
+    except TypeError:
+        return False
+    return not isinstance(where, (bool, dict))
 
 
 def _matrix(cells: _Cells, relations: Sequence[Relation]) -> tuple[sparse.csr_matrix, np.ndarray, list[str]]:
