@@ -282,16 +282,30 @@ def test_attacker_fails_on_council_tables_summing_to_the_region(tmp_path):
 class _Tiny(Result):
     def tables(self):
         frame = pd.DataFrame({"cat": ["a", "b", "c"], "n": [1, 2, 0]})
+        known = Relation(tuple(Term("tiny", i, "n") for i in range(3)), 3.0, "tiny: the three make 3 (said in the text)")
         return {"ok_table": Table(pd.DataFrame({"k": ["x"], "n": [100]}), counts=("n",)),
-                "tiny": Table(frame, counts=("n",), totals_shown=True)}
+                "tiny": Table(frame, counts=("n",), relations=(known,))}
 
 
 def test_an_unprotectable_table_fails_the_audit_names_it_and_writes_nothing(tmp_path):
+    """The reader knows the three cells make 3: whatever is hidden, each lies within [0, 3]."""
     pub = Publisher(tmp_path, "05")
-    with pytest.raises(AuditError, match=r"table 'tiny'.*\[0, 3\]"):
+    with pytest.raises(AuditError, match=r"table 'tiny': hidden cell \(0, n\) can be narrowed to \[0, 3\]"):
         pub.publish(_Tiny())
     assert not (tmp_path / "05" / "tables").exists()
     assert pub.tables == [] and pub.audited == [] and pub.published == {}
+
+
+def test_known_totals_of_groups_and_a_small_total_that_is_itself_hidden(tmp_path):
+    """Group 1 sums to 8, a total the reader knows: its hidden 1 and 2 make 3, so the 5 goes too (each
+    then within [0, 8]). Group 2's total, 3, is a small count hidden wherever it is published: not known."""
+    frame = pd.DataFrame({"g": [1, 1, 1, 2, 2], "n": [1, 2, 5, 1, 2]})
+    pub = Publisher(tmp_path, "05")
+    shown = pub.publish_table("groups", Table(frame, counts=("n",), totals_shown=True, by=("g",)))
+    assert shown["n"].tolist() == ["c", "c", "c", "c", "c"]
+    eq = [([("groups", i, "n", 1.0) for i in range(3)], 8.0)]
+    assert attack({"groups": read(tmp_path, "05", "groups")}, eq) == {("groups", i, "n"): (0.0, 8.0) for i in range(3)}
+    assert pub.audit_summary()["suppressed_by_audit"] == 1
 
 
 def test_a_declared_relation_that_does_not_hold_is_refused():

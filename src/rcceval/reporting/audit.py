@@ -11,6 +11,9 @@ module does what tau-Argus and R's sdcTable audit do: for each hidden cell it co
     x_j = shown_j    (published cells; shown_j +- round_to/2 when counts are rounded)
     x_j >= 0         (hidden cells: a count; nothing more is assumed known about them)
 
+A right-hand side "known elsewhere" (a rows table's totals_shown) that is itself a small count
+(1..threshold-1) is not taken as known: it is hidden wherever it is published.
+
 The rule (protection width w, default the suppression threshold): every hidden cell must have
 hi - lo >= w. Since lo >= 0, this also gives hi >= w >= threshold, so a reader can never conclude a
 hidden cell is a small count (1..threshold-1), nor pin any hidden cell to fewer than w + 1 values.
@@ -190,7 +193,8 @@ def _label(where: Any) -> bool:
     return not isinstance(where, (bool, dict))
 
 
-def _matrix(cells: _Cells, relations: Sequence[Relation]) -> tuple[sparse.csr_matrix, np.ndarray, list[str]]:
+def _matrix(cells: _Cells, relations: Sequence[Relation],
+            settings: DisclosureSettings) -> tuple[sparse.csr_matrix, np.ndarray, list[str]]:
     rows, cols, vals, rhs, names = [], [], [], [], []
     for i, rel in enumerate(relations):
         idx = [cells.index(t) for t in rel.terms]
@@ -210,6 +214,12 @@ def _matrix(cells: _Cells, relations: Sequence[Relation]) -> tuple[sparse.csr_ma
         i = int(wrong[0])
         raise AuditError(f"declared relation '{names[i]}' does not hold on the table's values "
                          f"({lhs[i]:g} != {b[i]:g}): fix the declaration")
+    small = np.flatnonzero(known & settings.primary(b))   # a total that small is hidden wherever it is published
+    if small.size:
+        keep = sparse.diags(np.where(np.isin(np.arange(len(b)), small), 0.0, 1.0))
+        A = (keep @ A).tocsr()
+        A.eliminate_zeros()
+        b[small] = 0.0
     return A, b, names
 
 
@@ -312,7 +322,7 @@ def audit(tables: Sequence[AuditTable], relations: Sequence[Relation],
     exact=True: the exact interval of every hidden cell (two LPs each), not only of those near the width."""
     t0 = time.perf_counter()
     cells = _Cells(tables)
-    A, b, _ = _matrix(cells, relations)
+    A, b, _ = _matrix(cells, relations, settings)
     solver = _Solver(A, b, cells, settings, cache, exact)
     hidden = cells.hidden.copy()
     result = AuditResult(hidden_before=int(hidden.sum()), relations=len(relations))
