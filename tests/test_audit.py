@@ -379,3 +379,21 @@ def test_a_crosstab_indexed_by_years_is_addressed_by_label(tmp_path):
     published = read(tmp_path, "05", "by_year", crosstab=True)
     assert shown.loc[2018, "a"] == "c" and shown.loc[2019, "b"] == "c"
     assert narrowest(attack({"by_year": published}, crosstab_equations("by_year", published))) >= WIDTH
+
+
+def test_at_risk_relations_of_cumulative_counts_and_of_events_in_the_following_interval():
+    """The same follow-up written two ways; each declaration holds on its own layout (the audit checks)."""
+    cumulative = pd.DataFrame({"day": [0, 30, 60], "at_risk": [50, 40, 33], "events": [0, 6, 9], "censored": [0, 4, 8]})
+    rels = at_risk_relations("t", cumulative, "day", events_in="preceding", cumulative=True)
+    assert len(rels) == 2
+    table = AuditTable("t", cumulative, ["at_risk", "events", "censored"], cumulative[["at_risk", "events", "censored"]]
+                       .to_numpy(float), np.zeros((3, 3), bool))
+    audit([table], rels)                                           # 40 = 50 - 6 - 4; 33 = 40 - 3 - 4
+    following = pd.DataFrame({"day": [0, 30, 60], "at_risk": [50, 40, 33], "events": [6, 3, 0], "censored": [4, 4, 0]})
+    table = AuditTable("t", following, ["at_risk", "events", "censored"], following[["at_risk", "events", "censored"]]
+                       .to_numpy(float), np.zeros((3, 3), bool))
+    audit([table], at_risk_relations("t", following, "day"))
+    with pytest.raises(AuditError, match="does not hold"):
+        audit([table], at_risk_relations("t", following, "day", events_in="preceding"))
+    with pytest.raises(ValueError, match="cumulative"):
+        at_risk_relations("t", following, "day", cumulative=True)
