@@ -43,3 +43,24 @@ def test_rows_with_percentages_and_groups():
     alone = protect_rows(frame, ["n"], by=["la"], totals_shown=False)
     assert alone["n"].tolist() == [50, "c", 20, 0, 8, 9]
     assert not is_safe(frame[["n"]].astype(object))
+
+
+def test_protection_width_defaults_to_the_threshold_and_a_wider_one_hides_more(tmp_path):
+    from rcceval.reporting.publish import Publisher
+    from rcceval.reporting.results import Relation, Table, Term
+
+    assert DisclosureSettings().width == 5.0 and DisclosureSettings(threshold=10).width == 10.0
+    assert DisclosureSettings(protection=3000).width == 3000.0
+    frame = pd.DataFrame({"k": ["all", "none", "followed"], "n": [2805, 1, 2804]})
+    rel = Relation((Term("t", 0, "n", -1.0), Term("t", 1, "n"), Term("t", 2, "n")))
+    shown = Publisher(tmp_path, "x").publish_table("t", Table(frame, counts=("n",), relations=(rel,)))
+    assert shown["n"].tolist() == [2805, "c", "c"]          # [0, 2805] is wide enough for 5
+    wide = Publisher(tmp_path, "y", DisclosureSettings(protection=3000))
+    assert wide.publish_table("t", Table(frame, counts=("n",), relations=(rel,)))["n"].tolist() == ["c", "c", "c"]
+
+
+def test_crosstab_values_append_the_margins():
+    from rcceval.reporting.disclosure import crosstab_values
+
+    got = crosstab_values(pd.DataFrame({"a": [1, 2], "b": [3, 4]}))
+    assert got.tolist() == [[1, 3, 4], [2, 4, 6], [3, 7, 10]]

@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         args.by_la = True
     elif args.command == "run":
         args.by_la = False
+    from rcceval.reporting.audit import AuditError
     from rcceval.reporting.rundir import Interrupted, RunFolderError
 
     def on_sigterm(signum: int, _frame: object) -> None:
@@ -185,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunFolderError as exc:
         print(f"rcceval: {exc}", file=sys.stderr)
         return 2
+    except AuditError as exc:
+        print(f"rcceval: disclosure audit failed, nothing published: {exc}", file=sys.stderr)
+        return 3
     except DataValidationError as exc:
         print("The data cannot be analysed as it is:", file=sys.stderr)
         print(exc.report.summary(), file=sys.stderr)

@@ -7,7 +7,10 @@ Rules (the usual ones for official children's social care statistics):
   margin), a lone suppressed cell could be recovered by subtraction, so the smallest other non-zero
   cell of the line is suppressed too, until every line has none or at least two suppressed cells;
 - optional rounding of every shown count to the nearest `round_to` (e.g. 5);
-- a percentage computed from a suppressed count is suppressed too.
+- a percentage computed from a suppressed count is suppressed too;
+- then the audit (audit.py) checks every hidden cell against all published values and the linear
+  relations among them, and suppresses more cells until none can be narrowed below `protection`
+  (default: the threshold) — the rule above only protects against subtraction within one line.
 Tables here are aggregates (a few dozen cells), so plain loops over cells are fine.
 """
 from __future__ import annotations
@@ -28,6 +31,12 @@ class DisclosureSettings:
     round_to: int | None = None
     suppress_zero: bool = False
     marker: str = MARK
+    protection: int | None = None
+
+    @property
+    def width(self) -> float:
+        """Protection width: the narrowest feasible interval [lo, hi] (hi - lo) a hidden cell may have."""
+        return float(self.threshold if self.protection is None else self.protection)
 
     def primary(self, values: np.ndarray) -> np.ndarray:
         low = 0 if self.suppress_zero else 1
@@ -68,13 +77,19 @@ def _shown(values: np.ndarray, hidden: np.ndarray, settings: DisclosureSettings)
     return out
 
 
-def protect_crosstab(counts: pd.DataFrame, settings: DisclosureSettings = DisclosureSettings(),
-                     margins: bool = True) -> pd.DataFrame:
-    """A two-way table of counts with (optionally) row and column totals, made safe to publish."""
+def crosstab_values(counts: pd.DataFrame, margins: bool = True) -> np.ndarray:
+    """The cells of a crosstab as published (row and column totals appended when margins), unprotected."""
     raw = counts.to_numpy(dtype=float)
     if margins:
         raw = np.vstack([np.column_stack([raw, raw.sum(axis=1)]),
                          np.r_[raw.sum(axis=0), raw.sum()][None, :]])
+    return raw
+
+
+def protect_crosstab(counts: pd.DataFrame, settings: DisclosureSettings = DisclosureSettings(),
+                     margins: bool = True) -> pd.DataFrame:
+    """A two-way table of counts with (optionally) row and column totals, made safe to publish."""
+    raw = crosstab_values(counts, margins)
     n_rows, n_cols = raw.shape
     lines: list[list[tuple[int, int]]] = []
     if margins:

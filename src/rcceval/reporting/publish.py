@@ -1,22 +1,40 @@
 """The one publishing helper: every table, figure and headline figure a report shows goes through here.
 
 Tables pass disclosure control (disclosure.py) before they are shown or written, and a table that
-still carries a child-level column (CHILD, DOB, UPN...) is refused outright. Figures are saved as
+still carries a child-level column (CHILD, DOB, UPN...) is refused outright. The tables of one
+publish() call are then audited together with every table published before them (audit.py), under
+the linear relations each declares or implies, and more cells suppressed until no hidden cell can be
+worked out; only then is anything written. A call whose audit fails writes nothing (AuditError names
+the table). The audit's settings and result go to audit.json beside results.json (for the manifest). Figures are saved as
 PNG and SVG; headline figures collect into results.json, written deterministically (sorted keys,
 no timestamps) so that the same inputs give a byte-identical file.
 """
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rcceval.reporting.disclosure import DisclosureSettings, protect_crosstab, protect_rows
-from rcceval.reporting.results import SUPPRESSED, Cell, Count, Follows, Guarded, Result, Share, Table, serialise
+from rcceval.reporting.audit import RULE, AuditResult, AuditTable, audit, implied_relations
+from rcceval.reporting.disclosure import DisclosureSettings, crosstab_values, protect_crosstab, protect_rows
+from rcceval.reporting.results import (
+    SUPPRESSED,
+    Cell,
+    Count,
+    Follows,
+    Guarded,
+    Relation,
+    Result,
+    Share,
+    Table,
+    serialise,
+)
 
 CHILD_LEVEL_COLUMNS = frozenset({"CHILD", "DOB", "UPN", "MC_DOB", "HOME_POST", "PL_POST", "childId"})
 
@@ -26,6 +44,24 @@ class DisclosureError(ValueError):
 
 
 _plain = serialise  # the one serialiser (results.py); kept under its old name for callers
+
+
+@dataclass
+class _Staged:
+    """A table protected but not yet written: its published frame (flat for a rows table) and cells."""
+
+    name: str
+    tab: Table
+    safe: pd.DataFrame
+    cells: AuditTable | None
+
+
+def _numbers(frame: pd.DataFrame, columns: Sequence[Any]) -> np.ndarray:
+    """True values of count columns as floats (a blank or a cell already hidden upstream: 0)."""
+    if not len(columns):
+        return np.zeros((len(frame), 0))
+    return np.column_stack([pd.to_numeric(frame[c], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+                            for c in columns])
 
 
 class Publisher:
@@ -39,6 +75,10 @@ class Publisher:
         self.tables: list[str] = []
         self.figures: list[str] = []
         self.published: dict[str, pd.DataFrame] = {}
+        self.audited: list[AuditTable] = []       # every table published so far, as the audit sees it
+        self.relations: list[Relation] = []       # every relation among them
+        self.audits: list[AuditResult] = []
+        self._lp_cache: dict = {}                 # intervals of blocks of hidden cells no later call changed
 
     def _check(self, frame: pd.DataFrame, name: str) -> None:
         names = {str(c) for c in frame.columns} | {str(n) for n in frame.index.names if n}
@@ -49,20 +89,16 @@ class Publisher:
     def table(self, name: str, frame: pd.DataFrame, counts: Iterable[str] = (), percent_of: dict[str, str] | None = None,
               by: Sequence[str] | None = None, totals_shown: bool = False) -> pd.DataFrame:
         """A long table (one row per category): counts protected, percentages of hidden counts hidden."""
-        self._check(frame, name)
-        safe = protect_rows(frame, list(counts), percent_of=percent_of, by=by, totals_shown=totals_shown,
-                            settings=self.settings)
-        return self._write(name, safe, index=False)
+        tab = Table(frame, "rows", tuple(counts), percent_of, tuple(by) if by else None, totals_shown)
+        return self.publish_tables({name: tab})[name]
 
     def crosstab(self, name: str, counts: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
         """A two-way table of counts with totals, protected so no hidden cell can be recovered."""
-        self._check(counts, name)
-        return self._write(name, protect_crosstab(counts, self.settings, margins=margins), index=True)
+        return self.publish_tables({name: Table(counts, "crosstab", margins=margins)})[name]
 
     def model_table(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         """Model results (coefficients, intervals, tests): no counts of children, published as they are."""
-        self._check(frame, name)
-        return self._write(name, frame, index=True)
+        return self.publish_tables({name: Table(frame, "model")})[name]
 
     def _write(self, name: str, frame: pd.DataFrame, index: bool) -> pd.DataFrame:
         folder = self.dir / "tables"
@@ -85,26 +121,88 @@ class Publisher:
         return self.headline(key, value)
 
     def publish(self, result: Result, prefix: str = "") -> dict[str, Any]:
-        """Publish a result: every table it declares through disclosure control, every headline with
-        its counts and shares protected. Returns the published (protected) tables and headlines, for
-        the notebook to display: nothing else of the result leaves the analysis."""
-        shown: dict[str, Any] = {}
-        for name, tab in result.tables().items():
-            shown[prefix + name] = self.publish_table(prefix + name, tab)
+        """Publish a result: every table it declares through disclosure control and the audit (with the
+        relations it declares), every headline with its counts and shares protected. Returns the
+        published (protected) tables and headlines, for the notebook to display: nothing else of the
+        result leaves the analysis."""
+        tables = result.tables()
+        own = set(tables)
+        renamed = {prefix + k: replace(v, relations=tuple(_prefixed(v.relations, own, prefix))) for k, v in tables.items()}
+        shown: dict[str, Any] = dict(self.publish_tables(renamed, _prefixed(result.relations(), own, prefix)))
         for key, value in result.headlines().items():
             shown[prefix + key] = self.headline(prefix + key, value)
         return shown
 
     def publish_table(self, name: str, tab: Table) -> pd.DataFrame:
-        """One declared table through the disclosure rule of its kind."""
+        """One declared table through the disclosure rule of its kind and the audit."""
+        return self.publish_tables({name: tab})[name]
+
+    def publish_tables(self, tables: dict[str, Table], relations: Sequence[Relation] = ()) -> dict[str, pd.DataFrame]:
+        """Protect tables, audit them with every table published before under all relations (each
+        table's own, those its kind implies, `relations`), suppress further cells where the audit asks,
+        then write them. Nothing is written (and nothing recorded) when the audit fails (AuditError).
+        A table that follows another of the same call is audited after it (in a later batch)."""
+        state = (len(self.audited), len(self.relations), len(self.audits), dict(self.published))
+        pending = list(relations) + [r for tab in tables.values() for r in tab.relations]
+        done: list[_Staged] = []
+        try:
+            for batch in _batches(tables):
+                for name in batch:
+                    self._check(tables[name].frame, name)
+                staged = [self._stage(name, tables[name]) for name in batch]
+                known = {t.name for t in self.audited} | {st.name for st in staged if st.cells is not None}
+                ready = [r for r in pending if all(t.table in known for t in r.terms)]
+                pending = [r for r in pending if r not in ready]
+                rels = ready + [r for st in staged if st.cells is not None
+                                for r in implied_relations(st.name, st.cells.frame, st.tab.kind, st.cells.columns,
+                                                           margins=st.tab.margins, totals_shown=st.tab.totals_shown,
+                                                           by=st.tab.by)]
+                self._audit(staged, rels)
+                done += staged
+            if pending:     # names a table neither published nor in this call: the audit's own error
+                self._audit([], pending)
+        except Exception:
+            del self.audited[state[0]:], self.relations[state[1]:], self.audits[state[2]:]
+            self.published = state[3]
+            raise
+        return {st.name: self._finish(st) for st in done}
+
+    def _audit(self, staged: list[_Staged], rels: list[Relation]) -> None:
+        fresh = [st.cells for st in staged if st.cells is not None]
+        before = [c.hidden.copy() for c in fresh]
+        t0 = time.perf_counter()
+        outcome = audit(self.audited + fresh, self.relations + rels, self.settings, cache=self._lp_cache)
+        outcome.seconds = time.perf_counter() - t0
+        self.audits.append(outcome)
+        for c, old in zip(fresh, before, strict=True):
+            st = next(s for s in staged if s.cells is c)
+            self._hide(st, c.hidden & ~old)
+            c.editable = False
+            self.audited.append(c)
+        for st in staged:
+            self.published[st.name] = self._shown(st)
+        self.relations += rels
+
+    def _stage(self, name: str, tab: Table) -> _Staged:
+        marker = self.settings.marker
         if tab.kind == "crosstab":
-            safe = self.crosstab(name, tab.frame, margins=tab.margins)
-        elif tab.kind == "model" and not tab.counts:
-            safe = self.model_table(name, tab.frame)
-        else:
-            safe = self._rows(name, tab)
-        self.published[name] = safe
-        return safe
+            safe = protect_crosstab(tab.frame, self.settings, margins=tab.margins)
+            cols = list(safe.columns)
+            cells = AuditTable(name, safe, cols, np.nan_to_num(crosstab_values(tab.frame, tab.margins)),
+                               safe.eq(marker).to_numpy(), crosstab=True)
+            return _Staged(name, tab, safe, cells)
+        if tab.kind == "model" and not tab.counts:
+            return _Staged(name, tab, tab.frame, None)
+        frame = tab.frame.reset_index() if tab.index else tab.frame
+        if tab.follows is not None:
+            frame = self._follow(frame, tab.follows)
+        safe = protect_rows(frame, list(tab.counts), percent_of=dict(tab.percent_of or {}), by=tab.by,
+                            totals_shown=tab.totals_shown, settings=self.settings)
+        cols = list(tab.counts)
+        hidden = np.column_stack([safe[c].astype(object).eq(marker).to_numpy() for c in cols]) if cols \
+            else np.zeros((len(safe), 0), bool)
+        return _Staged(name, tab, safe, AuditTable(name, frame.reset_index(drop=True), cols,
+                                                   _numbers(frame.reset_index(drop=True), cols), hidden))
 
     def _follow(self, frame: pd.DataFrame, follows: Follows) -> pd.DataFrame:
         """Hide follows.hide wherever the named crosstab cell of the row is hidden."""
@@ -120,13 +218,47 @@ class Publisher:
             out[col] = out[col].astype(object).where(~pd.Series(hidden, index=out.index), SUPPRESSED)
         return out
 
-    def _rows(self, name: str, tab: Table) -> pd.DataFrame:
-        frame = tab.frame.reset_index() if tab.index else tab.frame
-        if tab.follows is not None:
-            frame = self._follow(frame, tab.follows)
-        safe = self.table(name, frame, counts=tab.counts, percent_of=dict(tab.percent_of or {}), by=tab.by,
-                          totals_shown=tab.totals_shown)
-        return safe.set_index(list(tab.frame.index.names)) if tab.index else safe
+    def _hide(self, st: _Staged, newly: np.ndarray) -> None:
+        """Mark the cells the audit suppressed (and the percentages computed from them)."""
+        if not newly.any():
+            return
+        pct_of = {} if st.cells.crosstab else dict(st.tab.percent_of or {})
+        safe = st.safe.copy()
+        for i, j in zip(*np.nonzero(newly), strict=True):
+            col = st.cells.columns[j]
+            for target in [col] + [p for p, c in pct_of.items() if c == col]:
+                if safe[target].dtype != object:
+                    safe[target] = safe[target].astype(object)
+                safe.iat[int(i), safe.columns.get_loc(target)] = self.settings.marker
+        st.safe = safe
+
+    def _shown(self, st: _Staged) -> pd.DataFrame:
+        """The table as published (a rows table with its index set back)."""
+        if _flat(st.tab) and st.tab.index:
+            return st.safe.set_index(list(st.tab.frame.index.names))
+        return st.safe
+
+    def _finish(self, st: _Staged) -> pd.DataFrame:
+        self._write(st.name, st.safe, index=not _flat(st.tab))
+        return self.published[st.name]
+
+    def audit_summary(self) -> dict[str, Any]:
+        """The disclosure settings and what the audit found over every table published: hidden cells
+        (primary: the count itself is small; secondary: hidden to protect another), how many the
+        audit added, the narrowest feasible interval of any hidden cell, LPs solved and seconds."""
+        primary = secondary = 0
+        for t in self.audited:
+            small = self.settings.primary(t.true) & t.hidden
+            primary += int(small.sum())
+            secondary += int((t.hidden & ~small).sum())
+        last = self.audits[-1].summary() if self.audits else {}
+        narrowest = last.get("narrowest")
+        return {"settings": {**asdict(self.settings), "protection_width": self.settings.width},
+                "rule": RULE,
+                "cells_primary": primary, "cells_secondary": secondary,
+                "suppressed_by_audit": sum(a.secondary for a in self.audits),
+                "relations": len(self.relations), "narrowest": narrowest,
+                "lps": sum(a.lps for a in self.audits), "seconds": round(sum(a.seconds for a in self.audits), 3)}
 
     def headline(self, key: str, value: Any) -> Any:
         """A headline value for results.json, counts and shares protected (nested ones too)."""
@@ -168,4 +300,29 @@ class Publisher:
         body = {"notebook": self.notebook, "results": self.results,
                 "tables": sorted(self.tables), "figures": sorted(self.figures)}
         path.write_text(json.dumps(_plain(body), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (self.dir / "audit.json").write_text(json.dumps(_plain(self.audit_summary()), indent=2, sort_keys=True) + "\n",
+                                             encoding="utf-8")
         return path
+
+
+def _flat(tab: Table) -> bool:
+    """A table protected row by row and written without its index (rows, or a model table with counts)."""
+    return tab.kind != "crosstab" and not (tab.kind == "model" and not tab.counts)
+
+
+def _batches(tables: dict[str, Table]) -> list[list[str]]:
+    """Tables in order, split so a table that follows another of the same call comes in a later batch."""
+    out: list[list[str]] = [[]]
+    for name, tab in tables.items():
+        if tab.follows is not None and tab.follows.table in out[-1]:
+            out.append([])
+        out[-1].append(name)
+    return [b for b in out if b]
+
+
+def _prefixed(relations: Sequence[Relation], names: set[str], prefix: str) -> list[Relation]:
+    """Relations of a result whose tables are published under a prefix: its own table names prefixed."""
+    if not prefix:
+        return list(relations)
+    return [replace(r, terms=tuple(replace(t, table=prefix + t.table) if t.table in names else t for t in r.terms))
+            for r in relations]

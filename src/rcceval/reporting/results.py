@@ -9,7 +9,12 @@ the publisher knows what disclosure control each needs and index.html knows how 
 - `Test(statistic, df, p, method)`: a hypothesis test;
 - `Count(value)`: a number of children, placements or events: suppressed below the threshold;
 - `Share(count, total)`: a proportion built on a count: hidden when its count or complement is;
-- `Table(frame, counts, percent_of, ...)`: a table, protected as a whole by the publisher.
+- `Table(frame, counts, percent_of, ...)`: a table, protected as a whole by the publisher;
+- `Relation(terms, constant)`: a linear equation among published cells (a total, an at-risk step, council
+  tables summing to the region) that a reader could use to work out a hidden cell: the publisher's audit
+  (audit.py) proves no hidden cell can be narrowed below the protection width given all of them. A
+  crosstab's margins and a rows table's shown totals are derived from its metadata; others are declared
+  on `Table.relations` (helpers `at_risk_relations`, `sums_to`) or by `Result.relations()`.
 
 `serialise()` is the one writer of these into results.json.
 """
@@ -96,6 +101,29 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class Term:
+    """One cell of a published table in a Relation: `where` is a row selector of a rows table
+    (column -> value, as Cell.where), the index label of a crosstab ("Total" for a margin), or a
+    row position (int) of either; `column` a count column (or crosstab column)."""
+
+    table: str
+    where: Any
+    column: str
+    coef: float = 1.0
+
+
+@dataclass(frozen=True)
+class Relation:
+    """sum(coef * cell) = constant, which a reader of the published tables knows. constant=None: the
+    right-hand side is a total published elsewhere (a headline, another report), so the audit takes it
+    as known and computes it from the cells' true values."""
+
+    terms: tuple[Term, ...]
+    constant: float | None = 0.0
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class Table:
     """A table to publish. kind="rows": one row per category, `counts` columns protected and
     percentages in `percent_of` hidden with their counts; "crosstab": a two-way table of counts
@@ -111,6 +139,7 @@ class Table:
     margins: bool = True
     index: bool = False
     follows: Follows | None = None
+    relations: tuple[Relation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +151,11 @@ class Result:
 
     def headlines(self) -> dict[str, Any]:
         return {}
+
+    def relations(self) -> tuple[Relation, ...]:
+        """Relations among this result's tables (and tables published before) beyond those each
+        table declares or implies: override where they exist."""
+        return ()
 
     def to_dict(self) -> dict[str, Any]:
         """The headlines as plain values (no disclosure control: for tests and internal use)."""
@@ -174,6 +208,40 @@ def serialise(value: Any) -> Any:
     return _number(value)
 
 
+def at_risk_relations(table: str, frame: pd.DataFrame, time: str, at_risk: str = "at_risk", events: str = "events",
+                      censored: str = "censored", by: tuple[str, ...] = (), events_in: str = "following",
+                      cumulative: bool = False) -> tuple[Relation, ...]:
+    """The recursion of a numbers-at-risk table, one Relation per step within each group of `by`
+    (rows in time order): at_risk[t+1] = at_risk[t] - events[t] - censored[t] where events[t] are
+    those in [t, t+1) (events_in="following"), or - events[t+1] - censored[t+1] for the interval
+    ending at t+1 ("preceding"). cumulative=True: events and censored count from the start, so the
+    step uses their differences. Rows are addressed by position in `frame` (publish it as it is)."""
+    if events_in not in ("following", "preceding"):
+        raise ValueError("events_in must be 'following' or 'preceding'")
+    if cumulative and events_in == "following":
+        raise ValueError("cumulative counts need events_in='preceding'")
+    rows = frame.reset_index(drop=True)
+    groups = [np.arange(len(rows))] if not by else list(rows.groupby(list(by), sort=False).indices.values())
+    out = []
+    for positions in groups:
+        order = np.asarray(positions)[np.argsort(rows[time].to_numpy()[positions], kind="stable")]
+        for a, b in zip(order[:-1], order[1:], strict=True):
+            step = int(b) if events_in == "preceding" else int(a)
+            terms = [Term(table, int(b), at_risk), Term(table, int(a), at_risk, -1.0),
+                     Term(table, step, events), Term(table, step, censored)]
+            if cumulative:
+                terms += [Term(table, int(a), events, -1.0), Term(table, int(a), censored, -1.0)]
+            out.append(Relation(tuple(terms), 0.0, f"{table}: at risk step {rows[time].iloc[a]}->{rows[time].iloc[b]}"))
+    return tuple(out)
+
+
+def sums_to(whole: str, parts: tuple[str, ...], cells: list[tuple[Any, str]]) -> tuple[Relation, ...]:
+    """whole[cell] = sum of parts[cell] for each (where, column) cell: per-council tables of the same
+    shape summing to the region's table."""
+    return tuple(Relation((Term(whole, where, col, -1.0), *(Term(p, where, col) for p in parts)), 0.0,
+                          f"{whole} = sum of {', '.join(parts)} at {where}, {col}") for where, col in cells)
+
+
 def estimate(value: float, interval: tuple[float, float] | None = None, level: float = 0.95) -> Estimate:
     """An Estimate from a value and an optional (lower, upper) pair."""
     lower, upper = interval if interval is not None else (None, None)
@@ -181,5 +249,5 @@ def estimate(value: float, interval: tuple[float, float] | None = None, level: f
                     level)
 
 
-__all__ = ["Cell", "Count", "Estimate", "Follows", "Guarded", "Result", "Share", "SUPPRESSED", "Table", "Test", "estimate",
-           "serialise"]
+__all__ = ["Cell", "Count", "Estimate", "Follows", "Guarded", "Relation", "Result", "Share", "SUPPRESSED", "Table", "Term",
+           "Test", "at_risk_relations", "estimate", "serialise", "sums_to"]

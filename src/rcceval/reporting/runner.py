@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 from rcceval import params as params_mod
+from rcceval.reporting import audit as disclosure_audit
 from rcceval.reporting import rundir
 from rcceval.reporting.index import write_index
 from rcceval.reporting.report import REGION_CACHE_ENV, RUN_CACHE_ENV, SECTIONS_FILE, ensure_data, region_key
@@ -332,6 +333,7 @@ def run(params_file: str | Path, only: list[str] | None = None, by_la: bool = Fa
         work = rundir.work_dir(outputs, run_id)
         try:
             outcome = _run_into(params, data_dir, root, run_id, work, by_la, jobs)
+            disclosure_audit.refuse_failed(outcome)     # a failed audit publishes nothing of the run
             final = outputs / run_id
             rundir.publish(work, final)
         finally:
@@ -367,6 +369,10 @@ def _run_into(params: params_mod.Parameters, data_dir: Path, root: Path, run_id:
         "notebooks": [vars(n) | {"results": None} for n in notebooks],
         "by_la": {la: [vars(n) | {"results": None} for n in s.notebooks] for la, s in subs.items()},
     }
+    d = params.disclosure
+    manifest["disclosure"] = disclosure_audit.manifest_section(
+        work, notebooks, subs, disclosure_audit.DisclosureSettings(d.threshold, d.round_to, d.suppress_zero),
+        manifest["seconds"])
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     write_index(outcome, work, run_id, params)
     return outcome
