@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rcceval.reporting.results import SUPPRESSED, Estimate
+from rcceval.reporting.results import SUPPRESSED, Count, Estimate, Guarded
 
 if TYPE_CHECKING:
     from rcceval.analyses.costing.result import CostingResult
@@ -33,8 +33,16 @@ def interval(d: Any) -> str:
     return f"{money(v)} ({money(lo)} to {money(up)})"
 
 
+def count(value: Any) -> str:
+    """A published count: '1,234', or the suppression mark as it is."""
+    value = value.value if isinstance(value, (Guarded, Count)) else value
+    return value if isinstance(value, str) else f"{value:,}"
+
+
 def hidden(value: Any) -> bool:
     """A published headline value the publisher suppressed (itself, or any part of it)."""
+    if isinstance(value, Guarded):
+        return hidden(value.value)
     if isinstance(value, dict):
         return any(hidden(v) for v in value.values())
     return isinstance(value, str) and value == SUPPRESSED
@@ -71,7 +79,7 @@ def headlines(r: CostingResult, shown: dict[str, Any]) -> str:
         + " (negative: over-fund); per child-week, unit costs pay "
         + "; ".join(f"{money(row.unit_per_week)} against {money(row.needs_led_per_week)} needs-led for {pr.lower()} needs"
                     for pr, row in rest.iterrows()) + ".",
-        (f"- **Over {sim.horizon_years:g} years** ({r.children_simulated:,} children, {sim.draws} Monte Carlo draws, "
+        (f"- **Over {sim.horizon_years:g} years** ({count(shown['children_simulated'])} children, {sim.draws} Monte Carlo draws, "
          f"hazards: {sim.hazard_source}), care costs {interval(uc)} per child-year under unit-cost commissioning and "
          f"{interval(nl)} under needs-led commissioning with {pct(sim.capacity)} of placements matched: a difference of "
          f"**{interval(d)} per child-year** (needs-led minus unit cost; 95% interval over draws)."),
