@@ -151,7 +151,7 @@ class CostingResult(Result):
             "unplanned_moves_averted_per_100_children": self._iv(d, "All", "unplanned_moves_averted_per_100"),
             "break_even_disruption_reduction": be["reduction"],
             "break_even": dict(be),
-            "tornado_top": self.tornado.head(5)[["parameter", "at_low", "at_high"]].set_index("parameter")
+            "tornado_top": self.tornado.round(4).head(5)[["parameter", "at_low", "at_high"]].set_index("parameter")
                                .to_dict(orient="index"),
         }
         if self.fees is not None:
