@@ -72,12 +72,11 @@ from IPython.display import Markdown, display
 
 from rcceval.analyses.costing import plots as q3plots
 from rcceval.analyses.costing import text as q3text
-from rcceval.analyses.costing.analysis import CareCosting, choose_spec
 from rcceval.analyses.costing.params import load_costing
+from rcceval.analyses.costing.result import SUMMARY_COLUMNS, analyse
 from rcceval.derive.frame import FrameOptions, analysis_frame
-from rcceval.spec.instruments import load_instrument
 from rcceval.reporting.report import open_report
-from rcceval.analyses.survival.data import follow_up
+from rcceval.spec.instruments import load_instrument
 from rcceval.synth import recovery
 
 report = open_report(globals(), "03_unit_cost_vs_needs_led")
@@ -90,30 +89,17 @@ frame = report.shared(f"analysis_frame|{p.instrument}|{options}",
                       lambda: analysis_frame(report.region, report.placements, instrument, options))
 truth = recovery.read_truth(p.data_path) if p.data_source == "synthetic" else None
 generating = (lambda names, strata: recovery.generating_hazards(truth, names, strata)) if truth is not None else None
-hazards = report.artifact("02_placement_survival", "hazards")    # None when run alone: fitted here
-q3 = CareCosting(cp, instrument, seed=p.seed, n_jobs=a.jobs).fit(
-    frame, report.region.tables.get("placement_agreements"), hazards=hazards, generating=generating,
-    spec=hazards.spec if hazards is not None else choose_spec(follow_up(frame), instrument),
-    header=report.region.c903.header)
-res = q3.to_dict()
-sim = q3.sim
-money, pct, iv = q3text.money, q3text.pct, q3text.interval
-numbers = lambda t, count: {c: count for c in t.columns if c not in (count, "profile", "scenario", "by", "level")
-                            and pd.api.types.is_numeric_dtype(t[c])}
-static = q3.static.copy()
-round_cols = [c for c in static.columns if c not in ("profile", "placements", "under_funded", "over_funded")]
-static[round_cols] = static[round_cols].round(0)
-static_shown = pub.table("static_by_profile", static, counts=["placements", "under_funded", "over_funded"],
-                         percent_of={c: "placements" for c in round_cols})
-diff = q3.difference.copy()
-diff.iloc[:, 2:] = diff.iloc[:, 2:].astype(float).round(3)
-diff_shown = pub.table("difference_by_profile", diff, counts=["children"], percent_of=numbers(diff, "children"))
+result = analyse(frame, cp, instrument, report.region.tables.get("placement_agreements"),
+                 hazards=report.artifact("02_placement_survival", "hazards"),   # None when run alone: fitted here
+                 generating=generating, header=report.region.c903.header, seed=p.seed, n_jobs=a.jobs)
+headline = pub.publish(result)   # every table and headline through disclosure control
+tables = pub.published           # the protected tables, by name
 
 # %% [markdown]
 # ## Headlines
 
 # %%
-display(Markdown(q3text.headlines(res, q3.static, static_shown, diff_shown, sim, cp.process_cost.value)))
+display(Markdown(q3text.headlines(result, headline)))
 
 # %% [markdown]
 # ## The cost figures and where they come from
@@ -123,19 +109,12 @@ display(Markdown(q3text.headlines(res, q3.static, static_shown, diff_shown, sim,
 # council's own.
 
 # %%
-figures = pub.model_table("cost_figures", cp.sources_table().set_index("figure"))
-display(figures)
-hours = pd.DataFrame(cp.staffing_hours, index=[f"intensity {i}" for i in range(4)],
-                     columns=[f"frequency {j}" for j in range(4)])
-display(Markdown("Extra staffing hours a week per domain (needs-led), summed over domains: " + cp.staffing_source))
-display(pub.model_table("staffing_hours", hours))
-rules = pd.DataFrame([r.__dict__ for r in cp.setting_rules])
+display(tables["cost_figures"])
+display(Markdown("Extra staffing hours a week per domain (needs-led), summed over domains: " + result.staffing_source))
+display(tables["staffing_hours"])
 display(Markdown("Which setting a child needs: the first rule that holds (at least *min_domains* domains with "
                  "intensity and frequency at least the minimums)."))
-display(pub.model_table("setting_rules", rules))
-pub.result("price_year", cp.price_year)
-pub.result("assumptions", int(cp.sources_table()["assumption"].sum()))
-pub.result("figures", len(cp.prices));
+display(tables["setting_rules"])
 
 # %% [markdown]
 # ## A week of care, costed both ways
@@ -147,17 +126,14 @@ pub.result("figures", len(cp.prices));
 # placement.
 
 # %%
-shown = static_shown
-display(shown.set_index("profile"))
-fig = q3plots.static_gap(shown.loc[shown["profile"] != "All"],
+static = tables["static_by_profile"]
+display(static.set_index("profile").round(0))
+fig = q3plots.static_gap(static.loc[static["profile"] != "All"],
                          title="Needs-led minus unit cost of a week of care, by need tier")
 pub.figure("static_gap_by_profile", fig)
 plt.show()
-setting = pd.crosstab(q3.static_rows["PROFILE"], q3.static_rows["setting"])
-setting.index.name, setting.columns.name = "profile", "setting needed"
 display(Markdown("The setting each placement's child needs (needs-led rules), by tier:"))
-display(pub.crosstab("setting_needed_by_profile", setting))
-pub.result("static_per_child_week", q3text.only_shown(res["static_per_child_week"], static_shown, "placements"));
+display(tables["setting_needed_by_profile"])
 
 # %% [markdown]
 # ### Unit costs against the fees actually paid
@@ -168,18 +144,11 @@ pub.result("static_per_child_week", q3text.only_shown(res["static_per_child_week
 # of the ratios.
 
 # %%
-if q3.fees is not None:
-    fees = q3.fees.copy()
-    cols = ["mean_fee", "unit_cost", "ratio_mean", "ratio_p10", "ratio_median", "ratio_p90"]
-    fees[cols] = fees[cols].round(3)
-    shown = pub.table("unit_cost_vs_fees", fees, counts=["placements", "fee_zero"],
-                      percent_of={c: "placements" for c in cols})
-    display(shown.set_index(["by", "level"]))
-    fig = q3plots.fee_ratios(shown, title="Unit cost / weekly fee paid, by cost group")
+if "unit_cost_vs_fees" in tables:
+    display(tables["unit_cost_vs_fees"].set_index(["by", "level"]))
+    fig = q3plots.fee_ratios(tables["unit_cost_vs_fees"], title="Unit cost / weekly fee paid, by cost group")
     pub.figure("unit_cost_vs_fees", fig)
     plt.show()
-    g = q3.fees.loc[q3.fees["by"] == "cost group"].set_index("level")
-    pub.result("unit_cost_to_fee_median_ratio", g["ratio_median"].round(4).to_dict())
 else:
     display(Markdown("*No weekly fees are recorded in the placement agreements: unit costs cannot be checked against them.*"))
 
@@ -201,21 +170,12 @@ else:
 # child and placement (common random numbers), so differences are not noise between two runs.
 
 # %%
-fc = q3.first_check
-check = pub.table("first_placement_check", fc.round(4), counts=["children"],
-                  percent_of={"simulated": "children", "model": "children", "observed_km": "children"},
-                  totals_shown=False)
+check = tables["first_placement_check"]
 fig = q3plots.first_placement_check(check.loc[check["profile"] != "All"],
                                     title="First placements still running: simulated, model and data")
 pub.figure("first_placement_check", fig)
 plt.show()
-worst = float((fc["simulated"] - fc["model"]).abs().max())
-data_gap = float((fc["simulated"] - fc["observed_km"]).abs().max())
-display(Markdown(f"The engine reproduces its hazard model: the largest gap between the simulated share of first "
-                 f"placements still running and the model's survival is {worst:.3f}; against the data (Kaplan–Meier "
-                 f"of the same placements, where followed up) the largest gap is {data_gap:.3f}. "
-                 + " ".join(f"*{n}.*" for n in q3.hazards.notes + q3.notes)))
-pub.result("first_placement_check_max_gap", {"model": worst, "data_km": data_gap})
+display(Markdown(q3text.first_check(result.check_gaps(), result.notes)))
 
 # %% [markdown]
 # ### Each scenario, per child, by need tier
@@ -225,28 +185,16 @@ pub.result("first_placement_check_max_gap", {"model": worst, "data_km": data_gap
 # child-year in care.
 
 # %%
-cols = ["weeks_in_care", "placements", "moves", "unplanned_moves", "share_3plus_moves", "share_weeks_matched",
-        "cost_per_child", "cost_per_child_year"]
-summary = q3.summary[["scenario", "profile", "children"] + [c + s for c in cols for s in ("", "_lower", "_upper")]].copy()
-summary.iloc[:, 3:] = summary.iloc[:, 3:].astype(float).round(3)
-shown = pub.table("journeys_by_profile", summary, counts=["children"], percent_of=numbers(summary, "children"),
-                  by=["scenario"], totals_shown=True)
-view = shown.set_index(["scenario", "profile"])[["children"] + cols]
-display(view)
-fig = q3plots.scenario_bars(shown, "cost_per_child_year", "£ per child-year in care",
+journeys = tables["journeys_by_profile"]
+display(journeys.set_index(["scenario", "profile"])[["children", *SUMMARY_COLUMNS]])
+fig = q3plots.scenario_bars(journeys, "cost_per_child_year", "£ per child-year in care",
                             title="Cost per child-year in care, by tier (95% interval over draws)")
 pub.figure("cost_per_child_year", fig)
 plt.show()
-fig = q3plots.scenario_bars(shown, "moves", "Moves per child over the horizon",
+fig = q3plots.scenario_bars(journeys, "moves", "Moves per child over the horizon",
                             title="Moves per child, by tier (95% interval over draws)")
 pub.figure("moves_per_child", fig)
 plt.show()
-pub.result("cost_per_child_year", res["cost_per_child_year"])
-pub.result("cost_per_child_horizon", res["cost_per_child_horizon"])
-pub.result("share_3plus_moves", res["share_3plus_moves"])
-pub.result("children_simulated", res["children_simulated"])
-pub.result("simulation", {"hazard_source": sim.hazard_source, "draws": sim.draws, "horizon_years": sim.horizon_years,
-                          "capacity": sim.capacity, "truncated_journeys": res["truncated_journeys"]});
 
 # %% [markdown]
 # ### The difference: needs-led minus unit cost
@@ -256,19 +204,10 @@ pub.result("simulation", {"hazard_source": sim.hazard_source, "draws": sim.draws
 # uncertainty in every cost figure and in the hazard ratios, and the chance in the journeys.
 
 # %%
-display(diff_shown.set_index("profile"))
-pc = q3.per_child.copy()
-pc.iloc[:, 2:-1] = pc.iloc[:, 2:-1].astype(float).round(0)
+display(tables["difference_by_profile"].set_index("profile").round(3))
 display(Markdown("**Per child** (mean over draws at the central cost figures): how the difference over the horizon "
                  "spreads across children, and how many children cost less under needs-led commissioning."))
-shown_pc = pub.table("per_child_difference", pc, counts=["children", "cheaper_under_needs_led"],
-                     percent_of={c: "children" for c in pc.columns if c.startswith("p") and c != "profile" or c == "mean"})
-display(shown_pc.set_index("profile"))
-pub.result("difference_per_child_year", res["difference_per_child_year"])
-pub.result("difference_per_child_year_by_profile",
-           q3text.only_shown(res["difference_per_child_year_by_profile"], diff_shown, "children"))
-pub.result("moves_averted_per_100_children", res["moves_averted_per_100_children"])
-pub.result("unplanned_moves_averted_per_100_children", res["unplanned_moves_averted_per_100_children"]);
+display(tables["per_child_difference"].set_index("profile"))
 
 # %% [markdown]
 # ## Sensitivity and break-even
@@ -282,26 +221,11 @@ pub.result("unplanned_moves_averted_per_100_children", res["unplanned_moves_aver
 # equal the unit-cost total? Found by bisection on the simulated difference with common random numbers.
 
 # %%
-tor = q3.tornado.round(4)
-shown = pub.model_table("tornado", tor.set_index("parameter"))
-fig = q3plots.tornado(tor, title="What moves the cost difference per child-year")
+fig = q3plots.tornado(tables["tornado"].reset_index(), title="What moves the cost difference per child-year")
 pub.figure("tornado", fig)
 plt.show()
-display(shown.head(12))
-be = res["break_even"]
-text = (f"Break-even: matched placements would need their unplanned-ending hazard cut by a further "
-        f"**{pct(be['reduction'])}** (hazard ratio {be['factor']:.2f})." if be["status"] == "found"
-        else f"Break-even: **{be['status']}**.")
-text += (f" With no further cut the difference is {money(be['difference_per_child_at_no_cut'])} per child over the horizon; "
-         f"with no unplanned endings in matched placements, {money(be['difference_per_child_at_full_cut'])}. "
-         f"Moves averted per child: {be['moves_averted_per_child']:.2f}.")
-if be["break_even_process_cost_per_move"]:
-    text += (f" The moves averted would pay for the difference if each move cost "
-             f"{money(be['break_even_process_cost_per_move'])} (costing.yaml: {money(cp.process_cost.value)}).")
-display(Markdown(text))
-pub.result("break_even_disruption_reduction", res["break_even_disruption_reduction"])
-pub.result("break_even", be)
-pub.result("tornado_top", tor.head(5)[["parameter", "at_low", "at_high"]].set_index("parameter").to_dict(orient="index"));
+display(tables["tornado"].head(12))
+display(Markdown(q3text.break_even(result.break_even, result.process_cost)))
 
 # %% [markdown]
 # ## What this does not capture

@@ -6,11 +6,14 @@ tables hide comes back in prose. The notebook never looks at suppressed cells it
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rcceval.reporting.results import SUPPRESSED
+from rcceval.reporting.results import SUPPRESSED, Count, Estimate, Guarded
+
+if TYPE_CHECKING:
+    from rcceval.analyses.costing.result import CostingResult
 
 
 def money(x: float | None) -> str:
@@ -21,8 +24,28 @@ def pct(x: float | None) -> str:
     return "–" if x is None or pd.isna(x) else f"{100 * x:.0f}%"
 
 
-def interval(d: dict) -> str:
-    return f"{money(d['mean'])} ({money(d['lower'])} to {money(d['upper'])})"
+def interval(d: Any) -> str:
+    """'£10 (−£5 to £20)' from an Estimate, or a dict with mean (or value), lower, upper."""
+    if isinstance(d, Estimate):
+        v, lo, up = d.value, d.lower, d.upper
+    else:
+        v, lo, up = d.get("value", d.get("mean")), d["lower"], d["upper"]
+    return f"{money(v)} ({money(lo)} to {money(up)})"
+
+
+def count(value: Any) -> str:
+    """A published count: '1,234', or the suppression mark as it is."""
+    value = value.value if isinstance(value, (Guarded, Count)) else value
+    return value if isinstance(value, str) else f"{value:,}"
+
+
+def hidden(value: Any) -> bool:
+    """A published headline value the publisher suppressed (itself, or any part of it)."""
+    if isinstance(value, Guarded):
+        return hidden(value.value)
+    if isinstance(value, dict):
+        return any(hidden(v) for v in value.values())
+    return isinstance(value, str) and value == SUPPRESSED
 
 
 def shown_profiles(published: pd.DataFrame, count: str) -> list[str]:
@@ -36,39 +59,67 @@ def only_shown(values: dict[str, Any], published: pd.DataFrame, count: str) -> d
     return {k: v for k, v in values.items() if k in keep}
 
 
-def headlines(res: dict, static: pd.DataFrame, static_shown: pd.DataFrame, difference_shown: pd.DataFrame,
-              sim: Any, process_cost: float) -> str:
-    """The headline bullets. res: CareCosting.to_dict(); static: CareCosting.static (by profile);
-    static_shown / difference_shown: the published static_by_profile / difference_by_profile tables."""
-    d, be = res["difference_per_child_year"], res["break_even"]
-    uc, nl = res["cost_per_child_year"]["unit_cost"], res["cost_per_child_year"]["needs_led"]
-    mv = res["moves_averted_per_100_children"]
-    st = static.set_index("profile").loc[shown_profiles(static_shown, "placements")]
-    by = only_shown(res["difference_per_child_year_by_profile"], difference_shown, "children")
-    rest = st.drop(index="All")
+def headlines(r: CostingResult, shown: dict[str, Any]) -> str:
+    """The headline bullets. r: the CostingResult; shown: its published (protected) headlines, so a
+    profile the publisher hid is left out of every sentence."""
+    sim, be, process_cost = r.simulation, r.break_even, r.process_cost
+    h = r.headlines()
+    d, uc, nl = h["difference_per_child_year"], h["cost_per_child_year"]["unit_cost"], h["cost_per_child_year"]["needs_led"]
+    mv, s3 = h["moves_averted_per_100_children"], h["share_3plus_moves"]
+    keep = [p for p, v in shown["static_per_child_week"].items() if not hidden(v)]
+    st = r.static.set_index("profile").loc[keep]
+    by = {p: v for p, v in shown["difference_per_child_year_by_profile"].items() if not hidden(v) and p != "All"}
+    rest = st.drop(index="All", errors="ignore")
     lines = [
-        f"- **A week of care.** Across placements, unit costs come to {money(st.loc['All', 'unit_per_week'])} a week on "
-        f"average and needs-led costs to {money(st.loc['All', 'needs_led_per_week'])}; unit costs under-fund "
-        + "; ".join(f"{pr.lower()} needs by a median of {money(r.diff_median)} a week per placement" for pr, r in rest.iterrows())
+        (f"- **A week of care.** Across placements, unit costs come to {money(st.loc['All', 'unit_per_week'])} a week on "
+         f"average and needs-led costs to {money(st.loc['All', 'needs_led_per_week'])}; unit costs under-fund "
+         if "All" in st.index else "- **A week of care.** Unit costs under-fund ")
+        + "; ".join(f"{pr.lower()} needs by a median of {money(row.diff_median)} a week per placement"
+                    for pr, row in rest.iterrows())
         + " (negative: over-fund); per child-week, unit costs pay "
-        + "; ".join(f"{money(r.unit_per_week)} against {money(r.needs_led_per_week)} needs-led for {pr.lower()} needs"
-                    for pr, r in rest.iterrows()) + ".",
-        (f"- **Over {sim.horizon_years:g} years** ({res['children_simulated']:,} children, {sim.draws} Monte Carlo draws, "
-        f"hazards: {sim.hazard_source}), care costs {interval(uc)} per child-year under unit-cost commissioning and "
-        f"{interval(nl)} under needs-led commissioning with {pct(sim.capacity)} of placements matched: a difference of "
-        f"**{interval(d)} per child-year** (needs-led minus unit cost; 95% interval over draws)."),
-        "- By profile, per child-year: " + "; ".join(f"{k.lower()} {interval(v)}" for k, v in by.items() if k != "All") + ".",
-        (f"- Needs-led commissioning averts **{mv['mean']:.0f} moves per 100 children** ({mv['lower']:.0f} to {mv['upper']:.0f}) "
-        f"over the horizon; the share of children with 3 or more moves falls from {pct(res['share_3plus_moves']['unit_cost']['mean'])} "
-        f"to {pct(res['share_3plus_moves']['needs_led']['mean'])}."),
+        + "; ".join(f"{money(row.unit_per_week)} against {money(row.needs_led_per_week)} needs-led for {pr.lower()} needs"
+                    for pr, row in rest.iterrows()) + ".",
+        (f"- **Over {sim.horizon_years:g} years** ({count(shown['children_simulated'])} children, {sim.draws} Monte Carlo draws, "
+         f"hazards: {sim.hazard_source}), care costs {interval(uc)} per child-year under unit-cost commissioning and "
+         f"{interval(nl)} under needs-led commissioning with {pct(sim.capacity)} of placements matched: a difference of "
+         f"**{interval(d)} per child-year** (needs-led minus unit cost; 95% interval over draws)."),
+        "- By profile, per child-year: " + "; ".join(f"{k.lower()} {interval(v)}" for k, v in by.items()) + ".",
+        (f"- Needs-led commissioning averts **{mv.value:.0f} moves per 100 children** ({mv.lower:.0f} to {mv.upper:.0f}) "
+         f"over the horizon; the share of children with 3 or more moves falls from {pct(s3['unit_cost'].value)} "
+         f"to {pct(s3['needs_led'].value)}."),
         "- **Break-even**: " + (f"needs-led placements would have to cut the hazard of an unplanned ending by a further "
-                                f"**{pct(be['reduction'])}** beyond what the model attributes to mismatch for the extra cost to pay for itself."
+                                f"**{pct(be['reduction'])}** beyond what the model attributes to mismatch for the extra "
+                                "cost to pay for itself."
                                 if be["status"] == "found" else
-                                "needs-led commissioning already costs no more than unit costs." if be["reduction"] == 0 else
-                                f"not reachable through fewer moves alone: even with no unplanned endings at all in matched placements, "
-                                f"needs-led care would cost {money(be['difference_per_child_at_full_cut'])} more per child over the horizon. "
+                                "needs-led commissioning already costs no more than unit costs." if be["reduction"] == 0
+                                else
+                                f"not reachable through fewer moves alone: even with no unplanned endings at all in "
+                                f"matched placements, needs-led care would cost "
+                                f"{money(be['difference_per_child_at_full_cut'])} more per child over the horizon. "
                                 + (f"Each move would have to cost {money(be['break_even_process_cost_per_move'])} (not "
                                    f"{money(process_cost)}) for the moves averted to pay for it."
                                    if be["break_even_process_cost_per_move"] else "")),
     ]
     return "\n".join(lines)
+
+
+def first_check(gaps: dict[str, float], notes: tuple[str, ...]) -> str:
+    """How closely the engine reproduces its hazard model and the data (CostingResult.check_gaps)."""
+    return (f"The engine reproduces its hazard model: the largest gap between the simulated share of first "
+            f"placements still running and the model's survival is {gaps['model']:.3f}; against the data (Kaplan–Meier "
+            f"of the same placements, where followed up) the largest gap is {gaps['data_km']:.3f}. "
+            + " ".join(f"*{n}.*" for n in notes))
+
+
+def break_even(be: dict, process_cost: float) -> str:
+    """The break-even paragraph: the further cut needed, the differences at no and full cut, moves averted."""
+    text = (f"Break-even: matched placements would need their unplanned-ending hazard cut by a further "
+            f"**{pct(be['reduction'])}** (hazard ratio {be['factor']:.2f})." if be["status"] == "found"
+            else f"Break-even: **{be['status']}**.")
+    text += (f" With no further cut the difference is {money(be['difference_per_child_at_no_cut'])} per child over the "
+             f"horizon; with no unplanned endings in matched placements, {money(be['difference_per_child_at_full_cut'])}. "
+             f"Moves averted per child: {be['moves_averted_per_child']:.2f}.")
+    if be["break_even_process_cost_per_move"]:
+        text += (f" The moves averted would pay for the difference if each move cost "
+                 f"{money(be['break_even_process_cost_per_move'])} (costing.yaml: {money(process_cost)}).")
+    return text

@@ -1,0 +1,98 @@
+"""Question 2's narrative, written from the numbers of a SurvivalResult (never in the notebook)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from rcceval.analyses.survival.result import SurvivalResult, needs_covariates
+from rcceval.reporting.results import Test
+
+
+def pct(x: float | None) -> str:
+    return "–" if x is None or pd.isna(x) else f"{100 * x:.1f}%"
+
+
+def p_text(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def hr_text(r) -> str:
+    """'1.23 (1.10–1.37)' from a summary row with hr, hr_lower, hr_upper."""
+    return f"{r.hr:.2f} ({r.hr_lower:.2f}–{r.hr_upper:.2f})"
+
+
+def headlines(r: SurvivalResult) -> str:
+    """The headline bullets: incidence by tier, medians, mismatch and the strongest needs, concordance."""
+    t = r.by_tier.set_index("profile")
+    s = r.main.summary
+    needs_hr = s.loc[needs_covariates(s)].drop(index="MISMATCH", errors="ignore")
+    top = needs_hr.loc[needs_hr["p"] < 0.05].sort_values("hr", ascending=False).head(3)
+    failing = r.main.ph_failing
+    lines = [
+        f"- Within a year, **{pct(t['cif_unplanned_1y'].iloc[-1])}** of placements of children with "
+        f"{t.index[-1].lower()} needs ended unplanned, against **{pct(t['cif_unplanned_1y'].iloc[0])}** for "
+        f"{t.index[0].lower()} needs (cumulative incidence); median placement duration "
+        + ", ".join(f"{k.lower()} {v:.0f} days" for k, v in t["median_days"].items() if pd.notna(v)) + ".",
+        f"- Each point of **mismatch** (need intensity above what the placement can meet) multiplies the hazard of an "
+        f"unplanned ending by **{hr_text(s.loc['MISMATCH'])}**, adjusted for needs and the 903 covariates.",
+        "- The needs that raise it most, per point: "
+        + ("; ".join(f"{c} {hr_text(row)}" for c, row in top.iterrows()) or "none significant") + ".",
+        f"- The model ranks placements by their risk of an unplanned ending with concordance "
+        f"**{r.main.concordance:.2f}**; "
+        + ("proportional hazards hold (no covariate fails the Schoenfeld test)." if not failing
+           else f"proportional hazards fail for {', '.join(failing)} (handled below)."),
+    ]
+    return "\n".join(lines)
+
+
+def tier_tests(unplanned: dict[str, Test], any_ending: dict[str, Test]) -> str:
+    """The log-rank and clustered tests of equal hazards across tiers."""
+    lr, rob, la = unplanned["logrank"], unplanned["robust_test"], any_ending["logrank"]
+    return (f"Time to an unplanned ending differs by tier: log-rank χ² = {lr.statistic:.1f} on {lr.df} df, "
+            f"p {p_text(lr.p)}. The log-rank test treats placements as independent; the same hypothesis tested "
+            f"within councils with a variance clustered by child gives χ² = {rob.statistic:.1f} on {rob.df} df, "
+            f"p {p_text(rob.p)}. Any ending: log-rank χ² = {la.statistic:.1f}, p {p_text(la.p)}.")
+
+
+def model_fit(r: SurvivalResult) -> str:
+    """Size and fit of the main model."""
+    m = r.main
+    return (f"{m.n:,} placements of {m.n_clusters:,} children in {m.n_strata} council(s), {m.n_events:,} unplanned "
+            f"endings. Concordance (Harrell's C within councils) **{m.concordance:.3f}**; likelihood ratio test "
+            f"against no covariates χ² = {m.lr_test['statistic']:.0f} on {m.lr_test['df']} df; AIC {m.aic:,.0f}.")
+
+
+def proportional_hazards(r: SurvivalResult) -> str:
+    """The global Schoenfeld test, and what fails (and its remedy) or the smallest p."""
+    g, failing = r.main.ph_global, r.main.ph_failing
+    text = f"Global test: χ² = {g.statistic:.1f} on {g.df} df, p = {g.p:.3f}. "
+    if failing:
+        return text + (f"**Proportional hazards fail** for {', '.join(failing)} (Holm-adjusted p < 0.05). "
+                       f"Refitted: stratified by {', '.join(r.remedy['stratified_by']) or 'nothing'}; "
+                       f"time-varying effects for {', '.join(r.remedy['time_varying']) or 'nothing'} (table below).")
+    ph = r.main.ph.round(4).drop(index="GLOBAL")
+    smallest = ph["p"].idxmin()
+    return text + (f"No covariate fails after the Holm adjustment (smallest unadjusted p: {smallest}, "
+                   f"p = {ph.loc[smallest, 'p']:.3f}), so the hazard ratios above are read as constant over follow-up.")
+
+
+def all_placements(r: SurvivalResult) -> str:
+    ap = r.all_placements
+    return f"All placements: {ap.n:,} placements, {ap.n_events:,} unplanned endings; concordance {ap.concordance:.3f}."
+
+
+def time_varying(r: SurvivalResult) -> str:
+    """How the hazard ratios move when needs are re-scored at reviews."""
+    tvs, ms = r.time_varying.summary, r.main.summary
+    rows = r.timing.index
+    moved = (tvs.loc[rows, "coef"] - ms.loc[rows, "coef"]).abs().idxmax()
+    return (f"{r.time_varying.notes[0]}. Re-scored at reviews, the mismatch hazard ratio is "
+            f"{tvs.loc['MISMATCH', 'hr']:.2f} against {ms.loc['MISMATCH', 'hr']:.2f} with needs at the start; "
+            f"the largest change is in {moved} ({ms.loc[moved, 'hr']:.2f} → {tvs.loc[moved, 'hr']:.2f}).")
+
+
+def recovery(counts: dict) -> str:
+    """How many generating values the intervals hold (recovery_counts)."""
+    return (f"{counts['covered']} of {counts['of']} intervals hold the generating value (about "
+            f"{0.05 * counts['of']:.1f} misses expected by chance); for the needs domains and mismatch "
+            f"{counts['needs_and_mismatch_covered']} of {counts['needs_and_mismatch_of']}. "
+            + (f"Missed: {', '.join(counts['not_covered'])}." if counts["not_covered"] else ""))
