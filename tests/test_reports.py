@@ -311,3 +311,17 @@ def test_notebooks_take_the_runs_validated_data_only_when_it_is_theirs(monkeypat
     assert report_mod.cached_region(replace(params, strict=True)) is None
     assert report_mod.cached_region(replace(params, data_dir=str(tmp_path))) is None
 
+
+
+def test_notebooks_publish_only_through_the_one_path():
+    """Notebooks hand whole results to publish(); the publisher has no per-table or per-figure
+    bypass of disclosure control left for them to call."""
+    from rcceval.reporting.publish import Publisher
+    allowed = {"publish", "figure", "published"}
+    for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        source = nb.read_text()
+        aliases = {"report.publish"} | set(re.findall(r"^(\w+) = report\.publish\s*$", source, re.M))
+        used = {m.group(2) for a in aliases for m in re.finditer(rf"({re.escape(a)})\.(\w+)", source)}
+        assert used <= allowed, f"{nb.name} calls {sorted(used - allowed)}"
+    for gone in ("table", "crosstab", "model_table", "result"):
+        assert not hasattr(Publisher, gone)

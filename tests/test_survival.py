@@ -40,6 +40,7 @@ from rcceval.derive.placements import derive_placements
 from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
 from rcceval.reporting.publish import Publisher, _plain
+from rcceval.reporting.results import Table
 from rcceval.spec import codes
 from rcceval.spec.instruments import load_instrument
 from rcceval.synth import generate
@@ -361,7 +362,7 @@ def test_main_cox_model_published_numbers_equal_r_coxph(small, tmp_path):
     assert m.concordance == pytest.approx(float(r["concordance"]), rel=1e-9)
     # the table the report writes (tables/cox_unplanned.csv) holds the same numbers
     pub = Publisher(tmp_path, "02_placement_survival")
-    pub.model_table("cox_unplanned", m.summary)
+    pub.publish_table("cox_unplanned", Table(m.summary, "model"))
     shown = pd.read_csv(tmp_path / "02_placement_survival" / "tables" / "cox_unplanned.csv", index_col="covariate")
     assert max_rel_diff(shown["hr"].to_numpy(), np.exp(r["coef"])) < 1e-5
     assert max_rel_diff(shown["robust_se"].to_numpy(), r["robust_se"]) < 1e-5

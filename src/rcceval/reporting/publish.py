@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -86,20 +86,6 @@ class Publisher:
         if leaked:
             raise DisclosureError(f"table '{name}' has child-level column(s) {leaked}: publish aggregates only")
 
-    def table(self, name: str, frame: pd.DataFrame, counts: Iterable[str] = (), percent_of: dict[str, str] | None = None,
-              by: Sequence[str] | None = None, totals_shown: bool = False) -> pd.DataFrame:
-        """A long table (one row per category): counts protected, percentages of hidden counts hidden."""
-        tab = Table(frame, "rows", tuple(counts), percent_of, tuple(by) if by else None, totals_shown)
-        return self.publish_tables({name: tab})[name]
-
-    def crosstab(self, name: str, counts: pd.DataFrame, margins: bool = True) -> pd.DataFrame:
-        """A two-way table of counts with totals, protected so no hidden cell can be recovered."""
-        return self.publish_tables({name: Table(counts, "crosstab", margins=margins)})[name]
-
-    def model_table(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
-        """Model results (coefficients, intervals, tests): no counts of children, published as they are."""
-        return self.publish_tables({name: Table(frame, "model")})[name]
-
     def _write(self, name: str, frame: pd.DataFrame, index: bool) -> pd.DataFrame:
         folder = self.dir / "tables"
         folder.mkdir(parents=True, exist_ok=True)
@@ -115,10 +101,6 @@ class Publisher:
         fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
         self.figures.append(name)
-
-    def result(self, key: str, value: Any) -> Any:
-        """Record a headline figure for results.json (counts and shares in it protected)."""
-        return self.headline(key, value)
 
     def publish(self, result: Result, prefix: str = "") -> dict[str, Any]:
         """Publish a result: every table it declares through disclosure control and the audit (with the

@@ -48,17 +48,6 @@ def hidden(value: Any) -> bool:
     return isinstance(value, str) and value == SUPPRESSED
 
 
-def shown_profiles(published: pd.DataFrame, count: str) -> list[str]:
-    """The profiles whose count the published (protected) table shows, in its order."""
-    return [str(p) for p, n in zip(published["profile"], published[count], strict=True) if str(n) != SUPPRESSED]
-
-
-def only_shown(values: dict[str, Any], published: pd.DataFrame, count: str) -> dict[str, Any]:
-    """A by-profile headline restricted to the profiles the published table shows."""
-    keep = set(shown_profiles(published, count))
-    return {k: v for k, v in values.items() if k in keep}
-
-
 def headlines(r: CostingResult, shown: dict[str, Any]) -> str:
     """The headline bullets. r: the CostingResult; shown: its published (protected) headlines, so a
     profile the publisher hid is left out of every sentence."""
