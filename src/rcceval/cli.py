@@ -54,7 +54,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_placements(args: argparse.Namespace) -> int:
-    from rcceval.derive.placements import derive_placements
+    from rcceval.derive.placements import derive_placements, distance_measures
     clean = load_clean(args.data_dir, strict=args.strict)
     unplanned = args.unplanned.split(",") if args.unplanned else codes.DEFAULT_UNPLANNED_REASONS
     out = Path(args.out)
@@ -64,6 +64,7 @@ def cmd_placements(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise ParameterError("--out", "out", str(out), "is a folder: give a file name")
     placements = derive_placements(clean, extract_date=args.extract_date, unplanned_reasons=unplanned)
+    placements = placements.join(distance_measures(placements))  # DfE distance; outside council / region
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     try:
