@@ -47,7 +47,7 @@ report: $(STAMP)
 	$(RCCEVAL) run parameters/default.yaml
 
 synth: $(STAMP)
-	$(RCCEVAL) synth --out $(SYNTH)/region-seed$(SEED) --scale region --seed $(SEED)
+	$(RCCEVAL) synth --out $(SYNTH)/region-seed$(SEED) --scale region --seed $(SEED) --force
 
 # Timed runs (not tests): load/validate/derive at region and national scale, the question 1-3
 # models and simulations, power curves. bench-derive alone is the quick one.
@@ -63,4 +63,4 @@ bench-derive: $(STAMP)
 	$(PY) benchmarks/bench_derive.py
 
 $(SYNTH)/region-seed$(SEED)/truth.json: | $(STAMP)
-	$(RCCEVAL) synth --out $(SYNTH)/region-seed$(SEED) --scale region --seed $(SEED)
+	$(RCCEVAL) synth --out $(SYNTH)/region-seed$(SEED) --scale region --seed $(SEED) --force

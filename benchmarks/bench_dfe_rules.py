@@ -1,7 +1,7 @@
 """Time the DfE rules (csc-validator-be-903 in its own venv) over a region, on 1 and 2 workers,
 and count what they flag, by rule (rows and children): what the synthetic generator should fix.
 
-Usage: python benchmarks/bench_dfe_rules.py [--data DIR] [--jobs 1,2] [--councils N]
+Usage: python benchmarks/bench_dfe_rules.py [--data DIR] [--jobs 2] [--councils N]
 Default data: data/synthetic/region-seed20240331 (19 councils x 8 years = 152 council-years).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rcceval.ingest.load import find_903_root
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data/synthetic/region-seed20240331")
-    parser.add_argument("--jobs", default="1,2")
+    parser.add_argument("--jobs", default="2", help="comma-separated worker counts to time (default 2)")
     parser.add_argument("--councils", type=int, help="only the first N councils (quicker look)")
     args = parser.parse_args()
     root = find_903_root(Path(args.data))

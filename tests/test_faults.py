@@ -132,6 +132,20 @@ def f_bad_decom_text(r):
     write_return(r, "LA1", 2024, [hd("1")], [ep("1", "2023-13-45", "S")])
 
 
+def f_year_collision(r):
+    write_return(r, "LA1", "2024-25", [hd("1")], [ep("1", "01/04/2024", "S")])
+    write_return(r, "LA1", 2025, [hd("2")], [ep("2", "01/04/2024", "S")])
+
+
+def f_day_month_order(r):  # 12/25/2023 can only be month first; 05/02/2023 could be either
+    write_return(r, "LA1", 2024, [hd("1"), hd("2")], [ep("1", "12/25/2023", "S"), ep("2", "05/02/2023", "S")])
+
+
+def f_no_line_ends(r):
+    folder = good(r)
+    (folder / "episodes.csv").write_text("CHILD," + "x" * 30_000_000)
+
+
 DATA_FAULTS = [
     ("feb31", f_feb31, 1, ["header.csv", "row 2", "DOB", "31/02/2012"]),
     ("dob_after_decom", f_dob_after_decom, 1, ["row", "DOB", "01/01/2024"]),
@@ -156,6 +170,10 @@ DATA_FAULTS = [
     ("xlsx_as_csv", f_xlsx_as_csv, 1, ["episodes.csv", "Excel workbook"]),
     ("child_missing_header", f_child_missing_header, 0, ["episodes.csv", "row 3", "CHILD", "9"]),
     ("bad_decom_text", f_bad_decom_text, 1, ["episodes.csv", "row 2", "DECOM", "2023-13-45"]),
+    ("year_collision", f_year_collision, 1, ["LA1/2024-25", "LA1/2025", "31 March 2025", "year-collision"]),
+    ("day_month_order", f_day_month_order, 1, ["episodes.csv", "row 3", "DECOM", "05/02/2023", "12/25/2023",
+                                               "day/month order cannot be settled"]),
+    ("no_line_ends", f_no_line_ends, 1, ["episodes.csv", "no line ends found", "file.no-line-ends"]),
 ]
 
 
@@ -222,3 +240,79 @@ def test_parameter_fault(tmp_path, name, text, fragments):
 def test_missing_parameter_file(tmp_path):
     rc, out = cli("run", str(tmp_path / "none.yaml"), "--check")
     assert rc == 2 and "Traceback" not in out and "not found" in out, out
+
+
+# --- item 4/5 cases outside the data battery ---
+def test_year_folder_2024_25_is_the_year_ending_march_2025(tmp_path):
+    write_return(tmp_path / "d", "LA1", "2024-25", [hd("1")], [ep("1", "01/04/2024", "S")])
+    rc, out = cli("validate", str(tmp_path / "d"), "--no-dfe")
+    assert rc == 0 and "after-collection-year" not in out, out
+    write_return(tmp_path / "e", "LA1", "2024-25", [hd("1")], [ep("1", "01/04/2025", "S")])  # after 31/03/2025
+    rc, out = cli("validate", str(tmp_path / "e"), "--no-dfe")
+    assert rc == 1 and one_line_with(out, ["2024-25/episodes.csv", "row 2", "DECOM", "01/04/2025",
+                                            "after-collection-year"])
+
+
+def stability_rows(out: str) -> dict[str, list[str]]:
+    return {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("LA1 ", "ALL "))}
+
+
+def test_one_year_of_returns_refuses_the_history_measures(tmp_path):
+    # in care since 2020, one placement: looked after 2.5+ years, but only the 2023-24 return is here
+    write_return(tmp_path / "d", "LA1", 2024, [hd("1"), hd("2")],
+                 [ep("1", "01/05/2020", "S"), ep("2", "01/05/2023", "S")])
+    rc, out = cli("stability", str(tmp_path / "d"), "--year", "2024")
+    assert rc == 0 and "Traceback" not in out, out
+    assert one_line_with(out, ["LA1", "3+ placements over two years", "2022-23", "not computed", "no-history"])
+    assert one_line_with(out, ["LA1", "long-term stability", "2021-22, 2022-23", "not computed", "no-history"])
+    row = stability_rows(out)["LA1"]  # LA year cla n3 pct3 | cla2 n2 pct2 | denom stable pct
+    assert row[2:5] == ["2", "0", "0.0"] and row[5:] == ["NaN"] * 6, out
+    # with the two returns before it, the same child counts: long-term stable
+    write_return(tmp_path / "d", "LA1", 2022, [hd("1")], [ep("1", "01/05/2020", "S")])
+    write_return(tmp_path / "d", "LA1", 2023, [hd("1")], [ep("1", "01/05/2020", "S")])
+    rc, out = cli("stability", str(tmp_path / "d"), "--year", "2024")
+    assert rc == 0 and "no-history" not in out, out
+    assert stability_rows(out)["LA1"][5:] == ["1", "0", "0.0", "1", "1", "100.0"], out
+
+
+@pytest.mark.parametrize("command", [["validate", "DATA"], ["run", "parameters/default.yaml", "--check"]])
+def test_jobs_zero_is_a_clear_error(tmp_path, command):
+    good(tmp_path / "d")
+    rc, out = cli(*[str(tmp_path / "d") if a == "DATA" else a for a in command], "--jobs", "0")
+    assert rc == 2 and "Traceback" not in out, out
+    assert one_line_with(out, ["--jobs 0", "1 or more"]), out
+
+
+def test_synth_refuses_an_existing_data_folder(tmp_path):
+    folder = good(tmp_path / "d").parents[1]
+    before = (folder / "LA1" / "2024" / "episodes.csv").read_text()
+    rc, out = cli("synth", "--out", str(folder), "--scale", "small")
+    assert rc == 2 and "Traceback" not in out and one_line_with(out, [str(folder), "already holds data", "--force"])
+    assert (folder / "LA1" / "2024" / "episodes.csv").read_text() == before and not (folder / "truth.json").exists()
+    (tmp_path / "f").write_text("mine")
+    rc, out = cli("synth", "--out", str(tmp_path / "f"), "--scale", "small")
+    assert rc == 2 and one_line_with(out, ["is a file"]) and (tmp_path / "f").read_text() == "mine"
+
+
+def test_placements_xlsx_is_a_real_workbook(tmp_path):
+    import datetime
+
+    import openpyxl
+    good(tmp_path / "d")
+    rc, out = cli("placements", str(tmp_path / "d"), "--out", str(tmp_path / "p.xlsx"))
+    assert rc == 0, out
+    sheet = openpyxl.load_workbook(tmp_path / "p.xlsx").active
+    rows = list(sheet.values)
+    head = list(rows[0])
+    assert len(rows) == 3 and [r[head.index("CHILD")] for r in rows[1:]] == ["1", "2"]
+    start = rows[1][head.index("START")]
+    assert isinstance(start, datetime.datetime) and start.date() == datetime.date(2023, 4, 1)
+    rc, out = cli("placements", str(tmp_path / "d"), "--out", str(tmp_path / "p.txt"))
+    assert rc == 2 and one_line_with(out, ["p.txt", "unknown file type", ".xlsx"]) and not (tmp_path / "p.txt").exists()
+
+
+def test_schema_docs_onto_a_file(tmp_path):
+    (tmp_path / "docs").write_text("mine")
+    rc, out = cli("schema", "--docs", str(tmp_path / "docs"))
+    assert rc == 2 and "Traceback" not in out and one_line_with(out, ["docs", "is a file", "folder"]), out
+    assert (tmp_path / "docs").read_text() == "mine"

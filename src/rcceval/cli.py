@@ -24,6 +24,17 @@ def load_clean(data_dir: str, strict: bool = False):
     return validate_903(read_903(find_903_root(Path(data_dir))), strict=strict)
 
 
+def positive_jobs(text: str) -> int:
+    """--jobs: a whole number of workers, at least 1 (joblib's -1 'all cores' is also accepted)."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--jobs {text!r}: not a whole number") from None
+    if jobs == 0 or jobs < -1:
+        raise argparse.ArgumentTypeError(f"--jobs {text}: the number of workers must be 1 or more (or -1: every core)")
+    return jobs
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from rcceval.ingest.load import read_region
     from rcceval.ingest.validate import validate_region
@@ -43,21 +54,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_placements(args: argparse.Namespace) -> int:
-    from rcceval.derive.placements import derive_placements
+    from rcceval.derive.placements import derive_placements, distance_measures
     clean = load_clean(args.data_dir, strict=args.strict)
     unplanned = args.unplanned.split(",") if args.unplanned else codes.DEFAULT_UNPLANNED_REASONS
-    placements = derive_placements(clean, extract_date=args.extract_date, unplanned_reasons=unplanned)
     out = Path(args.out)
+    if out.suffix.lower() not in OUT_FORMATS:
+        raise ParameterError("--out", "out", str(out), f"unknown file type {out.suffix or '(none)'!r}: "
+                             f"use {', '.join(OUT_FORMATS)}")
+    if out.is_dir():
+        raise ParameterError("--out", "out", str(out), "is a folder: give a file name")
+    placements = derive_placements(clean, extract_date=args.extract_date, unplanned_reasons=unplanned)
+    placements = placements.join(distance_measures(placements))  # DfE distance; outside council / region
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
-    if out.suffix == ".parquet":
-        placements.to_parquet(tmp, index=False)
-    else:
-        placements.to_csv(tmp, index=False, date_format="%Y-%m-%d")
-    tmp.replace(out)  # nothing half-written under the real name
+    try:
+        if out.suffix.lower() == ".parquet":
+            placements.to_parquet(tmp, index=False)
+        elif out.suffix.lower() == ".xlsx":
+            _write_workbook(placements, tmp)
+        else:
+            placements.to_csv(tmp, index=False, date_format="%Y-%m-%d")
+        tmp.replace(out)  # nothing half-written under the real name
+    finally:
+        tmp.unlink(missing_ok=True)
     print(f"{len(placements)} placements of {placements[['LA', 'CHILD']].drop_duplicates().shape[0]} children "
           f"-> {out}")
     return 0
+
+
+OUT_FORMATS = (".csv", ".parquet", ".xlsx")
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def _write_workbook(table: pd.DataFrame, path: Path) -> None:
+    """A real Excel workbook (openpyxl), dates as dates; refused if the sheet cannot hold the rows."""
+    if len(table) + 1 > EXCEL_MAX_ROWS:
+        raise ParameterError("--out", "out", str(path.with_suffix(".xlsx")),
+                             f"{len(table)} rows do not fit an Excel sheet ({EXCEL_MAX_ROWS - 1} at most): "
+                             "write .csv or .parquet")
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name="placements", index=False)
 
 
 def cmd_stability(args: argparse.Namespace) -> int:
@@ -67,14 +103,52 @@ def cmd_stability(args: argparse.Namespace) -> int:
     if year is None:
         raise ParameterError("--year", "year", None, "no collection year found in the data; give --year")
     table = stability_measures(clean, int(year))
+    for line in refuse_without_history(table, clean, int(year), args.data_dir):
+        print(line)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.round(1).to_string(index=False))
     return 0
 
 
+HISTORY = {  # measure columns -> the collection years before `year` whose returns they need
+    ("cla_two_years", "n_3plus_two_years", "pct_3plus_two_years"): ("3+ placements over two years", 1),
+    ("long_term_denominator", "long_term_stable", "pct_long_term_stable"): ("long-term stability", 2),
+}
+
+
+def refuse_without_history(table: pd.DataFrame, clean, year: int, data_dir: str) -> list[str]:
+    """Blank the measures whose history a council's returns do not cover; one line for each.
+
+    A return holds the episodes open in its year only: placements and periods of care that ended
+    before it are missing, so a two-year count from one return is an undercount, not a figure.
+    """
+    from rcceval.ingest.load import find_903_files, find_903_root
+    on_disk = [(la, y) for _, _, la, y in find_903_files(find_903_root(Path(data_dir))) if la and y]
+    frames = [clean.header, clean.episodes, clean.short_breaks, clean.oc2]  # stacked files: LA, YEAR columns
+    held = pd.concat([f[["LA", "YEAR"]] for f in frames if "YEAR" in f.columns] +
+                     [pd.DataFrame(on_disk, columns=["LA", "YEAR"])], ignore_index=True).dropna()
+    years = held.groupby("LA")["YEAR"].agg(lambda y: set(int(v) for v in y))
+    lines = []
+    for cols, (what, back) in HISTORY.items():
+        need = set(range(year - back, year + 1))
+        short = [la for la in table["LA"] if la != "ALL" and not need <= years.get(la, set())]
+        if not short:
+            continue
+        table.loc[table["LA"].isin([*short, "ALL"]), list(cols)] = float("nan")
+        for la in short:
+            missing = ", ".join(f"{y - 1}-{y % 100:02d}" for y in sorted(need - years.get(la, set())))
+            lines.append(f"{la}: {what} for {year - 1}-{year % 100:02d} not computed: it needs the return(s) of "
+                         f"{missing} as well (stability.no-history)")
+    return lines
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from rcceval.spec.datadict import write_docs
-    written = write_docs(Path(args.docs))
+    docs = Path(args.docs)
+    if docs.exists() and not docs.is_dir():
+        raise ParameterError("--docs", "docs", str(docs), "is a file: --docs takes a folder (datapackage.json and the "
+                             "data dictionary are written into it)")
+    written = write_docs(docs)
     for path in written:
         print(path)
     return 0
@@ -82,6 +156,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from rcceval.synth import generate
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError("--out", "out", str(out), "is a file: synth writes a data folder")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held and not args.force:
+        raise ParameterError("--out", "out", str(out), f"already holds data ({', '.join(held[:4])}"
+                             f"{'...' if len(held) > 4 else ''}): give --force to replace it, or another folder")
     truth = generate(Path(args.out), scale=args.scale, seed=args.seed, null_needs=args.null_needs)
     print(f"synthetic region ({args.scale}, seed {args.seed}{', null needs' if args.null_needs else ''}) "
           f"-> {args.out} ({len(truth.get('councils', []))} councils)")
@@ -129,10 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write every problem to this CSV")
     p.add_argument("--limit", type=int, default=20, help="problems printed (default 20)")
     p.add_argument("--no-dfe", action="store_true", help="skip the DfE rules (csc-validator-be-903)")
-    p.add_argument("--jobs", type=int, default=1, help="council-years validated in parallel (DfE rules)")
+    p.add_argument("--jobs", type=positive_jobs, default=1, help="council-years validated in parallel (DfE rules)")
     p.set_defaults(func=cmd_validate)
     p = data_cmd("placements", "derive the placements table")
-    p.add_argument("--out", required=True, help="CSV, or parquet by extension")
+    p.add_argument("--out", required=True, help="CSV, or parquet or an Excel workbook (.xlsx) by extension")
     p.add_argument("--extract-date", help="censoring date (default: 31 March of the latest return)")
     p.add_argument("--unplanned", help="comma-separated REASON_PLACE_CHANGE codes counted as unplanned")
     p.set_defaults(func=cmd_placements)
@@ -143,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("params", nargs="?", default="parameters/default.yaml", help="parameter file (YAML)")
     p.add_argument("--only", action="append", metavar="NAME", help="run only this notebook (repeatable)")
     p.add_argument("--by", dest="by", choices=["la"], help="also one report set per council")
-    p.add_argument("--jobs", type=int, default=1, help="notebooks run at once")
+    p.add_argument("--jobs", type=positive_jobs, default=1, help="notebooks run at once")
     p.add_argument("--keep-code", action="store_true", help="keep code cells in the HTML (academics)")
     p.add_argument("--run-id", help="output folder name (default: the run_name parameter)")
     p.add_argument("--check", action="store_true",
@@ -157,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=["small", "region", "national"], default="region")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--null-needs", action="store_true", help="needs and mismatch have no effect on endings")
+    p.add_argument("--force", action="store_true", help="replace a data folder that already exists")
     p.set_defaults(func=cmd_synth)
     return parser
 

@@ -219,3 +219,40 @@ def stability_measures(clean: Clean903, year: int, by: str | None = "LA") -> pd.
 
 def _pct(k: float, n: int) -> float:
     return float(100.0 * k / n) if n else float("nan")
+
+
+FAR_MILES = 20.0  # the DfE's published threshold: placed more than 20 miles from home
+
+
+def distance_measures(frame: pd.DataFrame, lookup: pd.DataFrame | None = None,
+                      region: Iterable[str] | None = None) -> pd.DataFrame:
+    """What the DfE publishes on distance, and the region's own measure, for each placement row.
+
+    - DISTANCE_MILES: straight line, home (HOME_POST) to placement (PL_POST), from the ONS Postcode
+      Directory (a postcode_lookup table, where given, overrides the positions);
+    - OVER_20_MILES: more than 20 miles;
+    - PL_COUNCIL: the council (upper-tier authority, ONS code) the placement's postcode lies in;
+    - PLACED_OUTSIDE_COUNCIL: PL_COUNCIL is not the placing council (the LA column, recognised as a
+      DfE code, ONS code or name);
+    - PLACED_OUTSIDE_REGION: PL_COUNCIL is none of the region's councils (`region`, by default every
+      council in `frame`), which the DfE does not publish and regional co-operatives asked for.
+    Each is missing (NA) where a postcode is unknown or the placing council is not recognised:
+    never counted as inside or outside.
+    """
+    from rcceval.derive.needs import distance_miles
+    from rcceval.ingest.postcodes import positions
+    from rcceval.spec.authorities import ons_code, upper_tier
+
+    miles = distance_miles(frame, lookup)
+    placed = upper_tier(positions(frame["PL_POST"])["LA"])
+    council = ons_code(frame["LA"])
+    members = set(ons_code(pd.Series(sorted(set(region if region is not None else frame["LA"])))).dropna())
+    known_pl = placed.notna()
+    out = pd.DataFrame(index=frame.index)
+    out["DISTANCE_MILES"] = miles
+    out["OVER_20_MILES"] = pd.array((miles > FAR_MILES).where(miles.notna()), dtype="boolean")
+    out["PL_COUNCIL"] = placed
+    out["PLACED_OUTSIDE_COUNCIL"] = pd.array(placed.ne(council).where(known_pl & council.notna()), dtype="boolean")
+    out["PLACED_OUTSIDE_REGION"] = pd.array(
+        (~placed.isin(members)).where(known_pl & bool(members)), dtype="boolean")
+    return out

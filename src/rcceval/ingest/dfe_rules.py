@@ -175,6 +175,13 @@ def _valid_by_rcceval(code: str, rows: pd.DataFrame, year: int) -> pd.Series:
     return code_lists.valid_in_year(rows[field].astype(str).str.strip(), years, dataset, field)
 
 
+def la_code(la: str) -> str:
+    """The ONS code the validator is given: the folder's, read as DfE code, ONS code or name, else a default."""
+    from rcceval.spec.authorities import ons_code
+    found = ons_code(pd.Series([la])).iloc[0]
+    return found if found else (la if _ECODE.match(la) else DEFAULT_LA_CODE)
+
+
 def run_council_year(la: str, year: int, files: dict[str, Path], prev: dict[str, Path] | None,
                      python: Path) -> pd.DataFrame:
     """DfE findings of one council-year, as rows of the problem list."""
@@ -187,7 +194,7 @@ def run_council_year(la: str, year: int, files: dict[str, Path], prev: dict[str,
             return log.frame()
         spec = folder / "spec.json"
         spec.write_text(json.dumps({"ruleset": ruleset_for(year), "collection_year": str(year),
-                                    "la": la if _ECODE.match(la) else DEFAULT_LA_CODE,
+                                    "la": la_code(la),
                                     "this_year": this_paths, "prev_year": prev_paths,
                                     "out": str(folder / "result.json")}))
         runner = resources.files("rcceval.ingest.dfe_env").joinpath("runner.py")

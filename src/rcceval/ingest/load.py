@@ -39,6 +39,8 @@ _FILE_RE = re.compile(
 _YEAR_DIR_RE = re.compile(r"^(?P<start>(?:19|20)\d{2})(?:[-_/](?P<end>\d{2}|\d{4}))?$")
 PROVENANCE = ["_file", "_row"]
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%y")
+MAX_HEADER_BYTES = 64 * 1024  # a header line longer than this is not a header line
+_SLASH_DATE = r"^(?P<a>\d{1,2})/(?P<b>\d{1,2})/\d{2,4}$"
 
 
 @dataclass
@@ -114,6 +116,13 @@ def read_text_table(path: Path, log: ProblemLog, dataset: str) -> pd.DataFrame |
                                 message=f"this is an Excel workbook with a .csv name: save the {dataset} file as 'CSV UTF-8'"))
                 return None
             first_line = raw.split(b"\n", 1)[0]
+            if len(first_line) > MAX_HEADER_BYTES:
+                ends = b"\n" in raw or b"\r" in raw
+                log.add(Problem("fatal", "file.no-line-ends", str(path), row=1,
+                                message=(f"the first line is {len(first_line):,} bytes long" if ends else
+                                         f"no line ends found in {len(raw):,} bytes") +
+                                ": this is not a CSV file as a spreadsheet saves it (one header line, then one row a line)"))
+                return None
             for sep, name in ((b";", ";"), (b"\t", "tab")):
                 if sep in first_line and b"," not in first_line:
                     log.add(Problem("fatal", "file.delimiter", str(path), row=1,
@@ -129,7 +138,7 @@ def read_text_table(path: Path, log: ProblemLog, dataset: str) -> pd.DataFrame |
         else:
             frame = pd.read_excel(path, dtype=str, keep_default_na=False)
             strip_text(frame)
-    except (pa.ArrowInvalid, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+    except (pa.ArrowInvalid, csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         log.add(Problem("fatal", "file.unreadable", str(path), message=f"cannot read {dataset} file: {exc}"))
         return None
     canonical = {f["name"].upper(): f["name"] for f in specs.load_schema(dataset)["fields"]}
@@ -197,6 +206,7 @@ def type_columns(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> pd.DataF
         if fld.get("constraints", {}).get("required"):
             _log_cells(log, frame, text.eq(""), name, "cell.required", f"{name} is required but blank", dataset)
         if kind == "date":
+            _flag_day_month_order(frame, name, log, dataset)
             typed = parse_dates(text)
             bad = text.ne("") & typed.isna()
             _log_cells(log, frame, bad, name, "cell.date",
@@ -223,6 +233,40 @@ def type_columns(frame: pd.DataFrame, dataset: str, log: ProblemLog) -> pd.DataF
             upper = text.str.upper()
             frame[name] = upper.map(canonical).fillna(text)  # any case accepted, canonical spelling kept
     return frame
+
+
+def _flag_day_month_order(frame: pd.DataFrame, column: str, log: ProblemLog, dataset: str) -> None:
+    """In a file that also holds month-first dates (12/25/2023), flag each date whose order is open.
+
+    05/02/2023 reads as 5 February, but in a file where some dates can only be month first it may
+    be 2 May: the data cannot settle it, so each such cell is named (a warning; read day first, as
+    the DfE specifies). Dates that can only be month first are 'not a date' (fatal) already.
+    """
+    parts = frame[column].str.extract(_SLASH_DATE)
+    if parts["a"].isna().all() or "_file" not in frame.columns:
+        return
+    a, b = pd.to_numeric(parts["a"]), pd.to_numeric(parts["b"])
+    us = (a <= 12) & (b > 12) & (b <= 31)
+    undecided = (a <= 12) & (b <= 12) & (a != b)
+    for file, example in frame.loc[us, column].groupby(frame.loc[us, "_file"]).first().items():
+        rows = frame.loc[undecided & frame["_file"].eq(file)]
+        log.add_rows(rows, "warning", "date.day-month-order", column,
+                     f"{dataset}: day/month order cannot be settled: read as day first, but this file also holds "
+                     f"month-first dates (e.g. {example} in column {column})", values=rows[column])
+
+
+def _check_year_collisions(found: list, log: ProblemLog) -> None:
+    """Two folders of one council read as the same collection year ('2024-25' and '2025'): an error naming both."""
+    folders: dict[tuple, set[Path]] = {}
+    for _, path, la, year in found:
+        if year is not None:
+            folders.setdefault((la, year), set()).add(path.parent)
+    for (la, year), paths in sorted(folders.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        if len(paths) > 1:
+            names = sorted(str(p) for p in paths)
+            log.add(Problem("fatal", "path.year-collision", names[0], LA=la or "",
+                            message=f"{' and '.join(names)} are both the return for the year ending 31 March {year} "
+                                    f"({year - 1}-{year % 100:02d}): keep one"))
 
 
 def _log_cells(log: ProblemLog, frame: pd.DataFrame, bad: pd.Series, column: str, rule: str,
@@ -293,6 +337,7 @@ def read_903(root: str | Path, default_la: str = "LA") -> Returns903:
         log.add(Problem("fatal", "path.no-episodes", str(root),
                         message="no episodes file found (expected e.g. <LA>/<YEAR>/episodes.csv)"))
     _check_folders(root, found, log)
+    _check_year_collisions(found, log)
     by_kind: dict[str, list[pd.DataFrame]] = {k: [] for k in FILE_KINDS}
     for kind, path, la, year in found:
         frame = read_text_table(path, log, kind)
