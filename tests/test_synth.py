@@ -223,8 +223,9 @@ def test_registered_settings_and_sectors_link(region_dir, episodes):
     look = _read(region_dir / "postcode_lookup.csv")
     urns = set(episodes["URN"]) - {"XXXXXXX", ""}
     assert urns <= set(reg["URN"])
-    # R1: CQC-registered, no Ofsted URN; H5 has one from the 2023-24 collection (DfE 222)
-    registered = episodes["PLACE"].isin(["K1", "K2", "S1"]) | ((episodes["PLACE"] == "H5") & (episodes["YEAR"] >= 2024))
+    # R1: CQC-registered, no Ofsted URN; H5 has one in episodes from 1 April 2023 (DfE 222)
+    from_2023 = pd.to_datetime(episodes["DECOM"], format="%d/%m/%Y") >= "2023-04-01"
+    registered = episodes["PLACE"].isin(["K1", "K2", "S1"]) | ((episodes["PLACE"] == "H5") & from_2023)
     assert (episodes.loc[registered, "URN"] != "XXXXXXX").all()
     assert (episodes.loc[~registered & (episodes["LS"] != "V3"), "URN"] == "XXXXXXX").all()
     posts = set(look["POSTCODE"])

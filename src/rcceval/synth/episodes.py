@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from .journeys import CENSORED, LEAVING, NEVER, PLANNED, UNPLANNED, Tables, ls_at
-from .population import birthday18
+from .population import birthday18, to_day
 from .rng import stream
 
 B_SNAP_DAYS = 30
 # placement types without an Ofsted URN (DfE rule 222): R1 care homes are registered with the CQC
+H5_URN_FROM = to_day("2023-04-01")
 NO_URN = ["P1", "P3", "R1", "R2", "R5", "T0", "T1", "T2", "T3", "T4", "Z1"]
 
 
@@ -107,6 +108,9 @@ def build_episodes(region) -> Tables:
     cidx = pl["cidx"][p]
     urn = np.where(pl["setting"][p] >= 0, region.register.urn[np.maximum(pl["setting"][p], 0)], "XXXXXXX")
     urn = np.where(np.isin(place, NO_URN), "XXXXXXX", urn)  # DfE 222: these types have no Ofsted URN
+    # supported accommodation (H5) has an Ofsted URN only in episodes from 1 April 2023 (the 2023-24
+    # collection on; DfE 222 before), the same in every return that carries the episode (503F)
+    urn = np.where((place == "H5") & (rows_day < H5_URN_FROM), "XXXXXXX", urn)
     return Tables({
         "cidx": cidx, "council": ch.council[cidx], "pkey": pl["pkey"][p], "pl_row": p,
         "decom": rows_day, "dec": dec, "rne": rne, "ls": ls, "cin": ch.cin[cidx], "place": place,

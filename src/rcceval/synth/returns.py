@@ -20,7 +20,6 @@ from .population import add_years, age_years, birthday18, to_day
 from .rng import hash_key, hash_uniform
 
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # no I, O, S (spec.codes)
-H5_URN_FROM = 2024
 SEX_LETTERS_FROM = next(lo for lo, _, cs in CODES_BY_YEAR[("header", "SEX")] if "M" in cs)
 
 HEADER_COLS = ["CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB"]
@@ -111,8 +110,7 @@ def write_returns(region, eps: Tables, people: People, out: Path, dates: DateStr
             "REASON_PLACE_CHANGE": np.where(open_, "", e["reason"][ix]),
             # UASC children have no home postcode, so no distance (DfE 406)
             "HOME_POST": np.where(people.uasc[e["cidx"][ix]], "", home_s[ix]), "PL_POST": pl_s[ix],
-            # supported accommodation (H5) has an Ofsted URN from the 2023-24 collection only (DfE 222)
-            "URN": np.where((e["place"][ix] == "H5") & (year < H5_URN_FROM), "XXXXXXX", e["urn"][ix]),
+            "URN": e["urn"][ix],
         }
         council = e["council"][ix]
         bounds = np.searchsorted(council, np.arange(region.geo.n + 1))
