@@ -5,7 +5,7 @@
     python benchmarks/bench_synth.py --out /tmp/x    # keep the files
 
 Each scale runs in its own process so its peak memory (resource.getrusage) is its own.
-Budgets (the issue): region under 60 s, national under 5 minutes, on 2 cores.
+Budgets (issue 15): region at most 15 s, national at most 120 s, peak memory at most 4 GB, on 2 cores.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-BUDGET_S = {"small": 10, "region": 60, "national": 300}
+BUDGET_S = {"small": 10, "region": 15, "national": 120}
 
 
 def run_one(scale: str, out: Path, seed: int) -> dict:

@@ -27,7 +27,8 @@ REC = {"", "X1", "E11", "E12", "E13", "E2", "E3", "E4A", "E4B", "E41", "E45", "E
        "E6", "E7", "E8", "E15", "E16", "E17"}
 REASON = {"", "CARPL", "CLOSE", "ALLEG", "STAND", "APPRR", "CREQB", "CREQO", "CHILD", "LAREQ", "PLACE",
           "CUSTOD", "OTHER"}
-POST = re.compile(r"^Q[A-Z][0-9]{1,2} [0-9]$")
+POST = re.compile(r"^[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}$")  # a full UK postcode
+SMALL = ["E06000037", "E06000038"]  # West Berkshire, Reading
 DATE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
 
 
@@ -79,14 +80,14 @@ def test_same_seed_gives_byte_identical_files(region_dir, tmp_path):
 def test_different_seed_gives_different_files(region_dir, tmp_path):
     generate(tmp_path, scale="small", seed=8)
     a, b = _hashes(region_dir), _hashes(tmp_path)
-    assert a["903/S01/2025/episodes.csv"] != b["903/S01/2025/episodes.csv"]
+    assert a["903/E06000038/2025/episodes.csv"] != b["903/E06000038/2025/episodes.csv"]
     assert a["needs_assessments.csv"] != b["needs_assessments.csv"]
 
 
 # ---- contracts --------------------------------------------------------------------------------
 def test_layout_one_folder_per_council_and_year(region_dir):
     truth = json.loads((region_dir / "truth.json").read_text())
-    for la in ["S01", "S02"]:
+    for la in SMALL:
         for year in truth["return_years"]:
             for name in ["header", "episodes", "oc2", "uasc"]:
                 assert (region_dir / "903" / la / str(year) / f"{name}.csv").is_file()
@@ -129,29 +130,37 @@ def test_episode_codes_are_within_the_903_lists(episodes):
     assert set(episodes["PLACE_PROVIDER"]) <= PROVIDER
     assert set(episodes["REC"]) <= REC
     assert set(episodes["REASON_PLACE_CHANGE"]) <= REASON
-    assert episodes["HOME_POST"].str.match(POST).all()
-    assert episodes["PL_POST"][episodes["PL_POST"] != ""].str.match(POST).all()
-    assert (episodes["PL_POST"] != "").mean() > 0.95
-    assert episodes["URN"].str.match(r"^([A-Z0-9]{7}|XXXXXXX)$").all()
+    looked_after = episodes["LS"] != "V3"  # short breaks carry no postcodes (DfE 214/398)
+    home = episodes.loc[looked_after, "HOME_POST"]  # blank for UASC children (DfE 406), checked below
+    assert home[home != ""].str.match(POST).all() and (home != "").mean() > 0.8
+    assert episodes.loc[looked_after, "PL_POST"].str.match(POST).all()
+    assert (episodes.loc[~looked_after, ["HOME_POST", "PL_POST", "URN"]] == "").all().all()
+    assert episodes.loc[looked_after, "URN"].str.match(r"^([A-Z0-9]{7}|XXXXXXX)$").all()
     assert episodes["CHILD"].str.match(r"^\d{1,10}$").all()
     # the short-break group exists, so its exclusion downstream is exercised
     assert (episodes["LS"] == "V3").any()
 
 
 def test_header_oc2_uasc_values(region_dir):
-    h = pd.concat([_read(f) for f in (region_dir / "903").glob("*/*/header.csv")])
-    assert set(h["SEX"]) <= {"1", "2"}
-    assert h["UPN"].str.match(r"^[A-Z]\d{12}$").all()
+    h = pd.concat([_read(f).assign(YEAR=int(f.parts[-2])) for f in (region_dir / "903").glob("*/*/header.csv")])
+    assert set(h.loc[h["YEAR"] <= 2024, "SEX"]) == {"1", "2"} and set(h.loc[h["YEAR"] >= 2025, "SEX"]) == {"M", "F"}
+    assert h["UPN"].str.match(r"^([A-HJ-NP-RT-Z]\d{12}|UN1)$").all()
     assert set(h["MOTHER"]) <= {"", "0", "1"}
+    girl = h["SEX"].isin(["2", "F"])
+    assert (h.loc[girl, "MOTHER"] != "").all() and (h.loc[~girl, "MOTHER"] == "").all()
     o = pd.concat([_read(f) for f in (region_dir / "903").glob("*/*/oc2.csv")])
     sdq = pd.to_numeric(o["SDQ_SCORE"][o["SDQ_SCORE"] != ""])
     assert sdq.between(0, 40).all() and len(sdq) > 100
     assert set(o["SDQ_REASON"]) <= {"", "SDQ1", "SDQ2", "SDQ3", "SDQ4", "SDQ5"}
-    assert (o["SDQ_REASON"][o["SDQ_SCORE"] != ""] == "SDQ1").all()
-    for c in ["CONVICTED", "HEALTH_CHECK", "IMMUNISATIONS", "TEETH_CHECK", "HEALTH_ASSESSMENT", "SUBSTANCE_MISUSE"]:
+    assert (o["SDQ_REASON"][o["SDQ_SCORE"] != ""] == "").all()
+    for c in ["IMMUNISATIONS", "TEETH_CHECK", "HEALTH_ASSESSMENT", "SUBSTANCE_MISUSE"]:
         assert set(o[c]) <= {"0", "1"}
+    assert set(o["CONVICTED"]) <= {"", "0", "1"} and set(o["HEALTH_CHECK"]) <= {"", "0", "1"}
     u = pd.concat([_read(f) for f in (region_dir / "903").glob("*/*/uasc.csv")])
-    assert len(u) > 0 and set(u["SEX"]) <= {"1", "2"}
+    assert len(u) > 0 and set(u["SEX"]) <= {"1", "2", "M", "F"}
+    e = _episodes(region_dir)
+    no_home = set(e.loc[(e["HOME_POST"] == "") & (e["LS"] != "V3"), "CHILD"])
+    assert no_home == set(u["CHILD"]) & set(e["CHILD"])
 
 
 def test_dates_are_dd_mm_yyyy(region_dir, episodes):
@@ -206,19 +215,21 @@ def test_episodes_contiguous_within_a_period(stacked):
     # a change of carer carries its reason
     pb = x1 & nxt_rne.isin(["P", "B"])
     assert (stacked.loc[pb, "REASON_PLACE_CHANGE"] != "").all()
-    assert set(stacked["RNE"]) >= {"S", "P", "L", "B", "U"}
+    assert set(stacked["RNE"]) >= {"S", "P", "L", "B", "T"}
 
 
 def test_registered_settings_and_sectors_link(region_dir, episodes):
     reg = _read(region_dir / "provider_register.csv")
     look = _read(region_dir / "postcode_lookup.csv")
-    urns = set(episodes["URN"]) - {"XXXXXXX"}
+    urns = set(episodes["URN"]) - {"XXXXXXX", ""}
     assert urns <= set(reg["URN"])
-    registered = episodes["PLACE"].isin(["K1", "K2", "R1", "S1", "H5"])
+    # R1: CQC-registered, no Ofsted URN; H5 has one in episodes from 1 April 2023 (DfE 222)
+    from_2023 = pd.to_datetime(episodes["DECOM"], format="%d/%m/%Y") >= "2023-04-01"
+    registered = episodes["PLACE"].isin(["K1", "K2", "S1"]) | ((episodes["PLACE"] == "H5") & from_2023)
     assert (episodes.loc[registered, "URN"] != "XXXXXXX").all()
     assert (episodes.loc[~registered & (episodes["LS"] != "V3"), "URN"] == "XXXXXXX").all()
     posts = set(look["POSTCODE"])
-    assert set(episodes["HOME_POST"]) <= posts
+    assert set(episodes["HOME_POST"]) - {""} <= posts
     assert set(episodes["PL_POST"]) - {""} <= posts
     assert set(reg["POSTCODE"]) <= posts
     caps = reg[[c for c in REGISTER_COLS if c.startswith("CAP_")]].astype(int)
@@ -289,7 +300,8 @@ def test_truth_round_trips_and_describes_the_model(region_dir):
     assert json.dumps(truth, sort_keys=True, indent=2, ensure_ascii=True) + "\n" == text
     assert truth["seed"] == 7 and truth["scale"] == "small" and truth["null_needs"] is False
     assert truth["extract_date"] == "2025-03-31"
-    assert [c["code"] for c in truth["councils"]] == ["S01", "S02"]
+    assert [(c["code"], c["dfe_code"], c["name"]) for c in truth["councils"]] == [
+        ("E06000037", "869", "West Berkshire"), ("E06000038", "870", "Reading")]
     hz = truth["parameters"]["hazard"]
     assert set(hz["baseline"]) == {"unplanned", "planned", "leaving_care"}
     un = truth["true_effects"]["unplanned"]["log_hr"]

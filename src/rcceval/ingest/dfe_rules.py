@@ -140,7 +140,13 @@ def council_years(root: Path) -> dict[tuple[str, int], dict[str, Path]]:
     return out
 
 
-def _write_inputs(files: dict[str, Path], folder: Path, tag: str) -> tuple[list[str], dict[str, pd.DataFrame]]:
+# SEX changed coding in 2024-25 (1/2 -> M/F, spec/codes.py): the previous year's return is read in this
+# year's coding, or rule 202 (sex differs from last year) would flag every child at the change.
+SEX_TO_LETTERS = {"1": "M", "2": "F"}
+
+
+def _write_inputs(files: dict[str, Path], folder: Path, tag: str,
+                  sex_letters: bool = False) -> tuple[list[str], dict[str, pd.DataFrame]]:
     """The validator's columns of each file as text CSV; the provenance (_file/_row) of each position."""
     paths, provenance = [], {}
     for kind, path in files.items():
@@ -152,6 +158,8 @@ def _write_inputs(files: dict[str, Path], folder: Path, tag: str) -> tuple[list[
         for col in columns:
             if col not in frame.columns:
                 frame[col] = ""
+        if sex_letters and "SEX" in frame.columns:
+            frame = frame.assign(SEX=frame["SEX"].replace(SEX_TO_LETTERS))
         out = folder / f"{tag}_{kind}.csv"
         frame[columns].to_csv(out, index=False)
         paths.append(str(out))
@@ -163,6 +171,12 @@ def _write_inputs(files: dict[str, Path], folder: Path, tag: str) -> tuple[list[
 # validator rejects a code that year's guidance allows (its K3 check, for one), rcceval's list wins and
 # the finding is a warning, so a valid code is never fatal.
 CODE_LIST_RULES: dict[str, tuple[str, str]] = {"146": ("episodes", "PLACE"), "149": ("episodes", "REC")}
+
+
+def valid_sex_letters(year: int) -> bool:
+    """True when the collection year codes SEX as M/F (spec/codes.py)."""
+    from rcceval.spec import codes as code_lists
+    return any((lo or 0) <= year <= (hi or 9999) and "M" in cs for lo, hi, cs in code_lists.CODES_BY_YEAR[("header", "SEX")])
 
 
 def _valid_by_rcceval(code: str, rows: pd.DataFrame, year: int) -> pd.Series:
@@ -189,7 +203,8 @@ def run_council_year(la: str, year: int, files: dict[str, Path], prev: dict[str,
     with tempfile.TemporaryDirectory(prefix="rcceval-dfe-") as tmp:
         folder = Path(tmp)
         this_paths, this_prov = _write_inputs(files, folder, "this")
-        prev_paths, prev_prov = _write_inputs(prev or {}, folder, "prev")
+        letters = bool(valid_sex_letters(year))
+        prev_paths, prev_prov = _write_inputs(prev or {}, folder, "prev", sex_letters=letters)
         if "Episodes" not in this_prov:
             return log.frame()
         spec = folder / "spec.json"

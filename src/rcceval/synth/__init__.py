@@ -11,14 +11,15 @@ Files written under ``out_dir``::
     provider_register.csv      registered settings: URN, place, location, places, capability
     placement_agreements.csv   one row per placement: weekly fee, capability where no URN
     placement_requests.csv     Placements Data Standard v2, for most placements of the last 3 years
-    postcode_lookup.csv        synthetic postcode sectors (start with Q) with easting/northing (m)
+    postcode_lookup.csv        the real postcodes used, with easting/northing (m, national grid)
     truth.json                 every generating parameter and the true effects
 
 Generating model (all numbers in truth.json["parameters"]):
 
-* Councils: sized like the South East's 19 in 2024 (region), England's 152 (national) or two small
-  councils (small); discs on a plane (county 40-65 km across), postcode sectors inside, a ring of
-  sectors outside for out-of-area placements; a log-normal council frailty.
+* Councils: England's real councils (the South East's 19 for region, all 152 for national, West
+  Berkshire and Reading for small), named by ONS code with their DfE code and name, sized by the
+  DfE count looked after on 31 March 2024; homes and placements at real postcodes inside them (or
+  elsewhere in England for out-of-area placements; councils.py); a log-normal council frailty.
 * Entries: Poisson per council (entry_ratio x size a year) from 18 years before the first return
   (burn-in, steady state) to the extract date 31 March <last_year>. Age, sex, category of need,
   UASC and legal status are drawn to give the DfE 2024 mix; a legal-status timeline per period of

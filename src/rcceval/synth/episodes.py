@@ -2,8 +2,8 @@
 
 A placement (one carer) becomes one or more episodes: a new episode starts when the legal status
 changes (RNE L; B when it changes on the day the carer changes) or when the placement's status
-changes with the same carer (U6 -> U4 short-term to long-term fostering: RNE U, T if the legal
-status changes that day too).  A legal status change made within 30 days after a change of carer
+changes with the same carer (U6 -> U4 short-term to long-term fostering: RNE T, U if the legal
+status changes that day too, as the DfE rules 435/436 read them).  A legal status change made within 30 days after a change of carer
 is recorded on the day of the move (RNE B), as returns commonly do.  Short-break children (LS V3)
 are generated here too: many short periods, so the exclusion of short breaks is exercised.
 """
@@ -12,10 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from .journeys import CENSORED, LEAVING, NEVER, PLANNED, UNPLANNED, Tables, ls_at
-from .population import birthday18
+from .population import birthday18, to_day
 from .rng import stream
 
 B_SNAP_DAYS = 30
+# placement types without an Ofsted URN (DfE rule 222): R1 care homes are registered with the CQC
+H5_URN_FROM = to_day("2023-04-01")
+NO_URN = ["P1", "P3", "R1", "R2", "R5", "T0", "T1", "T2", "T3", "T4", "Z1"]
 
 
 def _key(pkey: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -84,7 +87,7 @@ def build_episodes(region) -> Tables:
     ls_prev = ls_at(ls_codes[pr], ls_days[pr], rows_day - 1)
     k = pl["k"][p]
     rne = np.where(starts_pl, np.where(k == 1, "S", np.where(ls != ls_prev, "B", "P")),
-                   np.where(is_ls & is_st, "T", np.where(is_st, "U", "L")))
+                   np.where(is_ls & is_st, "U", np.where(is_st, "T", "L")))
     place = np.where(rows_day >= pl["status_day"][p], pl["status_code"][p], pl["code"][p])
     # when the episode ends and why
     nxt_same = np.zeros(n, dtype=bool)
@@ -98,12 +101,16 @@ def build_episodes(region) -> Tables:
     rec = np.where(nxt_same, "X1", np.where(np.isin(cause, [UNPLANNED, PLANNED]), "X1",
                                             np.where(cause == LEAVING, period_rec, "")))
     nxt_rne_st = np.zeros(n, dtype=bool)
-    nxt_rne_st[:-1] = np.isin(rne[1:], ["U", "T"])
+    nxt_rne_st[:-1] = np.isin(rne[1:], ["T", "U"])
     reason = np.where(~nxt_same & np.isin(cause, [UNPLANNED, PLANNED]), pl["reason"][p],
                       np.where(nxt_same & nxt_rne_st, "PLACE", ""))
     ch = region.children
     cidx = pl["cidx"][p]
     urn = np.where(pl["setting"][p] >= 0, region.register.urn[np.maximum(pl["setting"][p], 0)], "XXXXXXX")
+    urn = np.where(np.isin(place, NO_URN), "XXXXXXX", urn)  # DfE 222: these types have no Ofsted URN
+    # supported accommodation (H5) has an Ofsted URN only in episodes from 1 April 2023 (the 2023-24
+    # collection on; DfE 222 before), the same in every return that carries the episode (503F)
+    urn = np.where((place == "H5") & (rows_day < H5_URN_FROM), "XXXXXXX", urn)
     return Tables({
         "cidx": cidx, "council": ch.council[cidx], "pkey": pl["pkey"][p], "pl_row": p,
         "decom": rows_day, "dec": dec, "rne": rne, "ls": ls, "cin": ch.cin[cidx], "place": place,
@@ -136,11 +143,7 @@ def short_breaks(region, first_id_offset: int = 900_000) -> tuple[Tables, dict]:
     end = start + nights
     keep = (start >= region.window_start) & (start <= region.extract) & (end < birthday18(dob[owner]))
     owner, start, end = owner[keep], start[keep], end[keep]
-    offsets = np.array([s[0] for s in geo.council_sectors])
-    nsec = np.array([len(s) for s in geo.council_sectors])
-    home = offsets[council] + (rng.random(m) * nsec[council]).astype(np.int64)
-    carer = offsets[council] + (rng.random(m) * nsec[council]).astype(np.int64)
-    place = np.where(rng.random(m) < 0.6, "U6", "U4")
+    place = np.full(m, "U6", dtype=object)  # never long-term fostering (DfE 384)
     n = len(owner)
     dec = np.where(end > region.extract, NEVER, end)
     eps = Tables({
@@ -149,8 +152,9 @@ def short_breaks(region, first_id_offset: int = 900_000) -> tuple[Tables, dict]:
         "ls": np.full(n, "V3", dtype=object), "cin": np.full(n, "N2", dtype=object),
         "place": place[owner], "provider": np.full(n, "PR1", dtype=object),
         "rec": np.where(dec < NEVER, "E4A", ""), "reason": np.full(n, "", dtype=object),
-        "home_sector": home[owner], "pl_sector": carer[owner],
-        "urn": np.full(n, "XXXXXXX", dtype=object), "short_break": np.ones(n, dtype=bool),
+        # no postcodes and no URN for short breaks (DfE 214/398)
+        "home_sector": np.full(n, -1, dtype=np.int64), "pl_sector": np.full(n, -1, dtype=np.int64),
+        "urn": np.full(n, "", dtype=object), "short_break": np.ones(n, dtype=bool),
     })
     people = {"child_id": child_id, "council": council, "dob": dob,
               "male": rng.random(m) < 0.62, "uasc": np.zeros(m, dtype=bool),

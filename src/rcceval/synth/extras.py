@@ -11,6 +11,7 @@ from rcceval.spec.codes import DAYS_PER_YEAR
 
 from .councils import postcode_lookup_rows
 from .csvout import DateStrings, append_csv, write_csv
+from .episodes import NO_URN
 from .journeys import NEVER, UNPLANNED, Tables
 from .params import DOMAINS, INSTRUMENT, REQUEST_TYPE
 from .returns import People
@@ -115,7 +116,7 @@ def _sorted_visible(region, vis: np.ndarray, people: People) -> np.ndarray:
 def write_agreements(region, vis: np.ndarray, people: People, out: Path, dates: DateStrings) -> int:
     pl = region.placements
     v = _sorted_visible(region, vis, people)
-    reg_set = pl["setting"][v] >= 0
+    reg_set = (pl["setting"][v] >= 0) & ~np.isin(pl["code"][v], NO_URN)  # R1: CQC-registered, no URN
     c = pl["cidx"][v]
     data = {
         "CHILD": people.child_str[c], "LA": np.array(region.geo.codes, dtype=object)[people.council[c]],
@@ -222,7 +223,8 @@ def write_requests(region, vis: np.ndarray, people: People, out: Path, dates: Da
     rto = intensity[:, _DI["risk_to_others"]] >= 2
     sector = region.geo.sector_code
     pl_post = sector[pl["pl_sector"][v]]  # the commissioner knows where it is, even if PL_POST is blank
-    urn = np.where(pl["setting"][v] >= 0, region.register.urn[np.maximum(pl["setting"][v], 0)], "XXXXXXX")
+    urn = np.where((pl["setting"][v] >= 0) & ~np.isin(code, NO_URN),
+                   region.register.urn[np.maximum(pl["setting"][v], 0)], "XXXXXXX")
     officer = 1 + (hash_uniform(k, people.council[c], (u(17) * 40).astype(np.int64)) * 40).astype(int)
     cost_day = np.minimum(start + (u(18) * 15).astype(int), region.extract)
     data = {

@@ -18,7 +18,7 @@ from rcceval.spec.codes import DAYS_PER_YEAR
 from .councils import Geography
 from .needs import NeedsModel
 from .params import DOMAINS, TYPE_GROUPS, covariate_names
-from .population import Children, age_years
+from .population import Children, age_years, to_day
 from .providers import Register, choose_settings
 from .rng import lookup, stream
 
@@ -99,10 +99,17 @@ def legal_status(rng: np.random.Generator, p: dict, start: np.ndarray, dob: np.n
         dt = np.full(n, NEVER, dtype=np.int64)
         u = rng.random(n)
         em = np.isin(cur, ["L1", "L2", "L3"])
-        dt = np.where(em, _uniform_days(rng, p["emergency_days"], n), dt)
+        em_days = np.select([cur == "L1", cur == "L2"],
+                            [_uniform_days(rng, p["emergency_days_by_code"]["L1"], n),
+                             _uniform_days(rng, p["emergency_days_by_code"]["L2"], n)],
+                            _uniform_days(rng, p["emergency_days_by_code"]["L3"], n))
+        dt = np.where(em, em_days, dt)
         nxt = np.where(em, np.where(u < p["emergency_to_C1"], "C1", "V2"), nxt)
         yj = np.isin(cur, ["J1", "J2", "J3"]) & (u < p["youth_justice_to_V2"])
         dt = np.where(yj, _uniform_days(rng, p["youth_justice_days"], n), dt)
+        j2 = cur == "J2"
+        yj |= j2
+        dt = np.where(j2, _uniform_days(rng, p["J2_days"], n), dt)
         nxt = np.where(yj, "V2", nxt)
         age_t = (t - dob) / DAYS_PER_YEAR
         v2 = (cur == "V2") & ~uasc & (age_t < 14) & (u < p["V2_to_C1_prob_under14"])
@@ -134,7 +141,7 @@ def ls_at(codes: np.ndarray, days: np.ndarray, day: np.ndarray) -> np.ndarray:
 # ---- one round of placements -----------------------------------------------------------------
 def _choose_type(ctx: Context, rng: np.random.Generator, age: np.ndarray, inten: np.ndarray,
                  freq: np.ndarray, ls: np.ndarray, k: int, prev_group: np.ndarray,
-                 prev_cause: np.ndarray, uasc: np.ndarray):
+                 prev_cause: np.ndarray, uasc: np.ndarray, day: np.ndarray):
     """PLACE code, preferred and secured request types (-1 when no request) for each placement."""
     pc = ctx.params["placement_choice"]
     n = len(age)
@@ -143,7 +150,8 @@ def _choose_type(ctx: Context, rng: np.random.Generator, age: np.ndarray, inten:
     routes = np.zeros((n, 7))
     routes[:, 0] = np.where((ls == "E1") & (age < 7) & (not first), pc["p_adoption_if_E1"], 0)
     cpar = np.isin(ls, ["C1", "C2"]) & planned_prev
-    routes[:, 1] = np.where(age < 16, pc["p_parents_first"] if first else pc["p_parents_later_C"] * cpar, 0)
+    care = np.isin(ls, ["C1", "C2"])
+    routes[:, 1] = np.where((age < 16) & care, pc["p_parents_first"] if first else pc["p_parents_later_C"] * cpar, 0)
     routes[:, 2] = np.where(first & (age == 0), pc["p_mother_baby_infant"], 0)
     routes[:, 3] = np.where(ls == "J1", pc["p_custody_if_J1"], 0) + np.where(age >= 15, pc["p_custody_15plus"], 0)
     routes[:, 4] = pc["p_health"]
@@ -210,7 +218,8 @@ def _choose_type(ctx: Context, rng: np.random.Generator, age: np.ndarray, inten:
                         np.where(learn & (age >= 8) & (rng.random(n) < pc["p_residential_school_learning"]), "S1",
                                  np.where(rng.random(n) < pc["p_R1"], "R1", "K2")))
     sup = comm & (secured == 2)
-    sup_code = np.where(rng.random(n) < pc["p_P2_supported"], "P2", "H5")
+    p2_ok = day < to_day(pc["P2_last_day"])
+    sup_code = np.where((rng.random(n) < pc["p_P2_supported"]) & p2_ok, "P2", "H5")
     code = np.where(kin, kin_code, code)
     code = np.where(fos, fos_code, code)
     code = np.where(res, res_code, code)
@@ -291,7 +300,7 @@ def design_matrix(age: np.ndarray, group: np.ndarray, inten: np.ndarray, freq: n
 
 def _round(ctx: Context, rngs: dict, cidx: np.ndarray, pkey: np.ndarray, a0: np.ndarray,
            day: np.ndarray, ls_codes: np.ndarray, ls_days: np.ndarray, k: int,
-           prev_group: np.ndarray, prev_cause: np.ndarray) -> dict:
+           prev_group: np.ndarray, prev_cause: np.ndarray, prev_sector: np.ndarray, prev_setting: np.ndarray) -> dict:
     """Place every active child-period for its k-th placement and draw how it ends."""
     ch = ctx.children
     n = len(cidx)
@@ -302,7 +311,7 @@ def _round(ctx: Context, rngs: dict, cidx: np.ndarray, pkey: np.ndarray, a0: np.
     ls = ls_at(ls_codes, ls_days, day)
     uasc = ch.uasc[cidx]
     code, pref, sec, second_best, ifa = _choose_type(ctx, rngs["choice"], age, inten, freq, ls, k,
-                                                     prev_group, prev_cause, uasc)
+                                                     prev_group, prev_cause, uasc, day)
     kind, group = _kind(code, ifa)
 
     # where: a search point at a type-typical distance from home, then the nearest sector/setting
@@ -315,8 +324,12 @@ def _round(ctx: Context, rngs: dict, cidx: np.ndarray, pkey: np.ndarray, a0: np.
     theta = 2 * np.pi * rng.random(n)
     home = ch.home_sector[cidx]
     target = ctx.sector_km[home] + np.stack([dist * np.cos(theta), dist * np.sin(theta)], axis=1)
-    pl_sector = ctx.sector_tree.query(target)[1].astype(np.int64)
-    at_home = (code == "P1") & (rng.random(n) < 0.8)
+    # the nearest postcode that is neither the child's home (only P1 may be at home: DfE 392d) nor
+    # the previous placement's (a new carer is elsewhere: DfE 435/436)
+    near = ctx.sector_tree.query(target, k=3)[1].astype(np.int64)
+    usable = (near != home[:, None]) & (near != prev_sector[:, None])
+    pl_sector = near[np.arange(n), np.argmax(usable, axis=1)]
+    at_home = (code == "P1") & (rng.random(n) < 0.8) & (prev_sector != home)
     pl_sector = np.where(at_home, home, pl_sector)
     setting = np.full(n, -1, dtype=np.int64)
     cap = _capability(ctx, rngs["capability"], kind, inten, second_best)
@@ -324,7 +337,7 @@ def _round(ctx: Context, rngs: dict, cidx: np.ndarray, pkey: np.ndarray, a0: np.
         m = code == reg_code
         if m.any():
             s = choose_settings(ctx.register, reg_code, target[m], inten[m], rng,
-                                ctx.params["register"]["candidates"])
+                                ctx.params["register"]["candidates"], avoid=prev_setting[m])
             setting[m] = s
             pl_sector[m] = ctx.register.sector[s]
             cap[m] = ctx.register.cap[s]
@@ -341,14 +354,18 @@ def _round(ctx: Context, rngs: dict, cidx: np.ndarray, pkey: np.ndarray, a0: np.
     provider = np.where(group == G_KIN, np.where(w < 0.97, "PR1", "PR2"), provider)
     provider = np.where(group == G_ADOPT, np.where(w < 0.7, "PR1", np.where(w < 0.9, "PR5", "PR2")), provider)
     provider = np.where(code == "P1", "PR0", provider)
-    provider = np.where(code == "P2", np.where(w < 0.5, "", np.where(w < 0.8, "PR4", "PR1")), provider)
+    provider = np.where(code == "P2", np.where(w < 0.6, "PR4", "PR1"), provider)  # DfE 526: always a provider
     provider = np.where(np.isin(code, ["R2", "R5"]), "PR3", provider)
     provider = np.where(code == "R3", np.where(w < 0.6, "PR4", "PR1"), provider)
-    provider = np.where(np.isin(code, ["Z1", "P3"]), "PR4", provider)
+    provider = np.where(code == "P3", "PR4", provider)
+    provider = np.where(code == "Z1", "", provider)  # DfE 178: Z1 has no provider
     has = setting >= 0
     rp = ctx.register.provider[np.maximum(setting, 0)]
     own = ctx.register.council[np.maximum(setting, 0)] == ch.council[cidx]
     provider = np.where(has, np.where(rp == "PR1", np.where(own, "PR1", "PR2"), rp), provider)
+    # the council's own provision outside fostering and adoption is inside the council (DfE 1015)
+    away = ctx.geo.sector_council[pl_sector] != ch.council[cidx]
+    provider = np.where((provider == "PR1") & away & ~np.isin(group, [G_FOSTER, G_KIN, G_ADOPT]), "PR2", provider)
 
     mismatch = np.maximum(0, inten.astype(np.int16) - cap).sum(axis=1)
     fee = _fees(ctx, rngs["fees"], kind, code, provider, inten)
@@ -372,6 +389,10 @@ def _round(ctx: Context, rngs: dict, cidx: np.ndarray, pkey: np.ndarray, a0: np.
     end = np.where(moved, move_day, end)
     cause = np.where(moved, PLANNED, cause)
     forced &= ~moved
+    p2_end = (code == "P2") & (end > to_day(pc["P2_last_day"]))
+    end = np.where(p2_end, to_day(pc["P2_last_day"]), end)
+    cause = np.where(p2_end, PLANNED, cause)
+    forced &= ~p2_end
     censored = end >= ctx.extract
     cause = np.where(censored, CENSORED, cause)
 
@@ -380,6 +401,7 @@ def _round(ctx: Context, rngs: dict, cidx: np.ndarray, pkey: np.ndarray, a0: np.
     rr = rngs["reasons"]
     reason = np.where(cause == UNPLANNED, _pick(rr, ep["unplanned_reasons"], n),
                       np.where(cause == PLANNED, _pick(rr, ep["planned_reasons"], n), ""))
+    reason = np.where(p2_end & (cause == PLANNED), "LAREQ", reason)
     st = np.isin(code, ["U6", "U3"]) & (age < 15) & (rr.random(n) < pc["p_status_change_same_carer"])
     status_day = np.where(st, day + _uniform_days(rr, pc["status_change_days"], n), NEVER)
     status_day = np.where(status_day < end, status_day, NEVER)
@@ -414,6 +436,7 @@ def _rec_codes(ctx: Context, rng: np.random.Generator, last: dict, cin: np.ndarr
     rec = np.where((rec == "E7") & ~disabled, "E8", rec)
     rec = np.where((rec == "E15") & (age < 12), "E8", rec)
     rec = np.where(np.isin(rec, ["E11", "E12"]) & (g != G_ADOPT), "E4A", rec)
+    rec = np.where(np.isin(rec, ["E45", "E46"]) & ~np.isin(g, [G_FOSTER, G_KIN]), "E41", rec)  # DfE 516
     return rec
 
 
@@ -442,13 +465,15 @@ def simulate(ctx: Context) -> tuple[Tables, Tables]:
         day = p_start.copy()
         prev_group = np.full(n, -1)
         prev_cause = np.full(n, -1)
+        prev_sector = np.full(n, -1, dtype=np.int64)
+        prev_setting = np.full(n, -1, dtype=np.int64)
         k = 1
         base = sum(len(p["cidx"]) for p in placements)
         round_parts = []
         offset = base
         while len(active):
             r = _round(ctx, rngs, p_cidx[active], pkey[active], a0[active], day, ls_codes[active],
-                       ls_days[active], k, prev_group, prev_cause)
+                       ls_days[active], k, prev_group, prev_cause, prev_sector, prev_setting)
             r["period_row"] = active + sum(len(p["cidx"]) for p in periods)
             round_parts.append(r)
             cause = r["cause"]
@@ -461,6 +486,7 @@ def simulate(ctx: Context) -> tuple[Tables, Tables]:
             go = ~stop
             active, day = active[go], r["end"][go]
             prev_group, prev_cause = r["group"][go], cause[go]
+            prev_sector, prev_setting = r["pl_sector"][go], r["setting"][go]
             k += 1
         placements.extend(round_parts)
         # the last placement of each period decides how care ended

@@ -20,32 +20,12 @@ DOMAINS: list[str] = [
 ]
 INSTRUMENT = "rcceval-open-v1"
 
-# Children looked after on 31 March 2024 in the 19 South East councils (DfE, in the order of the
-# published table).  Public aggregates; only the sizes are used, under synthetic codes SE01..SE19.
-SOUTH_EAST_2024: list[int] = [
-    476, 140, 186, 266, 201, 140, 137, 411, 355, 402, 489, 282, 520, 659, 1893, 1956, 770, 965, 906,
-]
+# Councils and their sizes (children looked after on 31 March 2024): la2024.py, from the DfE table;
+# councils.py chooses them by scale (small: West Berkshire and Reading; region: the South East's 19;
+# national: England's 152).
 # 3+ placements in the year, % by South East council 2024 (one suppressed): the spread to match.
 SOUTH_EAST_3PLUS_2024: list[int] = [14, 11, 16, 12, 13, 16, 17, 12, 10, 18, 11, 9, 15, 13, 11, 13, 12, 11]
-# Children looked after on 31 March 2024 in England's 152 councils with a published count.
-ENGLAND_2024: list[int] = [
-    336, 513, 419, 581, 298, 1208, 431, 596, 351, 307, 525, 528, 382, 354, 349, 520, 541, 570, 482,
-    247, 569, 344, 1302, 590, 602, 560, 493, 644, 377, 733, 337, 1490, 488, 581, 766, 1750, 747,
-    351, 469, 205, 243, 501, 404, 524, 502, 649, 1483, 363, 602, 1546, 682, 598, 596, 27, 675, 534,
-    648, 1056, 725, 752, 955, 387, 412, 1152, 714, 2296, 672, 573, 808, 554, 665, 517, 1307, 805,
-    1043, 422, 375, 307, 290, 262, 366, 631, 1152, 971, 1152, 928, 476, 140, 186, 266, 201, 140,
-    137, 411, 355, 402, 489, 282, 520, 659, 1893, 1956, 770, 965, 906, 217, 764, 254, 219, 513, 300,
-    320, 619, 475, 546, 447, 586, 873, 840, 7, 214, 384, 205, 334, 299, 122, 469, 453, 426, 397, 277,
-    218, 174, 433, 330, 292, 307, 350, 509, 301, 416, 422, 180, 284, 318, 285, 130, 147, 309, 110,
-    234, 304,
-]
-SMALL: list[int] = [180, 260]
-
-SCALES: dict[str, dict] = {
-    "small": {"prefix": "S", "width": 2, "sizes": SMALL},
-    "region": {"prefix": "SE", "width": 2, "sizes": SOUTH_EAST_2024},
-    "national": {"prefix": "N", "width": 3, "sizes": ENGLAND_2024},
-}
+SCALES: tuple[str, ...] = ("small", "region", "national")
 
 # Placement type groups (the hazard's "type group" covariate) and their 903 PLACE codes.
 TYPE_GROUPS: dict[str, list[str]] = {
@@ -152,6 +132,11 @@ BASE_PARAMS: dict = {
                               "J2": 0.02, "C2": 0.03},
         "entry_probs_16_17": {"V2": 0.76, "C1": 0.09, "L1": 0.05, "J1": 0.05, "J2": 0.03, "J3": 0.02},
         "emergency_days": [2, 8],
+        "emergency_days_by_code": {"L1": [1, 3], "L2": [2, 8], "L3": [2, 8],
+                                   "rule": "police protection (L1) at most 72 hours (DfE 361), an EPO (L2) "
+                                           "at most 21 days (362)"},
+        "J2_days": [1, 14],
+        "J2_rule": "PACE detention (J2) moves to V2 within J2_days, always (DfE 364: at most 21 days)",
         "emergency_to_C1": 0.55,
         "youth_justice_days": [20, 120],
         "youth_justice_to_V2": 0.7,
@@ -263,6 +248,11 @@ BASE_PARAMS: dict = {
         "p_residential_school_learning": 0.35,
         "p_R1": 0.03,
         "p_P2_supported": 0.15,
+        "P2_last_day": "2023-10-28",
+        "P2_rule": "P2 (independent living) only for placements starting before P2_last_day; a P2 "
+                   "placement still open then ends that day, a planned change (LAREQ) outside the Weibull "
+                   "model (DfE 217t: P2 is not a valid placement after 28 October 2023)",
+        "parents_rule": "placed with parents (P1) only under a care order (C1/C2; DfE 378: never V2)",
         "p_status_change_same_carer": 0.3,
         "status_change_days": [180, 600],
     },
@@ -314,13 +304,14 @@ BASE_PARAMS: dict = {
                        "search point, the one with the highest -mismatch - km/30 + Gumbel*0.7",
     },
     "geography": {
-        "council_radius_km": "5 + 28*sqrt(size/2000)",
-        "sector_area_km2": 15.0,
-        "outside_ring_km": 150.0,
-        "outside_sectors": 1500,
-        "distance_rule": "search point = home sector + d*(cos u, sin u), d ~ lognormal(median, "
-                         "sigma) km by type; the placement is at the nearest sector (or setting) "
-                         "to the search point; distance = between sector points",
+        "map": "real councils at real postcodes: up to 400 live postcodes per council from the ONS "
+               "Postcode Directory (evenly spaced in sort order, the same for every seed); the "
+               "postcodes of the rest of England (Wales for the national scale) are outside the region",
+        "distance_rule": "search point = home postcode + d*(cos u, sin u), d ~ lognormal(median, "
+                         "sigma) km by type; the placement is at the nearest postcode (or setting) "
+                         "to the search point that is neither the child's home postcode (except P1) "
+                         "nor the previous placement's; distance = straight line between postcodes "
+                         "(national grid), as the DfE computes it",
         "distance_km": {
             "foster_in_house": [7.5, 1.0], "foster_ifa": [19.0, 1.05], "kinship": [6.0, 1.35],
             "K2": [45.0, 1.0], "R1": [30.0, 1.0], "K1": [70.0, 0.6], "S1": [40.0, 0.8],
@@ -328,7 +319,7 @@ BASE_PARAMS: dict = {
             "R2": [15.0, 0.8], "R3": [15.0, 0.8], "R5": [50.0, 0.5], "Z1": [20.0, 1.0],
             "P3": [20.0, 1.0],
         },
-        "p_pl_post_blank": {"P2": 0.2, "P1": 0.1},
+        "p_pl_post_blank": {"P2": 0.0, "P1": 0.0},  # every placement postcode recorded (DfE 392b)
     },
     "hazard": {
         "form": "cause-specific proportional hazards with a Weibull baseline, time t in years "

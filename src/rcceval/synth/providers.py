@@ -127,8 +127,9 @@ def build_register(geo: Geography, params: dict, seed: int, sector_km: np.ndarra
 
 
 def choose_settings(reg: Register, code: str, target: np.ndarray, inten: np.ndarray,
-                    rng: np.random.Generator, k: int) -> np.ndarray:
-    """Registered setting for each placement: a good fit near the search point."""
+                    rng: np.random.Generator, k: int, avoid: np.ndarray | None = None) -> np.ndarray:
+    """Registered setting for each placement: a good fit near the search point, never `avoid`
+    (the child's previous setting: a move is to another home)."""
     tree, ix = reg.trees[code]
     k = min(k, len(ix))
     dist, cand = tree.query(target, k=k)
@@ -137,5 +138,7 @@ def choose_settings(reg: Register, code: str, target: np.ndarray, inten: np.ndar
     cap = reg.cap[ix[cand]]                                         # (n, k, 8)
     mism = np.maximum(0, inten[:, None, :].astype(np.int16) - cap).sum(axis=2)
     score = -mism - dist / 30.0 + 0.7 * rng.gumbel(size=dist.shape)
+    if avoid is not None:
+        score = np.where(ix[cand] == avoid[:, None], -np.inf, score)
     best = np.argmax(score, axis=1)
     return ix[cand[np.arange(len(cand)), best]]

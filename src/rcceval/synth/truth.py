@@ -62,10 +62,11 @@ def build_truth(region, files: dict, calibration: dict) -> dict:
     day = lambda d: str(np.datetime64(int(d), "D"))  # noqa: E731
     geo = region.geo
     councils = [
-        {"code": geo.codes[i], "target_looked_after_31_march": int(geo.sizes[i]),
+        {"code": geo.codes[i], "dfe_code": geo.dfe_codes[i], "name": geo.names[i],
+         "target_looked_after_31_march": int(geo.sizes[i]),
          "centre_km": [float(geo.centre[i, 0]), float(geo.centre[i, 1])], "radius_km": float(geo.radius[i]),
          "log_frailty": float(geo.frailty_log[i]), "frailty": float(np.exp(geo.frailty_log[i])),
-         "postcode_sectors": int(len(geo.council_sectors[i]))}
+         "postcodes": int(len(geo.council_sectors[i]))}
         for i in range(geo.n)
     ]
     true_effects = {
