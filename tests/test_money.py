@@ -105,3 +105,30 @@ def test_deflator_file_must_be_based_at_100(tmp_path):
                  "index: {'2023-24': 99.0}\n")
     with pytest.raises(ParameterError, match="base_year"):
         money.gdp_deflator(str(f))
+
+
+def test_discount_sensitivity_of_a_small_journey_by_hand():
+    # one placement at GBP 700 a week (100 a day) for days [0, 730.5) and one move costing 2500 on day 400
+    out = money.discount_sensitivity([0.0], [2 * Y], [700.0], [400.0], [2500.0])
+    assert list(out) == [0.035, 0.0, 0.015]
+    assert out[0.0] == pytest.approx(73050.0 + 2500.0, rel=1e-14)
+    assert out[0.035] == pytest.approx(36525.0 * (1 + 1 / 1.035) + 2500 / 1.035, rel=1e-13)
+    assert out[0.015] == pytest.approx(36525.0 * (1 + 1 / 1.015) + 2500 / 1.015, rel=1e-13)
+    assert out[0.035] < out[0.015] < out[0.0]
+
+
+def test_costing_yaml_figures_in_one_price_year():
+    from rcceval.analyses.costing.params import Figure
+
+    prices = {"unit.childrens_home": Figure(6100, 3830, 7500, "NAO", "2023-24"),
+              "unit.in_house_foster": Figure(560, 450, 700, "ASSUMPTION", "2024-25"),
+              "staffing_scale": Figure(1.0, 0.75, 1.5, "ASSUMPTION", "2024-25")}
+    d = money.gdp_deflator()
+    t = money.uprate_prices(prices, "2024-25", d).set_index("figure")
+    f = 104.2 / 100.0
+    assert t.loc["unit.childrens_home", "factor"] == pytest.approx(f, rel=1e-14)
+    np.testing.assert_allclose(t.loc["unit.childrens_home", ["uprated_value", "uprated_low", "uprated_high"]]
+                               .astype(float), [6356.2, 3990.86, 7815.0], rtol=1e-12)
+    assert t.loc["unit.in_house_foster", "uprated_value"] == 560.0
+    assert t.loc["staffing_scale", "factor"] == 1.0                   # a multiplier, not a price
+    assert t.attrs["deflator"]["status"].startswith("UNVERIFIED")

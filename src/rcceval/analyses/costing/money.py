@@ -30,7 +30,7 @@ from rcceval.errors import ParameterError
 __all__ = [
     "DAYS_PER_YEAR", "GREEN_BOOK_RATE", "SENSITIVITY_RATES", "Deflator", "Uprated",
     "discount_factor", "discounted_days", "discounted_spell_cost", "discounted_one_off",
-    "gdp_deflator", "uprate", "uprating_table",
+    "gdp_deflator", "uprate", "uprating_table", "discounted_total", "discount_sensitivity", "uprate_prices",
 ]
 
 GREEN_BOOK_RATE = 0.035                 # HM Treasury Green Book social time preference rate, years 0-30
@@ -181,6 +181,44 @@ def uprating_table(figures: Mapping[str, tuple[float, str]], target_price_year: 
                      "factor": u.factor, "uprated": u.value, "target_price_year": u.target_price_year})
     table = pd.DataFrame(rows, columns=["figure", "original", "price_year", "factor", "uprated",
                                         "target_price_year"])
+    table.attrs["deflator"] = {"series": d.series, "source": d.source,
+                               "publication_date": d.publication_date, "status": d.status}
+    return table
+
+
+def discounted_total(spell_start, spell_end, weekly_cost, one_off_day=(), one_off_amount=(),
+                     rate: float = GREEN_BOOK_RATE) -> float:
+    """Total discounted cost of placement spells (weekly rates) and one-off costs (moves)."""
+    spells = float(np.sum(discounted_spell_cost(spell_start, spell_end, weekly_cost, rate)))
+    day = np.asarray(one_off_day, dtype=float)
+    once = float(np.sum(discounted_one_off(day, np.broadcast_to(np.asarray(one_off_amount, float), day.shape),
+                                           rate))) if day.size else 0.0
+    return spells + once
+
+
+def discount_sensitivity(spell_start, spell_end, weekly_cost, one_off_day=(), one_off_amount=(),
+                         rates: tuple[float, ...] = (GREEN_BOOK_RATE, *SENSITIVITY_RATES)) -> dict[float, float]:
+    """discounted_total at the Green Book rate and the sensitivity rates (headline first)."""
+    return {r: discounted_total(spell_start, spell_end, weekly_cost, one_off_day, one_off_amount, r)
+            for r in rates}
+
+
+def uprate_prices(prices: Mapping[str, object], target_price_year: str, deflator: Deflator | None = None,
+                  dimensionless: tuple[str, ...] = ("staffing_scale",)) -> pd.DataFrame:
+    """costing.yaml's figures (objects with value, low, high, price_year) in one price year, side by side.
+
+    Each row keeps the original value, range and price year and shows the factor and the uprated
+    value, low and high. Multipliers (dimensionless, e.g. staffing_scale) are not prices: factor 1.
+    """
+    d = deflator or gdp_deflator()
+    rows = []
+    for name, f in prices.items():
+        factor = 1.0 if name in dimensionless else d.factor(str(f.price_year), target_price_year)
+        rows.append({"figure": name, "price_year": str(f.price_year), "value": f.value, "low": f.low,
+                     "high": f.high, "factor": factor, "uprated_value": f.value * factor,
+                     "uprated_low": f.low * factor, "uprated_high": f.high * factor,
+                     "target_price_year": target_price_year})
+    table = pd.DataFrame(rows)
     table.attrs["deflator"] = {"series": d.series, "source": d.source,
                                "publication_date": d.publication_date, "status": d.status}
     return table
