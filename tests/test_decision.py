@@ -121,3 +121,31 @@ def test_bad_input_is_named():
         decision.break_even([1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="shape"):
         decision.split_uncertainty([1.0, 2.0])
+
+
+def test_evpi_curve_matches_evpi_at_each_value_by_hand():
+    c, e = np.array([10.0, 10.0]), np.array([2.0, 0.6])
+    # value 10: INB (10, -4) -> 2; value 0: INB (-10, -10) -> 0; value 100: INB (190, 50) -> 0
+    np.testing.assert_allclose(decision.evpi_curve(c, e, [0.0, 10.0, 100.0]), [0.0, 2.0, 0.0], atol=1e-12)
+
+
+def test_evppi_curve_by_bins_equals_evppi_of_the_inb_and_is_bounded():
+    rng = np.random.default_rng(21)
+    n = 3000
+    phi = rng.normal(0.3, 0.1, n)                       # e.g. the mismatch log hazard ratio
+    e = 5 * phi + rng.normal(0, 0.5, n)
+    c = rng.normal(4000, 1500, n)
+    values = np.array([2000.0, 2667.0, 4000.0])
+    curve_b = decision.evppi_curve(c, e, phi, values, method="binned", n_bins=30)
+    for v, got in zip(values, curve_b, strict=True):
+        assert got == pytest.approx(decision.evppi_binned(v * e - c, phi, n_bins=30), rel=1e-10, abs=1e-9)
+    curve_r = decision.evppi_curve(c, e, phi, values)
+    total = decision.evpi_curve(c, e, values)
+    assert np.all(total >= curve_b) and np.all(curve_b >= 0)
+    assert np.all(total >= curve_r) and np.all(curve_r >= 0)
+
+
+def test_population_value_discounted_by_hand():
+    # 2.0 per decision, 100 decisions a year, 3 years at 3.5%: 200 * (1 + 1/1.035 + 1/1.035^2)
+    assert decision.population_value(2.0, 100, 3) == pytest.approx(200 * 2.8996942752456303, rel=1e-14)
+    assert decision.population_value(2.0, 100, 3, rate=0.0) == pytest.approx(600.0)

@@ -47,3 +47,15 @@ def test_bad_input_is_named():
         evalue_hr(2.0, 2.5, 3.0)
     with pytest.raises(ValueError, match="hazard ratio"):
         evalue_hr(-1.0, 0.5, 2.0)
+
+
+def test_from_a_cox_coefficient():
+    from rcceval.stats.evalue import evalue_from_log_hr
+
+    # coef log(3.9), se chosen so the Wald lower limit is 1.8: (log 3.9 - log 1.8) / 1.959963984540054
+    se = (math.log(3.9) - math.log(1.8)) / 1.959963984540054
+    e = evalue_from_log_hr(math.log(3.9), se, rare_outcome=True)
+    assert round(e.evalue_estimate, 2) == 7.26
+    assert e.lower == pytest.approx(1.8, rel=1e-12) and e.evalue_limit == pytest.approx(3.0, rel=1e-12)
+    with pytest.raises(ValueError, match="standard error"):
+        evalue_from_log_hr(0.5, 0.0)

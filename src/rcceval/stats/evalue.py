@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EValue", "evalue_rr", "hr_to_rr", "evalue_hr"]
+__all__ = ["EValue", "evalue_rr", "hr_to_rr", "evalue_hr", "evalue_from_log_hr"]
 
 
 def _positive(x: float, name: str) -> float:
@@ -70,3 +70,13 @@ def evalue_hr(hr: float, lower: float, upper: float, rare_outcome: bool = False)
         limit = lower if hr > 1 else upper
         e_limit = evalue_rr(hr_to_rr(limit, rare_outcome))
     return EValue(hr, lower, upper, rare_outcome, rr, evalue_rr(rr), limit, e_limit)
+
+
+def evalue_from_log_hr(coef: float, se: float, level: float = 0.95, rare_outcome: bool = False) -> EValue:
+    """E-values for a Cox coefficient (log hazard ratio) and its standard error (Wald interval)."""
+    from scipy.stats import norm
+
+    if not (np.isfinite(coef) and np.isfinite(se) and se > 0):
+        raise ValueError(f"coef = {coef!r}, se = {se!r}: need a finite coefficient and a positive standard error")
+    z = norm.ppf(0.5 + level / 2)
+    return evalue_hr(np.exp(coef), np.exp(coef - z * se), np.exp(coef + z * se), rare_outcome)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["inb", "ceac", "BreakEven", "break_even", "evpi", "evppi_regression", "evppi_binned",
-           "UncertaintySplit", "split_uncertainty"]
+           "evpi_curve", "evppi_curve", "population_value", "UncertaintySplit", "split_uncertainty"]
 
 
 def _arrays(delta_cost, delta_effect) -> tuple[np.ndarray, np.ndarray]:
@@ -204,3 +204,49 @@ def split_uncertainty(values) -> UncertaintySplit:
         mc_var_of_set_mean=mc, parameter_var=max(0.0, between - mc),
         se_of_mean=float(np.sqrt(between / n_outer)),
         mc_share=float(min(1.0, mc / between)) if between > 0 else 1.0)
+
+
+def evpi_curve(delta_cost, delta_effect, values) -> np.ndarray:
+    """Per-decision EVPI at each value placed on a disruption averted."""
+    nb = inb(delta_cost, delta_effect, np.atleast_1d(values))          # (n_values, n_sets)
+    return np.mean(np.maximum(nb, 0.0), axis=1) - np.maximum(nb.mean(axis=1), 0.0)
+
+
+def _conditional_means(y: np.ndarray, x: np.ndarray, method: str, max_df: int, n_bins: int | None) -> np.ndarray:
+    if method == "binned":
+        return _bin_means(x, y, n_bins or max(1, int(np.sqrt(y.size))))
+    if method != "regression":
+        raise ValueError(f"method {method!r}: one of regression, binned")
+    if np.unique(x).size < 4:
+        return _bin_means(x, y, np.unique(x).size)
+    return min((_spline_fit(x, y, df) for df in range(3, min(max_df, np.unique(x).size - 1) + 1)),
+               key=lambda r: r[1])[0]
+
+
+def evppi_curve(delta_cost, delta_effect, parameter, values, method: str = "regression",
+                max_df: int = 10, n_bins: int | None = None) -> np.ndarray:
+    """EVPPI of one parameter at each value placed on a disruption averted.
+
+    INB is linear in the value, so E[INB | phi] = value * E[effect | phi] - E[cost | phi]: cost and effect
+    are each regressed on phi once, and every value reuses the two fits.
+    """
+    c, e = _arrays(delta_cost, delta_effect)
+    x = np.asarray(parameter, dtype=float).ravel()
+    if x.shape != c.shape:
+        raise ValueError(f"parameter ({x.size}) and the PSA output ({c.size}) must be of one length")
+    gc = _conditional_means(c, x, method, max_df, n_bins)
+    ge = _conditional_means(e, x, method, max_df, n_bins)
+    g = np.atleast_1d(np.asarray(values, dtype=float))[:, None] * ge - gc
+    return np.mean(np.maximum(g, 0.0), axis=1) - np.maximum(g.mean(axis=1), 0.0)
+
+
+def population_value(per_decision: float | np.ndarray, decisions_per_year: float, years: int,
+                     rate: float = 0.035) -> np.ndarray:
+    """Per-decision EVPI/EVPPI scaled to a region: decisions a year over `years`, Green Book discounted.
+
+    Year t (0 = the first) is weighted by 1 / (1 + rate)^t, as in costing.money.
+    """
+    if years < 1 or decisions_per_year < 0:
+        raise ValueError(f"years = {years!r} must be >= 1 and decisions_per_year = {decisions_per_year!r} >= 0")
+    weight = float(np.sum((1.0 + rate) ** -np.arange(years)))
+    return np.asarray(per_decision, dtype=float) * decisions_per_year * weight
