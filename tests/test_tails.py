@@ -139,3 +139,39 @@ def test_bad_input_names_the_row():
         tails.fit_family("exponential", [5.0, 6.0], [0, 0])
     with pytest.raises(ValueError, match="unknown family"):
         tails.fit_family("gamma", [5.0, 6.0], [1, 0])
+
+
+@pytest.mark.parametrize("family,params", [
+    ("exponential", {"rate": 0.002}), ("weibull", {"lambda": 400.0, "rho": 0.7}),
+    ("lognormal", {"mu": 6.0, "sigma": 1.0}), ("gompertz", {"b": 0.003, "a": -0.001}),
+    ("gompertz", {"b": 0.001, "a": 0.0005})])
+def test_inverse_cumulative_hazard_round_trip(family, params):
+    fit = tails.TailFit(family, params, 2, 0.0, 1, 1)
+    t = np.array([1.0, 30.0, 365.0, 1500.0])
+    np.testing.assert_allclose(fit.inverse_cumulative_hazard(fit.cumulative_hazard(t)), t, rtol=1e-9)
+
+
+def test_gompertz_with_falling_hazard_can_never_have_the_event():
+    fit = tails.TailFit("gompertz", {"b": 0.003, "a": -0.001}, 2, 0.0, 1, 1)
+    # H(inf) = b / -a = 3: a cumulative hazard of 3 or more is never reached
+    assert fit.inverse_cumulative_hazard(np.array([3.5]))[0] == np.inf
+
+
+def test_times_beyond_follow_the_tail_shape_at_the_childs_level():
+    # Weibull shape beyond day 1500, each child's hazard there set to 0.001 or 0.002 a day: the share
+    # with no event by day 2500 is exp(-r / h(1500) * (H(2500) - H(1500))) for each level
+    fit = tails.TailFit("weibull", {"lambda": 400.0, "rho": 0.7}, 2, 0.0, 1, 1)
+    rng = np.random.default_rng(5)
+    u = rng.random(40_000)
+    r = np.where(np.arange(40_000) % 2 == 0, 0.001, 0.002)
+    t = tails.times_beyond(fit, 1500.0, r, u)
+    assert np.all(t >= 1500.0)
+    h_end = fit.hazard(np.array([1500.0]))[0]
+    dH = np.diff(fit.cumulative_hazard(np.array([1500.0, 2500.0])))[0]
+    for level in (0.001, 0.002):
+        want = np.exp(-level / h_end * dH)
+        assert np.mean(t[r == level] > 2500.0) == pytest.approx(want, abs=0.01)
+    # the constant tail continues at the child's own rate: exponential beyond end
+    flat = tails.TailFit("constant_tail", {"rate": 0.0015, "start": 1135.0}, 1, 0.0, 1, 1)
+    tf = tails.times_beyond(flat, 1500.0, 0.001, u)
+    assert np.mean(tf - 1500.0) == pytest.approx(1000.0, rel=0.02)

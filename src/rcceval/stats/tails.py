@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 __all__ = ["FAMILIES", "TailFit", "fit_family", "fit_parametric", "constant_tail", "compare_tails",
-           "compare_tails_by_cause", "choose_tail"]
+           "compare_tails_by_cause", "choose_tail", "times_beyond"]
 
 FAMILIES = ("exponential", "weibull", "lognormal", "gompertz")
 
@@ -58,6 +58,10 @@ class TailFit:
 
     def survival(self, t: np.ndarray | float) -> np.ndarray:
         return np.exp(-self.cumulative_hazard(t))
+
+    def inverse_cumulative_hazard(self, H: np.ndarray | float) -> np.ndarray:
+        """The time t with H(t) = H (inf where the hazard never accumulates that much: Gompertz a < 0)."""
+        return _inverse_cumhaz(self.family, self.params, np.asarray(H, dtype=float))
 
 
 # ---- hazard and cumulative hazard of each family -------------------------------------------------------
@@ -95,6 +99,27 @@ def _gompertz_cumhaz(b: float, a: float, t: np.ndarray) -> np.ndarray:
     if abs(a) < 1e-12:
         return b * t
     return b * np.expm1(a * t) / a
+
+
+def _inverse_cumhaz(family: str, p: dict[str, float], H: np.ndarray) -> np.ndarray:
+    if family == "exponential":
+        return H / p["rate"]
+    if family == "constant_tail":
+        return p.get("start", 0.0) + H / p["rate"]
+    if family == "weibull":
+        return p["lambda"] * H ** (1.0 / p["rho"])
+    if family == "lognormal":
+        # z = Phi^-1(1 - e^-H): from the event side for small H, the survival side for large H (precision)
+        z = np.where(H < 1.0, stats.norm.ppf(-np.expm1(-np.minimum(H, 1.0))), stats.norm.isf(np.exp(-H)))
+        return np.exp(p["mu"] + p["sigma"] * z)
+    if family == "gompertz":
+        b, a = p["b"], p["a"]
+        if abs(a) < 1e-12:
+            return H / b
+        arg = 1.0 + a * H / b
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(arg > 0, np.log1p(a * H / b) / a, np.inf)
+    raise ValueError(f"unknown family {family!r}; one of {FAMILIES + ('constant_tail',)}")
 
 
 def _loglik(family: str, p: dict[str, float], t: np.ndarray, d: np.ndarray, entry: np.ndarray) -> float:
@@ -244,6 +269,25 @@ def compare_tails_by_cause(durations, causes, window_days: float, horizon_days: 
     labels = cause_labels if cause_labels is not None else sorted(c.dropna().unique().tolist())
     return {lab: compare_tails(durations, (c == lab).to_numpy(), window_days, horizon_days, entry, **kw)[0]
             for lab in labels}
+
+
+def times_beyond(fit: TailFit, end: float, rate_at_end, u) -> np.ndarray:
+    """Event times beyond follow-up for hazards that continue with the shape of a fitted tail.
+
+    Each child's hazard at `end` is rate_at_end (e.g. its council's last-window average times its Cox
+    relative hazard); beyond it the hazard is rate_at_end * h(t) / h(end), h the fitted tail's hazard
+    (proportional hazards keep the shape). u are uniforms in (0, 1) (common random numbers across
+    scenarios); the time solves rate_at_end / h(end) * (H(t) - H(end)) = -log u. inf: no event.
+    """
+    r = np.asarray(rate_at_end, dtype=float)
+    u = np.asarray(u, dtype=float)
+    if np.any(r <= 0) or np.any((u <= 0) | (u >= 1)):
+        raise ValueError("rate_at_end must be positive and u strictly inside (0, 1)")
+    h_end = float(fit.hazard(np.array([end]))[0])
+    H_end = float(fit.cumulative_hazard(np.array([end]))[0]) if fit.family != "constant_tail" \
+        else float(fit.params["rate"] * max(end - fit.params["start"], 0.0))
+    t = fit.inverse_cumulative_hazard(H_end + (-np.log(u)) * h_end / r)
+    return np.maximum(t, end)
 
 
 def choose_tail(table: pd.DataFrame, criterion: str = "window_aic") -> str:
