@@ -149,3 +149,14 @@ def test_population_value_discounted_by_hand():
     # 2.0 per decision, 100 decisions a year, 3 years at 3.5%: 200 * (1 + 1/1.035 + 1/1.035^2)
     assert decision.population_value(2.0, 100, 3) == pytest.approx(200 * 2.8996942752456303, rel=1e-14)
     assert decision.population_value(2.0, 100, 3, rate=0.0) == pytest.approx(600.0)
+
+
+def test_ceac_counts_exactly_as_the_net_benefit_matrix_does():
+    rng = np.random.default_rng(17)
+    c = np.round(rng.normal(500, 800, 600))
+    e = np.round(rng.normal(0.3, 0.5, 600), 1)               # ties, zeros and negatives included
+    r = c[e != 0][:50] / e[e != 0][:50]
+    # just either side of sets' own break-evens (exactly at one, v e - c is rounding noise either way)
+    values = np.concatenate([np.linspace(0, 10_000, 501), r * (1 - 1e-9) - 1e-9, r * (1 + 1e-9) + 1e-9])
+    brute = np.mean(values[:, None] * e[None, :] - c[None, :] > 0, axis=1)
+    np.testing.assert_array_equal(decision.ceac(c, e, values), brute)

@@ -132,3 +132,21 @@ def test_costing_yaml_figures_in_one_price_year():
     assert t.loc["unit.in_house_foster", "uprated_value"] == 560.0
     assert t.loc["staffing_scale", "factor"] == 1.0                   # a multiplier, not a price
     assert t.attrs["deflator"]["status"].startswith("UNVERIFIED")
+
+
+def test_a_bound_from_another_price_year_gets_its_own_factor():
+    from dataclasses import dataclass
+
+    @dataclass
+    class Mixed:                       # NAO 2023-24 value, CMA 2019-20 low end
+        value: float = 6106.0
+        low: float = 3830.0
+        high: float = 7500.0
+        price_year: str = "2023-24"
+        low_price_year: str = "2019-20"
+
+    t = money.uprate_prices({"unit.childrens_home": Mixed()}, "2024-25").iloc[0]
+    assert t["factor"] == pytest.approx(1.042, rel=1e-14) and t["high_factor"] == pytest.approx(1.042, rel=1e-14)
+    assert t["low_price_year"] == "2019-20"
+    assert t["low_factor"] == pytest.approx(104.2 / 85.8, rel=1e-14)
+    assert t["uprated_low"] == pytest.approx(3830 * 104.2 / 85.8, rel=1e-14)    # 4651.3986...

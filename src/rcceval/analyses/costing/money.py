@@ -208,16 +208,20 @@ def uprate_prices(prices: Mapping[str, object], target_price_year: str, deflator
     """costing.yaml's figures (objects with value, low, high, price_year) in one price year, side by side.
 
     Each row keeps the original value, range and price year and shows the factor and the uprated
-    value, low and high. Multipliers (dimensionless, e.g. staffing_scale) are not prices: factor 1.
+    value, low and high. A bound from another price year (an attribute low_price_year or
+    high_price_year, e.g. the CMA 2019-20 low end of the children's home range) gets its own factor.
+    Multipliers (dimensionless, e.g. staffing_scale) are not prices: factor 1.
     """
     d = deflator or gdp_deflator()
     rows = []
     for name, f in prices.items():
-        factor = 1.0 if name in dimensionless else d.factor(str(f.price_year), target_price_year)
-        rows.append({"figure": name, "price_year": str(f.price_year), "value": f.value, "low": f.low,
-                     "high": f.high, "factor": factor, "uprated_value": f.value * factor,
-                     "uprated_low": f.low * factor, "uprated_high": f.high * factor,
-                     "target_price_year": target_price_year})
+        years = {b: str(getattr(f, f"{b}_price_year", None) or f.price_year) for b in ("value", "low", "high")}
+        fac = {b: 1.0 if name in dimensionless else d.factor(y, target_price_year) for b, y in years.items()}
+        rows.append({"figure": name, "price_year": years["value"], "value": f.value, "low": f.low,
+                     "high": f.high, "factor": fac["value"], "uprated_value": f.value * fac["value"],
+                     "low_price_year": years["low"], "low_factor": fac["low"], "uprated_low": f.low * fac["low"],
+                     "high_price_year": years["high"], "high_factor": fac["high"],
+                     "uprated_high": f.high * fac["high"], "target_price_year": target_price_year})
     table = pd.DataFrame(rows)
     table.attrs["deflator"] = {"series": d.series, "source": d.source,
                                "publication_date": d.publication_date, "status": d.status}
