@@ -73,13 +73,12 @@ def discounted_days(start_day: np.ndarray | float, end_day: np.ndarray | float,
     Multiply by a daily cost to get the discounted cost of a spell; with rate 0 it is end - start.
     """
     rate = _check_rate(rate)
-    s = np.asarray(start_day, dtype=float)
-    e = np.asarray(end_day, dtype=float)
-    if np.any(s < 0) or np.any(e < s):
-        bad = int(np.flatnonzero(np.broadcast_to((s < 0) | (e < s), np.broadcast(s, e).shape))[0])
-        raise ValueError(f"spell {bad}: start_day must be >= 0 and end_day >= start_day "
-                         f"(got {np.broadcast_to(s, np.broadcast(s, e).shape)[bad]}, "
-                         f"{np.broadcast_to(e, np.broadcast(s, e).shape)[bad]})")
+    s, e = np.broadcast_arrays(np.asarray(start_day, dtype=float), np.asarray(end_day, dtype=float))
+    bad = ~np.isfinite(s) | ~np.isfinite(e) | (s < 0) | (e < s)
+    if bad.any():
+        i = int(np.flatnonzero(bad.ravel())[0])
+        raise ValueError(f"spell {i}: start_day {s.ravel()[i]!r}, end_day {e.ravel()[i]!r} break "
+                         "0 <= start_day <= end_day (days since the journey started)")
     return _cumulative_discounted_days(e, rate) - _cumulative_discounted_days(s, rate)
 
 
