@@ -175,3 +175,14 @@ def test_times_beyond_follow_the_tail_shape_at_the_childs_level():
     flat = tails.TailFit("constant_tail", {"rate": 0.0015, "start": 1135.0}, 1, 0.0, 1, 1)
     tf = tails.times_beyond(flat, 1500.0, 0.001, u)
     assert np.mean(tf - 1500.0) == pytest.approx(1000.0, rel=0.02)
+
+
+def test_constant_tail_ends_at_the_last_event_and_falls_back_to_the_overall_rate():
+    # default end is the last event (50): window [45, 50] has exposure 5 + 5 and one event -> 0.1
+    tail = tails.constant_tail([10.0, 50.0, 60.0], [1, 1, 0], window_days=5)
+    assert tail.extra["end"] == 50.0 and not tail.extra["fallback"]
+    assert tail.params["rate"] == pytest.approx(0.1, rel=1e-15)
+    # ending at 60, the window [55, 60] holds no event: the rate is 2 events / 120 days over [0, 60]
+    tail = tails.constant_tail([10.0, 50.0, 60.0], [1, 1, 0], window_days=5, end=60.0)
+    assert tail.extra["fallback"] and tail.start == 0.0
+    assert tail.params["rate"] == pytest.approx(2 / 120, rel=1e-15)

@@ -193,18 +193,26 @@ def fit_parametric(durations, events, entry=None, families: tuple[str, ...] = FA
 
 
 def constant_tail(durations, events, window_days: float, end: float | None = None, entry=None) -> TailFit:
-    """The constant-hazard tail: events / exposure in [end - window_days, end), end the last time seen."""
+    """The constant-hazard tail: events / exposure in [end - window_days, end].
+
+    end defaults to the last event time (where a Breslow baseline stops, as in costing.hazard's
+    _tail_rate); with no event in the window the rate falls back to events / exposure over [0, end]
+    (as costing.hazard does), and extra["fallback"] says so.
+    """
     t, d, e = _check(durations, events, entry)
-    end = float(t.max()) if end is None else float(end)
+    end = float(t[d].max()) if end is None else float(end)
     start = max(end - float(window_days), 0.0)
     exposure = np.clip(np.minimum(t, end) - np.maximum(e, start), 0.0, None)
     n_ev = int(np.sum(d & (t > start) & (t <= end)))
-    if exposure.sum() <= 0 or n_ev == 0:
-        raise ValueError(f"no events in the last {window_days} days before {end}: no constant tail")
+    fallback = n_ev == 0 or exposure.sum() <= 0
+    if fallback:
+        start = 0.0
+        exposure = np.clip(np.minimum(t, end) - e, 0.0, None)
+        n_ev = int(np.sum(d & (t <= end)))
     rate = n_ev / exposure.sum()
     ll = n_ev * np.log(rate) - rate * exposure.sum()
     return TailFit("constant_tail", {"rate": float(rate), "start": start}, 1, float(ll),
-                   int(np.sum(exposure > 0)), n_ev, start=start, extra={"end": end})
+                   int(np.sum(exposure > 0)), n_ev, start=start, extra={"end": end, "fallback": fallback})
 
 
 def _window_loglik(fit: TailFit, t, d, e, start: float, end: float) -> float:
@@ -255,7 +263,8 @@ def compare_tails(durations, events, window_days: float, horizon_days: float, en
             "plausible": bool((1 / ratio_bound) <= ratio <= ratio_bound and not rising),
         })
     table = pd.DataFrame(rows).set_index("family")
-    table.attrs.update({"window_start": start, "end": end, "horizon": horizon})
+    table.attrs.update({"window_start": start, "end": end, "horizon": horizon,
+                        "window_fallback": tail.extra["fallback"]})
     return table, {**fits, "constant_tail": tail}
 
 
