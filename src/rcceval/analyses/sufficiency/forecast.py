@@ -53,6 +53,7 @@ class ForecastOptions:
     min_history_quarters: int = 4
     chunks: int = 2          # simulations are run in this many independent chunks (fixed: results do not depend on jobs)
     jobs: int = 2            # threads running the chunks
+    extra_bands: tuple[tuple[str, int, int], ...] = ()   # more age bands (label, first, last year) for `detail`
 
 
 def entry_counts(entries: pd.DataFrame, years: list[int]) -> pd.DataFrame:
@@ -182,6 +183,11 @@ def forecast_demand(data: ForecastData, origin: int, options: ForecastOptions = 
         rows += _rows("total", [ALL], total[:, None], h, year, options.level)
         rows += _rows("age_band", list(BANDS), bg.sum(axis=2), h, year, options.level)
         rows += _rows("placement_type", list(GROUPS), bg.sum(axis=1), h, year, options.level)
+        if options.extra_bands:
+            age_years = np.arange(AGES) // 4
+            extra = np.column_stack([sims[4 * h][:, (age_years >= lo) & (age_years <= hi)].sum(axis=(1, 2))
+                                     for _, lo, hi in options.extra_bands]).astype(float)
+            rows += _rows("extra_band", [b[0] for b in options.extra_bands], extra, h, year, options.level)
         if shares is not None:
             prof = np.einsum("sbg,bgp->sp", bg, shares)
             rows += _rows("need_profile", list(PROFILES), prof, h, year, options.level)
