@@ -219,3 +219,26 @@ def test_backtest_covers_every_origin_and_horizon(simulated):
     assert row["observed"] == sf.observed(simulated, 2024).set_index("GROUP").loc["all", "observed"]
     assert row["ape"] == pytest.approx(100 * abs(row["estimate"] - row["observed"]) / row["observed"])
     assert s.loc[1, "mape_total"] < 5 and 0.8 <= s.loc[1, "coverage"] <= 1.0
+
+
+def test_year_to_year_spread_of_leaving_rates():
+    """2,000 children a quarter in one state, leaving at exactly 10% x exp(e) with e = -0.2, 0, 0.2 in the
+    three years of the window: the SD of log(observed / expected) between years is 0.2 (less 1/observed);
+    with the same rate every year it is 0."""
+    quarters = quarter_ends(pd.Timestamp(2022, 3, 31), pd.Timestamp(2024, 12, 31))
+
+    def rows(shocks):
+        out = []
+        for i, d in enumerate(quarters):
+            leave = int(round(2000 * 0.1 * np.exp(shocks[i // 4])))
+            out.append(pd.DataFrame({"DATE": d, "LA": "A", "AGE_Q": 30, "GROUP": FOSTER, "DUR_Q": 5,
+                                     "OUTCOME": np.r_[np.full(leave, EXIT), np.zeros(2000 - leave, int)]}))
+        return pd.concat(out, ignore_index=True)
+
+    flat = fit_transitions(rows([0.0, 0.0, 0.0]), quarters)
+    assert flat.tau == (0.0, 0.0)
+    shocked = fit_transitions(rows([-0.2, 0.0, 0.2]), quarters)
+    o = np.array([2000 * 0.1 * np.exp(e) * 4 for e in (-0.2, 0.0, 0.2)])
+    r = np.log(o / o.mean())
+    assert shocked.tau[0] == pytest.approx(np.sqrt(r.var(ddof=1) - np.mean(1 / o)), rel=0.05)
+    assert shocked.tau[1] == 0.0

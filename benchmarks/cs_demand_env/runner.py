@@ -2,12 +2,13 @@
 
 argv: a JSON object {"folder": <council folder holding YEAR/header.csv, episodes.csv>, "origins": [years],
 "days": [days after 31 March of the origin], "window_months": reference window}. For each origin the
-model sees only the returns up to the origin year (a temporary folder of links), takes its
+model sees only the returns up to the origin year (a temporary copy), takes its
 transition rates from the `window_months` before 31 March of the origin (its CLI default is 6) and
 predicts daily. Prints JSON: {origin: {days: {age bin label: children}}}.
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 from datetime import date
@@ -25,7 +26,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for year in sorted(os.listdir(job["folder"])):
                 if year.isdigit() and int(year) <= origin:
-                    os.symlink(os.path.join(job["folder"], year), os.path.join(tmp, year))
+                    shutil.copytree(os.path.join(job["folder"], year), os.path.join(tmp, year))
             config = Config()
             dc = DemandModellingDataContainer(fs_datastore(tmp), config)
             stats = PopulationStats(dc.enriched_view, config)

@@ -206,7 +206,8 @@ def forecast_demand(data: ForecastData, origin: int, options: ForecastOptions = 
     trend = pd.DataFrame([{"window_quarters": len(window), "test": t.method, "statistic": t.statistic,
                            "p_value": t.p_value, "trend_used": t.used, "growth_pct": t.growth_pct,
                            "growth_low": t.growth_low, "growth_high": t.growth_high,
-                           "dispersion": entries.dispersion}])
+                           "dispersion": entries.dispersion, "sd_leave_rate_between_years": trans.tau[0],
+                           "sd_move_rate_between_years": trans.tau[1]}])
     return Forecast(origin, table, detail, spend.drop(columns="DIMENSION"), entries.cells, trend, _exits(trans))
 
 

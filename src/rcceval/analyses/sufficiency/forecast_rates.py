@@ -12,7 +12,9 @@ and first placement type group by the cell's observed mix.
 Transitions: counts of each outcome (stay, move to each group, leave care) from each state
 (age in whole years, group, quarters in placement), pooled over the quarters of the window. Sparse
 cells borrow strength through a hierarchy of Dirichlet priors (age band, then all ages, then the
-group alone), each worth `prior` children; simulated draws take the cell's Dirichlet posterior.
+group alone), each worth `prior` children; simulated draws take the cell's Dirichlet posterior,
+times a lognormal factor per simulation on leaving and on moving whose spread is the year-to-year
+variation of those rates in the window beyond chance (the future's rates are not the window's).
 Leaving at 18 is not estimated: the simulation ends every stay at 18.
 """
 from __future__ import annotations
@@ -147,6 +149,8 @@ class TransitionModel:
 
     counts: np.ndarray
     alpha: np.ndarray
+    tau: tuple[float, float] = (0.0, 0.0)    # SD of the log relative rate of leaving / moving between years
+
 
     @property
     def mean(self) -> np.ndarray:
@@ -155,7 +159,16 @@ class TransitionModel:
     def draw(self, rng: np.random.Generator, draws: int) -> np.ndarray:
         """(draws, YEARS, G, DUR, OUTCOMES) outcome probabilities, one set per simulation (float32)."""
         g = rng.standard_gamma(np.broadcast_to(self.alpha, (draws, *self.alpha.shape))).astype(np.float32)
-        return g / g.sum(axis=-1, keepdims=True)
+        p = g / g.sum(axis=-1, keepdims=True)
+        # the future's rates differ from the window's as the window's years differ from each other: one
+        # lognormal factor per simulation on leaving and one on moving (tau from year_to_year_sd)
+        shock = np.exp(rng.normal(0.0, 1.0, (draws, 2)) * np.asarray(self.tau)[None, :]).astype(np.float32)
+        p[..., -1] *= shock[:, 0, None, None, None]
+        p[..., 1:-1] *= shock[:, 1, None, None, None, None]
+        over = p[..., 1:].sum(axis=-1, keepdims=True)
+        p[..., 1:] /= np.maximum(over, 1.0)
+        p[..., 0] = 1.0 - p[..., 1:].sum(axis=-1)
+        return p
 
 
 def fit_transitions(transitions: pd.DataFrame, quarters: list[pd.Timestamp], prior: float = 10.0) -> TransitionModel:
@@ -175,4 +188,27 @@ def fit_transitions(transitions: pd.DataFrame, quarters: list[pd.Timestamp], pri
     band_counts = np.stack([n[BAND_OF_YEAR == b].sum(axis=0) for b in range(len(BANDS))])  # (B, G, D, O)
     p_band = shrink(band_counts, p_gd[None])
     alpha = n + prior * p_band[BAND_OF_YEAR]
-    return TransitionModel(n, alpha)
+    return TransitionModel(n, alpha, year_to_year_sd(t, quarters, alpha / alpha.sum(axis=-1, keepdims=True)))
+
+
+def year_to_year_sd(t: pd.DataFrame, quarters: list[pd.Timestamp], mean: np.ndarray) -> tuple[float, float]:
+    """SD between the window's years of log(observed / expected) leavers and movers (expected: each
+    state's pooled probabilities), less the Poisson sampling variance (1 / observed): 0 when the years
+    agree as well as chance allows, or with fewer than two whole years."""
+    year = np.arange(len(quarters))[::-1][pd.Index(quarters).get_indexer(t["DATE"])] // 4
+    whole = year < len(quarters) // 4
+    if len(quarters) // 4 < 2:
+        return (0.0, 0.0)
+    p = mean[t["AGE_Q"].to_numpy(np.int64) // 4, t["GROUP"].to_numpy(np.int64), t["DUR_Q"].to_numpy(np.int64)]
+    out = []
+    for observed, expected in ((t["OUTCOME"].to_numpy() == OUTCOMES - 1, p[:, -1]),
+                               ((t["OUTCOME"].to_numpy() > 0) & (t["OUTCOME"].to_numpy() < OUTCOMES - 1),
+                                p[:, 1:-1].sum(axis=1))):
+        o = np.bincount(year[whole], observed[whole].astype(float))
+        e = np.bincount(year[whole], expected[whole])
+        if (o <= 0).any():
+            out.append(0.0)
+            continue
+        r = np.log(o / e)
+        out.append(float(np.sqrt(max(0.0, r.var(ddof=1) - np.mean(1 / o)))))
+    return out[0], out[1]
