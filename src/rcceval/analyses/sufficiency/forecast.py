@@ -12,7 +12,8 @@ An age-structured, multi-state stock-and-flow model that needs only the 903 retu
   probabilities of leaving care and of moving to each placement type group by age (in years) and
   time in placement, from the episodes of the window (`window_years` before the origin).
 - **Simulation** (forecast_sim): `draws` simulations at once, each with its own draw of the entry
-  parameters (normal) and of the transition probabilities (Dirichlet), quarter by quarter; children
+  parameters (normal) and of the transition probabilities (Dirichlet, times a lognormal factor on
+  leaving and on moving as wide as the rates' year-to-year variation beyond chance), quarter by quarter; children
   leave at 18. The estimate is the mean of the simulations, the interval their percentiles.
 - **Need tier**, where assessed: the simulated children of each age band and group are shared out by
   the tiers of the children of that age band and group looked after at the origin (an allocation:
