@@ -66,6 +66,7 @@ from IPython.display import Markdown, display
 
 from rcceval.analyses.sufficiency import gap as sg
 from rcceval.analyses.sufficiency import plots as splot
+from rcceval.analyses.costing.params import load_costing
 from rcceval.analyses.sufficiency import text
 from rcceval.analyses.sufficiency.only903 import fit_forecast
 from rcceval.analyses.sufficiency.profiles import PROFILE_LABELS
@@ -76,15 +77,16 @@ from rcceval.spec.instruments import load_instrument
 report = open_report(globals(), "05_sufficiency_gap")
 p = report.params
 instrument = load_instrument(p.instrument)
+unit_costs = {k: f.value for k, f in load_costing(p.costing, n_domains=len(instrument.domain_ids)).unit_costs.items()}
 needs_ok, provision_ok = report.section("needs_audit"), report.section("provision")
 full = needs_ok and provision_ok
 if full:
     result = fit(report.region, report.placements, instrument, report.extract_date, p.analysis.lookback_days,
-                 pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), p.seed)
+                 pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), p.seed, unit_costs)
     display(Markdown(text.census(result)))
 else:   # the 903 alone: the forecast of all children looked after
     result = fit_forecast(report.region, report.placements, instrument, report.extract_date, p.analysis.lookback_days,
-                          p.seed)
+                          p.seed, unit_costs)
 shown = report.publish.publish(result)  # every table and headline through disclosure control
 
 # %% [markdown]
@@ -233,35 +235,39 @@ if full:
                                   shown["nearest_suitable_distance"])))
 
 # %% [markdown]
-# ## 6. Forecast: children looked after by need profile, one to three years ahead
+# ## 6. Forecast: children looked after by age, placement type and need profile, one to three years ahead
 #
-# A stated, simple stock-flow model (entry rates x survival in care). For 31 March of year T0 + h,
-# from the last census T0:
-#
-# *children with profile P* = sum over profiles Q of [children with Q on 31 March T0 x the share of such
-# children still looked after, with profile P, h years later] + sum over the years T0+1 ... T0+h of
-# [forecast entries with profile Q x the share of entrants with Q still looked after, with profile P, on
-# the 31 March that many years after their entry year].
-#
-# Entries follow a log-linear Poisson trend per entry profile (over-dispersion allowed); the shares are
-# pooled over every earlier year. Intervals (95%) simulate the uncertainty of the trend, of future
-# entries, of the shares and of who stays. Time in care, not one placement, keeps a child needing a
-# placement, so survival in care is the duration used. The back-test refits at each earlier origin
-# and compares with the census observed one, two and three years later (mean absolute percentage error,
-# MAPE, and how often the observed count fell inside the interval).
+# An age-structured stock-and-flow model that needs only the 903 returns. Every child looked after at a
+# quarter end is in a state: exact age (in quarters, from the date of birth), placement type group
+# (fostering; residential: children's homes, secure, other residential; supported accommodation; other:
+# with parents, placed for adoption, temporary) and time in the current placement. Each quarter a child
+# leaves care, moves to a placement of some group, or stays, with probabilities by age and time in
+# placement estimated from the episodes of the three years before the forecast origin; at 18 a child
+# leaves. New entrants by age band and sex follow a common trend only when a test supports one (an F
+# test on the entries, otherwise flat), negative binomial when the counts are over-dispersed. Short
+# breaks (legal status V3/V4) are not care periods and are left out, as the DfE leaves them out of
+# children looked after. The 95% intervals come from 2,000 simulations, each with its own draw of the
+# rates. The need profile, where assessed, shares out each age band and group's forecast by the mix of
+# profiles of those children at the origin. Weekly spend prices each group's forecast children at the
+# unit costs of `costing.yaml` (the cost-group mix of the group and age band at the origin). The back-test
+# refits at every earlier 31 March with a year of moves before it (500 simulations each) and compares
+# with the census one, two and three years later.
 
 # %%
 if report.section("forecast"):
     display(Markdown("Entries (periods of care starting) by collection year and need profile at entry:"))
     display(shown["entries_by_year"].drop(index="Total"))
-    display(Markdown("Entry trend by need profile at entry (yearly growth in %, with its 95% interval; dispersion 1 = Poisson):"))
-    display(shown["entry_trend"].rename(columns={"entries_origin": f"fitted entries {result.forecast.origin}",
-                                                 "growth_pct": "growth % a year", "growth_low": "low", "growth_high": "high"}))
+    display(Markdown("The test of a trend in entries (a trend is used only when p < 0.05; dispersion 1 = Poisson):"))
+    display(shown["entry_trend"])
     display(Markdown("Children looked after on 31 March, forecast (95% interval):"))
     display(text.forecast_cells(result.forecast.table, PROFILE_LABELS))
     fig = splot.forecast_fan(shown["profile_by_year"], shown["forecast"].reset_index())
     report.publish.figure("forecast", fig)
     plt.show()
+    display(Markdown("By age band and placement type group:"))
+    display(shown["forecast_detail"])
+    display(Markdown("Weekly spend (GBP) by placement type group, at the unit costs of costing.yaml:"))
+    display(shown["forecast_spend"])
 
 # %% [markdown]
 # ### Back-test on earlier years
@@ -275,8 +281,8 @@ if report.section("forecast"):
 # **Limits.** The register has no vacancies: the gap and the nearest-suitable measure are about
 # where suitable places are, not whether they are free, and the register's out-of-region settings are
 # those the data lists, not all of England. Foster care is measured against the carers in use. The
-# forecast keeps entry profiles and the shares of earlier years (changes in practice or in the age mix
-# of entrants are not modelled).
+# forecast carries forward the rates of the three years before the origin (changes in practice are not
+# modelled) and the need profile is an allocation, not a state with transitions of its own.
 
 # %%
 report.finish()

@@ -12,7 +12,6 @@ import pytest
 from helpers903 import ep, hd, write_return
 from scipy import stats
 
-from rcceval.analyses.sufficiency import forecast as sf
 from rcceval.analyses.sufficiency import gap as sg
 from rcceval.analyses.sufficiency import needs as sn
 from rcceval.analyses.sufficiency.profiles import PROFILES, collection_year, prepare
@@ -321,105 +320,4 @@ def test_local_summary_shares():
     extra = summary.extra_miles.iloc[0]
     assert extra["children_met_not_nearest"] == 2 and extra["median_extra_miles"] == pytest.approx((88 + 12) / 2)
 
-
-# ---------------------------------------------------------------------------------- forecast
-
-def _simulate(growth: float, seed: int, base: float = 600, p_first: float = 0.6, p_stay: float = 0.7,
-              shares=(0.3, 0.4, 0.3)) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Entries with a known yearly growth and geometric stays: each entrant is looked after on the 31 March
-    ending its entry year with probability p_first, then stays each further year with p_stay."""
-    rng = np.random.default_rng(seed)
-    stock, entries, child = [], [], 0
-    for year in range(1990, 2026):
-        n = rng.poisson(base * growth ** (year - 2018))
-        prof = rng.choice(np.array(PROFILES[:3]), size=n, p=shares)
-        stays = np.where(rng.random(n) < p_first, 1 + rng.geometric(1 - p_stay, n) - 1, 0)
-        ids = np.arange(child, child + n).astype(str)
-        child += n
-        entries.append(pd.DataFrame({"LA": "A", "CHILD": ids, "PERIOD_NO": 1, "YEAR": year, "PROFILE": prof}))
-        for k in range(stays.max(initial=0)):
-            here = stays > k
-            if 2018 <= year + k <= 2025:
-                stock.append(pd.DataFrame({"LA": "A", "CHILD": ids[here], "PERIOD_NO": 1, "YEAR": year + k,
-                                           "PROFILE": prof[here]}))
-    return pd.concat(stock, ignore_index=True), pd.concat(entries, ignore_index=True)
-
-
-def _expected_stock(year: int, growth: float, base: float = 600, p_first: float = 0.6, p_stay: float = 0.7) -> float:
-    return sum(base * growth ** (y - 2018) * p_first * p_stay ** (year - y) for y in range(1990, year + 1))
-
-
-def test_forecast_recovers_a_known_trend_in_entries():
-    stock, entries = _simulate(growth=1.10, seed=11)
-    fc = sf.forecast_demand(stock, entries, 2025, sf.ForecastOptions(draws=1000, seed=1))
-    trend = fc.trend.set_index("PROFILE")
-    assert trend.loc["all", "growth_low"] < 10 < trend.loc["all", "growth_high"]
-    assert 7 < trend.loc["all", "growth_pct"] < 13 and trend.loc["all", "growth_low"] > 0
-    assert trend.loc["complex_chronic", "growth_low"] < 10 < trend.loc["complex_chronic", "growth_high"]
-    t = fc.table.loc[fc.table["PROFILE"].eq("all")].set_index("YEAR")
-    for year in (2026, 2027, 2028):
-        truth = _expected_stock(year, 1.10)
-        assert t.loc[year, "low"] < truth < t.loc[year, "high"]
-        assert abs(t.loc[year, "estimate"] / truth - 1) < 0.05
-    assert t.loc[2028, "estimate"] > 1.2 * stock.loc[stock["YEAR"].eq(2025)].shape[0]   # growth carried forward
-    # no trend put in, none found: the forecast stays level
-    flat_stock, flat_entries = _simulate(growth=1.0, seed=12)
-    flat = sf.forecast_demand(flat_stock, flat_entries, 2025, sf.ForecastOptions(draws=500, seed=1))
-    ft = flat.trend.set_index("PROFILE")
-    assert ft.loc["all", "growth_low"] < 0 < ft.loc["all", "growth_high"]
-    level = flat.table.loc[flat.table["PROFILE"].eq("all"), "estimate"]
-    assert (level / _expected_stock(2025, 1.0) - 1).abs().max() < 0.05
-
-
-def test_backtest_error_is_the_absolute_percentage_error_of_each_origin():
-    """100 entrants a year (150 in 2025), each looked after on two 31 Marches: the model forecasts 200
-    every year, exactly right until 2025 (250 looked after): an error of 20% for the forecasts of 2025."""
-    stock, entries = [], []
-    for year in range(2017, 2026):
-        n = 150 if year == 2025 else 100
-        ids = [f"{year}-{i}" for i in range(n)]
-        e = pd.DataFrame({"LA": "A", "CHILD": ids, "PERIOD_NO": 1, "YEAR": year, "PROFILE": "straightforward"})
-        entries.append(e)
-        for k in (0, 1):
-            if 2018 <= year + k <= 2025:
-                stock.append(e.assign(YEAR=year + k))
-    bt = sf.backtest(pd.concat(stock), pd.concat(entries), sf.ForecastOptions(draws=200))
-    t = bt.table.loc[bt.table["PROFILE"].eq("all")].set_index(["origin", "horizon"])
-    assert t["estimate"].round(6).eq(200).all()
-    assert t.loc[(2024, 1), "ape"] == pytest.approx(20) and t.loc[(2023, 2), "ape"] == pytest.approx(20)
-    assert t.loc[(2022, 1), "ape"] == pytest.approx(0)
-    s = bt.summary.set_index("horizon")
-    assert s["origins"].to_dict() == {1: 5, 2: 4, 3: 2}         # origins with a census h years before and after
-    assert s["mape_total"].to_dict() == pytest.approx({1: 20 / 5, 2: 20 / 4, 3: 20 / 2})
-    assert s["mape_profiles"].to_dict() == pytest.approx({1: 4.0, 2: 5.0, 3: 10.0})
-    assert bt.to_dict()["h1"]["mape_total"] == 4.0
-
-
-@pytest.fixture(scope="module")
-def small_region(tmp_path_factory):
-    from rcceval.synth import generate
-    folder = tmp_path_factory.mktemp("q5small")
-    generate(folder, scale="small", seed=5)
-    region = validate_region(read_region(folder))
-    placements = derive_placements(region.c903)
-    return prepare(region, placements, INS, region.c903.extract_date, lookback_days=183)
-
-
-def test_forecast_recovers_a_trend_imposed_on_a_generated_region(small_region):
-    """The generator's entries are about level; thinning the entrants of earlier years (keeping a share
-    1.08^(year - 2025)) imposes 8% growth a year, which the entry trend must find."""
-    data = small_region
-    rng = np.random.default_rng(7)
-    e = data.entries.loc[data.entries["YEAR"] >= data.years[0]]
-    keep = rng.random(len(e)) < 1.08 ** (e["YEAR"].astype(float) - data.years[-1])
-    dropped = e.loc[~keep, ["LA", "CHILD", "PERIOD_NO"]]
-    stock = data.yearly.merge(dropped.assign(_d=1), on=["LA", "CHILD", "PERIOD_NO"], how="left")
-    stock = stock.loc[stock["_d"].isna()]
-    entries = data.entries.drop(e.index[~keep.to_numpy()])
-    before = sf.forecast_demand(data.yearly, data.entries, data.years[-1], sf.ForecastOptions(draws=200))
-    after = sf.forecast_demand(stock, entries, data.years[-1], sf.ForecastOptions(draws=200))
-    b, a = before.trend.set_index("PROFILE").loc["all"], after.trend.set_index("PROFILE").loc["all"]
-    assert b["growth_low"] < 0 < b["growth_high"]
-    assert a["growth_low"] < 8 < a["growth_high"] and a["growth_low"] > 0
-    bt = sf.backtest(data.yearly, data.entries, sf.ForecastOptions(draws=200))
-    assert set(bt.summary["horizon"]) == {1, 2, 3} and (bt.summary["mape_total"] < 15).all()
+# the forecast's tests are in tests/test_forecast.py

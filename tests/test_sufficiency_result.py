@@ -57,10 +57,11 @@ def _result() -> SufficiencyResult:
     model = pd.DataFrame({"estimate": [0.0108], "ci_low": [-0.013], "ci_high": [0.0346], "p_value": [0.37341]},
                          index=pd.Index(["STABLE"], name="term"))
     fc = Forecast(2025, pd.DataFrame({"PROFILE": ["all"], "horizon": [1], "YEAR": [2026], "estimate": [444.6],
-                                      "low": [410.2], "high": [485.4]}),
-                  pd.DataFrame({"PROFILE": ["all"], "growth_pct": [0.9612]}), None)
-    bt = Backtest(None, pd.DataFrame({"horizon": [1], "origins": [5], "mape_profiles": [10.731], "mape_total": [7.162],
-                                      "coverage": [0.875]}))
+                                      "low": [410.2], "high": [485.4]}), None, None, None,
+                  pd.DataFrame({"test": ["F"], "statistic": [4.12341], "p_value": [0.04321], "trend_used": [True]}),
+                  None)
+    bt = Backtest(None, pd.DataFrame({"horizon": [1], "origins": [5], "mape_total": [7.162], "mape_age_bands": [9.004],
+                                      "mape_placement_types": [8.5], "mape_profiles": [10.731], "coverage": [0.875]}))
     fields = dict.fromkeys(SufficiencyResult.__dataclass_fields__)
     return SufficiencyResult(**fields | {
         "profile_by_council": by_council, "need_level": NeedsByAge(None, [7, 11], 100),
@@ -85,5 +86,6 @@ def test_headlines_exact():
     assert h["pct_in_nearest_suitable"] == {"foster": Share(10, 40), "registered": Share(3, 9)}
     assert h["pct_placed_locally_needs_met"] == {"foster": Share(20, 40), "registered": Share(8, 9)}
     assert h["forecast_demand"] == {"all": {"2026": Estimate(445.0, 410.0, 485.0)}}
-    assert h["forecast_entry_growth_pct_per_year"] == {"all": 0.96}
-    assert h["backtest"] == {"h1": {"origins": 5, "mape_profiles": 10.73, "mape_total": 7.16, "coverage": 0.875}}
+    assert h["forecast_entry_trend"] == TestResult(4.1234, None, 0.0432, "trend in entries, F: used")
+    assert h["backtest"] == {"h1": {"origins": 5, "mape_total": 7.16, "mape_age_bands": 9.0,
+                                    "mape_placement_types": 8.5, "mape_profiles": 10.73, "coverage": 0.875}}

@@ -1,43 +1,45 @@
-"""Question 5, forecast: children looked after by need profile 1 to 3 years ahead.
+"""Question 5, forecast: children looked after 1 to 3 years ahead by age, placement type and need tier.
 
-The model (entry rates x survival in care, a stock-flow cohort model) for the 31 March census of
-year T0 + h, made at origin T0 (the last census used), by need profile P:
+An age-structured, multi-state stock-and-flow model that needs only the 903 returns:
 
-    N_P(T0 + h) = sum_Q stock_Q(T0) * r_h[Q -> P]  +  sum_{j=1..h} sum_Q lambda_Q(T0 + j) * s_{h-j}[Q -> P]
+- **States** (forecast_states): every child looked after at a quarter end by exact age in quarters
+  (from the DOB), placement type group (fostering; residential: children's homes, secure, other
+  residential; supported accommodation; other: with parents, placed for adoption, temporary) and
+  quarters in the current placement. Short breaks (LS V3/V4) are excluded as the DfE excludes them
+  from children looked after: they are neither stock, entries nor moves.
+- **Flows** (forecast_rates): entrants per quarter by age band and sex, with a common trend only when
+  a test supports it (otherwise flat), negative binomial when over-dispersed; each quarter's
+  probabilities of leaving care and of moving to each placement type group by age (in years) and
+  time in placement, from the episodes of the window (`window_years` before the origin).
+- **Simulation** (forecast_sim): `draws` simulations at once, each with its own draw of the entry
+  parameters (normal) and of the transition probabilities (Dirichlet, times a lognormal factor on
+  leaving and on moving as wide as the rates' year-to-year variation beyond chance), quarter by quarter; children
+  leave at 18. The estimate is the mean of the simulations, the interval their percentiles.
+- **Need tier**, where assessed: the simulated children of each age band and group are shared out by
+  the tiers of the children of that age band and group looked after at the origin (an allocation:
+  the tiers have no transitions of their own). **Spend**: children of each group x the weekly unit
+  cost of the group's mix of cost groups (costing.yaml) at the origin, by age band.
 
-- stock_Q(T0): children looked after on 31 March T0 with profile Q;
-- r_h[Q -> P]: of the children looked after on 31 March y with profile Q, the share still looked
-  after in the same period of care on 31 March y + h with profile P (pooled over y + h <= T0);
-- lambda_Q(y): entries (periods of care starting) in collection year y with entry profile Q: a
-  log-linear Poisson trend log lambda = a_Q + b_Q (y - T0) fitted to the entry years up to T0, with
-  over-dispersion (Pearson) when present; 100 (exp(b_Q) - 1) is the yearly growth;
-- s_k[Q -> P]: of the children entering in year y with profile Q, the share looked after in the
-  same period of care on 31 March y + k with profile P (k = 0: the 31 March ending the entry year).
-
-Profiles are the need tiers plus not_assessed, so totals are all children looked after. Survival
-in care (not of one placement) is what keeps a child needing a placement, so it is the duration
-used; moves between placements do not change the count. Intervals: percentiles of simulated
-counts that carry the uncertainty of the trend (parameters drawn from their estimated normal
-distribution), of future entries (Poisson, or negative binomial when over-dispersed), of the
-survival and transition shares (Dirichlet on the observed counts + 0.5) and of who stays
-(multinomial). The estimate is the plug-in value. The back-test refits on the years up to each
-earlier origin and compares with the census observed h years later (absolute percentage error,
-interval coverage).
+The back-test (`backtest`) refits at every 31 March with at least `min_history_quarters` quarters of
+moves before it and compares each horizon with the 31 March observed then: by total, age band,
+placement type group (and need tier), absolute % error and whether the interval covered it.
 """
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
+from rcceval.analyses.costing.static import cost_group
+from rcceval.analyses.sufficiency.forecast_rates import BAND_OF_Q, BANDS, fit_entries, fit_transitions
+from rcceval.analyses.sufficiency.forecast_sim import simulate_chunks
+from rcceval.analyses.sufficiency.forecast_states import AGES, DUR, GROUPS, ForecastData, forecast_data
 from rcceval.analyses.sufficiency.profiles import PROFILES
 
 ALL = "all"
-LINK = ["LA", "CHILD", "PERIOD_NO"]
+__all__ = ["ALL", "Backtest", "entry_counts", "Forecast", "ForecastData", "ForecastOptions", "backtest", "forecast_data",
+           "forecast_demand"]
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,17 @@ class ForecastOptions:
     draws: int = 2000
     level: float = 0.95
     seed: int = 0
-    min_entry_years: int = 3
+    window_years: int = 3
+    trend_alpha: float = 0.05
+    prior: float = 10.0
+    min_history_quarters: int = 4
+    chunks: int = 2          # simulations are run in this many independent chunks (fixed: results do not depend on jobs)
+    jobs: int = 2            # threads running the chunks
+    extra_bands: tuple[tuple[str, int, int], ...] = ()   # more age bands (label, first, last year) for `detail`
 
 
 def entry_counts(entries: pd.DataFrame, years: list[int]) -> pd.DataFrame:
-    """Entries (periods of care started) by collection year (rows) and entry profile (columns)."""
+    """Entries (periods of care started) by collection year (rows) and entry need profile (columns)."""
     t = entries.groupby(["YEAR", "PROFILE"]).size().unstack("PROFILE")
     t = t.reindex(index=years, columns=list(PROFILES)).fillna(0).astype(int)
     t.index, t.columns.name = t.index.astype(int), None
@@ -58,184 +66,177 @@ def entry_counts(entries: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     return t
 
 
-def _codes(profile: pd.Series) -> np.ndarray:
-    return pd.Categorical(profile, categories=list(PROFILES)).codes.astype(int)
+def _summary(sims: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(sims, [tail, 100 - tail], axis=0)
+    return sims.mean(axis=0), lo, hi
 
 
-def _transition_counts(start: pd.DataFrame, stock: pd.DataFrame, shift: int) -> np.ndarray:
-    """(Q, P + 1) counts: rows of `start` (profile Q, YEAR y) found in `stock` at y + shift in the same
-    period of care with profile P; the last column counts those not found (left care)."""
-    k = len(PROFILES)
-    later = stock[LINK + ["YEAR", "PROFILE"]].assign(YEAR=stock["YEAR"] - shift)
-    m = start[LINK + ["YEAR", "PROFILE"]].merge(later, on=LINK + ["YEAR"], how="left", suffixes=("", "_LATER"))
-    q = _codes(m["PROFILE"])
-    p = np.where(m["PROFILE_LATER"].isna(), k, _codes(m["PROFILE_LATER"].fillna(PROFILES[0])))
-    out = np.zeros((k, k + 1), dtype=np.int64)
-    np.add.at(out, (q, p), 1)
+def _rows(dimension: str, names: list[str], sims: np.ndarray, h: int, year: int, level: float) -> list[dict]:
+    est, lo, hi = _summary(sims, level)
+    return [{"DIMENSION": dimension, "GROUP": n, "horizon": h, "YEAR": year, "estimate": float(e),
+             "low": float(a), "high": float(b)} for n, e, a, b in zip(names, est, lo, hi)]
+
+
+def _band_group(counts: np.ndarray) -> np.ndarray:
+    """(S, AGES, G) -> (S, B, G)."""
+    out = np.zeros((counts.shape[0], len(BANDS), counts.shape[2]), dtype=counts.dtype)
+    for b in range(len(BANDS)):
+        out[:, b] = counts[:, BAND_OF_Q == b].sum(axis=1)
     return out
 
 
-@dataclass
-class TrendFit:
-    """Log-linear Poisson trend of entries of each profile: a (log entries at the origin), b (slope),
-    cov (2x2), dispersion."""
-
-    a: np.ndarray
-    b: np.ndarray
-    cov: np.ndarray
-    dispersion: np.ndarray
-    years: list[int]
-
-    def rate(self, j: np.ndarray | int) -> np.ndarray:
-        return np.exp(self.a[:, None] + self.b[:, None] * np.atleast_1d(j)[None, :])
+def observed_cells(snap: pd.DataFrame, day: pd.Timestamp) -> np.ndarray:
+    """(B, G) children looked after on `day` by age band and group."""
+    s = snap.loc[snap["DATE"].eq(day)]
+    out = np.zeros((len(BANDS), len(GROUPS)), dtype=np.int64)
+    np.add.at(out, (BAND_OF_Q[s["AGE_Q"].to_numpy(np.int64)], s["GROUP"].to_numpy(np.int64)), 1)
+    return out
 
 
-def fit_entry_trend(counts: pd.DataFrame, origin: int) -> TrendFit:
-    """Poisson GLM per profile: entries ~ exp(a + b (year - origin)); Pearson over-dispersion, at least 1."""
-    x = sm.add_constant(counts.index.to_numpy(float) - origin)
-    k = counts.shape[1]
-    a, b = np.full(k, -np.inf), np.zeros(k)
-    cov, disp = np.zeros((k, 2, 2)), np.ones(k)
-    for i, col in enumerate(counts.columns):
-        y = counts[col].to_numpy(float)
-        if y.sum() == 0:
-            continue
-        with warnings.catch_warnings():  # an exact fit (e.g. constant entries) is not a problem here
-            warnings.simplefilter("ignore", PerfectSeparationWarning)
-            fit = sm.GLM(y, x, family=sm.families.Poisson()).fit()
-        phi = max(1.0, float(fit.pearson_chi2 / fit.df_resid)) if fit.df_resid > 0 else 1.0
-        a[i], b[i] = fit.params
-        cov[i], disp[i] = np.asarray(fit.cov_params()) * phi, phi
-    return TrendFit(a, b, cov, disp, [int(v) for v in counts.index])
+def _profile_shares(data: ForecastData, day: pd.Timestamp) -> np.ndarray | None:
+    """(B, G, P) shares of the need profiles among children of each age band and group on `day`."""
+    if data.profiles is None or not len(data.profiles):
+        return None
+    s = data.snap.loc[data.snap["DATE"].eq(day), ["LA", "CHILD", "AGE_Q", "GROUP"]]
+    s = s.merge(data.profiles.loc[data.profiles["YEAR"].eq(day.year), ["LA", "CHILD", "PROFILE"]],
+                on=["LA", "CHILD"], how="left")
+    p = pd.Categorical(s["PROFILE"].fillna(PROFILES[-1]), categories=list(PROFILES)).codes
+    n = np.zeros((len(BANDS), len(GROUPS), len(PROFILES)))
+    np.add.at(n, (BAND_OF_Q[s["AGE_Q"].to_numpy(np.int64)], s["GROUP"].to_numpy(np.int64), p), 1)
+    tot = n.sum(axis=-1, keepdims=True)
+    fallback = n.sum(axis=(0, 1)) / max(n.sum(), 1)
+    return np.where(tot > 0, n / np.maximum(tot, 1), fallback)
+
+
+def _weekly_costs(data: ForecastData, day: pd.Timestamp, unit_costs: dict[str, float]) -> np.ndarray:
+    """(B, G) mean weekly unit cost of the children of each age band and group on `day` (their cost
+    groups' unit costs), falling back to the group's mean over all ages, then over all the data."""
+    s = data.snap.loc[data.snap["DATE"].eq(day)]
+    if not len(s):
+        s = data.snap
+    cost = cost_group(s["PLACE"].astype(str), s["PLACE_PROVIDER"].astype(str)).map(unit_costs).fillna(0).to_numpy()
+    b, g = BAND_OF_Q[s["AGE_Q"].to_numpy(np.int64)], s["GROUP"].to_numpy(np.int64)
+    tot, n = np.zeros((len(BANDS), len(GROUPS))), np.zeros((len(BANDS), len(GROUPS)))
+    np.add.at(tot, (b, g), cost)
+    np.add.at(n, (b, g), 1)
+    by_group = tot.sum(axis=0) / np.maximum(n.sum(axis=0), 1)
+    by_group = np.where(n.sum(axis=0) > 0, by_group, cost.mean() if len(cost) else 0.0)
+    return np.where(n > 0, tot / np.maximum(n, 1), by_group[None, :])
 
 
 @dataclass
 class Forecast:
-    """Demand forecast made at `origin`.
+    """Demand forecast made at 31 March `origin`.
 
-    table: PROFILE (profiles and 'all'), horizon, YEAR, estimate, low, high;
-    trend: PROFILE (profiles and 'all'), entries_origin (fitted entries in the origin year), growth_pct
-    (yearly growth, %), growth_low, growth_high (95% interval), dispersion; survival: entry_profile, k (years
-    since the entry year), entrants, share_looked_after.
+    table: PROFILE (need profiles and 'all'), horizon, YEAR, estimate, low, high (children looked after);
+    detail: DIMENSION (total, age_band, placement_type, need_profile), GROUP, horizon, YEAR, estimate, low, high;
+    spend: GROUP (placement type groups and 'all'), horizon, YEAR, estimate, low, high (weekly spend, GBP);
+    entries: the entry model's cells (AGE_BAND, SEX, quarters, entrants, rate a quarter at the origin);
+    trend: the test of a trend in entries (one row); exits: quarterly probability of leaving care and of
+    a move by age band, group and quarters in placement (the pooled posterior means, weighted by children).
     """
 
     origin: int
     table: pd.DataFrame
+    detail: pd.DataFrame
+    spend: pd.DataFrame
+    entries: pd.DataFrame
     trend: pd.DataFrame
-    survival: pd.DataFrame
+    exits: pd.DataFrame
 
     def to_dict(self) -> dict:
         out = {}
         for profile, g in self.table.groupby("PROFILE", sort=False):
             out[profile] = {str(int(r.YEAR)): {"estimate": round(r.estimate, 1), "low": r.low, "high": r.high}
                             for r in g.itertuples()}
-        return {"origin": self.origin, "children_looked_after_31_march": out,
-                "entry_growth_pct_per_year": dict(zip(self.trend["PROFILE"], self.trend["growth_pct"].round(2)))}
+        return {"origin": self.origin, "children_looked_after_31_march": out}
 
 
-def _dirichlet(rng: np.random.Generator, counts: np.ndarray, draws: int) -> np.ndarray:
-    g = rng.gamma(np.broadcast_to(counts + 0.5, (draws, *counts.shape)))
-    return g / g.sum(axis=-1, keepdims=True)
+def _window(data: ForecastData, origin_day: pd.Timestamp, years: int) -> list[pd.Timestamp]:
+    """Quarter ends whose following quarter ends by the origin, within `years` before it."""
+    start = origin_day - pd.DateOffset(years=years)
+    dates = data.dates
+    return [a for a, b in zip(dates[:-1], dates[1:]) if b <= origin_day and a >= start]
 
 
-def _entries_draws(rng: np.random.Generator, trend: TrendFit, h: int, draws: int) -> np.ndarray:
-    """(draws, Q, h) simulated entries in years origin + 1 .. origin + h."""
-    k = len(trend.a)
-    out = np.zeros((draws, k, h), dtype=np.int64)
-    j = np.arange(1, h + 1)
-    for q in range(k):
-        if not np.isfinite(trend.a[q]):
-            continue
-        theta = rng.multivariate_normal([trend.a[q], trend.b[q]], trend.cov[q], size=draws, method="eigh")
-        mu = np.exp(theta[:, :1] + theta[:, 1:] * j[None, :])
-        if trend.dispersion[q] > 1:  # negative binomial: variance dispersion * mean
-            shape = mu / (trend.dispersion[q] - 1)
-            mu = rng.gamma(shape, mu / shape)
-        out[:, q, :] = rng.poisson(mu)
-    return out
-
-
-def forecast_demand(stock: pd.DataFrame, entries: pd.DataFrame, origin: int,
-                    options: ForecastOptions = ForecastOptions()) -> Forecast:
-    """Children looked after on 31 March origin + h by profile (see the module doc).
-
-    stock: one row per child looked after on 31 March of each year (LA, CHILD, PERIOD_NO, YEAR,
-    PROFILE); entries: one row per period of care started (same columns, YEAR = collection year).
-    Only rows with YEAR <= origin are used; entries from the first census year on (earlier
-    entries are seen only if still looked after, so they are left out of the trend).
-    """
-    stock = stock.loc[stock["YEAR"] <= origin]
-    first = int(stock["YEAR"].min())
-    entries = entries.loc[(entries["YEAR"] >= first) & (entries["YEAR"] <= origin)]
-    years = list(range(first, origin + 1))
-    counts = entry_counts(entries, years)
-    trend = fit_entry_trend(counts, origin) if len(years) >= options.min_entry_years else None
-    now = np.bincount(_codes(stock.loc[stock["YEAR"] == origin, "PROFILE"]), minlength=len(PROFILES))
-    rng = np.random.default_rng([options.seed, origin])
-    tail = (1 - options.level) / 2 * 100
-    rows, surv = [], []
-    kmax = max(options.horizons)
-    s_counts = {k: _transition_counts(entries.loc[entries["YEAR"] <= origin - k], stock, k) for k in range(kmax)}
-    for k, c in s_counts.items():
-        n = c.sum(axis=1)
-        for q, profile in enumerate(PROFILES):
-            surv.append({"entry_profile": profile, "k": k, "entrants": int(n[q]),
-                         "share_looked_after": (n[q] - c[q, -1]) / n[q] if n[q] else np.nan})
+def forecast_demand(data: ForecastData, origin: int, options: ForecastOptions = ForecastOptions(),
+                    unit_costs: dict[str, float] | None = None) -> Forecast:
+    """Children looked after on 31 March origin + h (see the module doc). unit_costs: weekly cost by
+    cost group (costing.yaml unit_costs), for the spend table (empty without)."""
+    day = pd.Timestamp(origin, 3, 31)
+    window = _window(data, day, options.window_years)
+    entries = fit_entries(data.entrants, window, day, options.trend_alpha)
+    trans = fit_transitions(data.transitions, window, options.prior)
+    s = data.snap.loc[data.snap["DATE"].eq(day)]
+    stock = np.zeros((AGES, len(GROUPS), DUR), dtype=np.int64)
+    np.add.at(stock, (s["AGE_Q"].to_numpy(np.int64), s["GROUP"].to_numpy(np.int64), s["DUR_Q"].to_numpy(np.int64)), 1)
+    record = [4 * h for h in options.horizons]
+    sims = simulate_chunks(stock, trans, entries, max(record), record, options.draws,
+                           np.random.SeedSequence([options.seed, origin]), options.chunks, options.jobs)
+    shares = _profile_shares(data, day)
+    costs = _weekly_costs(data, day, unit_costs) if unit_costs else None
+    rows, table, spend = [], [], []
     for h in options.horizons:
-        r = _transition_counts(stock.loc[stock["YEAR"] <= origin - h], stock, h)
-        usable = trend is not None and r.sum() > 0 and all(s_counts[k].sum() > 0 for k in range(h))
-        if not usable:
-            for profile in (*PROFILES, ALL):
-                rows.append({"PROFILE": profile, "horizon": h, "YEAR": origin + h,
-                             "estimate": np.nan, "low": np.nan, "high": np.nan})
-            continue
-        share = lambda c: c / np.maximum(c.sum(axis=1, keepdims=True), 1)
-        lam = trend.rate(np.arange(1, h + 1))                                 # (Q, h)
-        mean = now @ share(r)
-        for j in range(1, h + 1):
-            mean = mean + lam[:, j - 1] @ share(s_counts[h - j])
-        mean = mean[:-1]
-        sims = rng.multinomial(np.broadcast_to(now, (options.draws, len(now))), _dirichlet(rng, r, options.draws))
-        new = _entries_draws(rng, trend, h, options.draws)
-        for j in range(1, h + 1):
-            sims = sims + rng.multinomial(new[:, :, j - 1], _dirichlet(rng, s_counts[h - j], options.draws))
-        sims = sims[:, :, :-1].sum(axis=1)                                   # (draws, P)
-        sims = np.column_stack([sims, sims.sum(axis=1)])
-        est = np.r_[mean, mean.sum()]
-        lo, hi = np.percentile(sims, [tail, 100 - tail], axis=0)
-        for i, profile in enumerate((*PROFILES, ALL)):
-            rows.append({"PROFILE": profile, "horizon": h, "YEAR": origin + h, "estimate": est[i],
-                         "low": float(lo[i]), "high": float(hi[i])})
-    trend_rows = []
-    if trend is not None:
-        # the trend of all entries is fitted the same way (described, not used by the forecast)
-        total = fit_entry_trend(counts.sum(axis=1).to_frame(ALL), origin)
-        se = np.sqrt(np.r_[trend.cov[:, 1, 1], total.cov[:, 1, 1]])
-        a, b, disp = np.r_[trend.a, total.a], np.r_[trend.b, total.b], np.r_[trend.dispersion, total.dispersion]
-        z = 1.959963984540054
-        for q, profile in enumerate((*PROFILES, ALL)):
-            trend_rows.append({"PROFILE": profile, "entries_origin": float(np.exp(a[q])),
-                               "growth_pct": 100 * np.expm1(b[q]), "growth_low": 100 * np.expm1(b[q] - z * se[q]),
-                               "growth_high": 100 * np.expm1(b[q] + z * se[q]), "dispersion": disp[q]})
-    return Forecast(origin, pd.DataFrame(rows), pd.DataFrame(trend_rows), pd.DataFrame(surv))
+        bg = _band_group(sims[4 * h]).astype(float)                         # (S, B, G)
+        year = origin + h
+        total = bg.sum(axis=(1, 2))
+        rows += _rows("total", [ALL], total[:, None], h, year, options.level)
+        rows += _rows("age_band", list(BANDS), bg.sum(axis=2), h, year, options.level)
+        rows += _rows("placement_type", list(GROUPS), bg.sum(axis=1), h, year, options.level)
+        if options.extra_bands:
+            age_years = np.arange(AGES) // 4
+            extra = np.column_stack([sims[4 * h][:, (age_years >= lo) & (age_years <= hi)].sum(axis=(1, 2))
+                                     for _, lo, hi in options.extra_bands]).astype(float)
+            rows += _rows("extra_band", [b[0] for b in options.extra_bands], extra, h, year, options.level)
+        if shares is not None:
+            prof = np.einsum("sbg,bgp->sp", bg, shares)
+            rows += _rows("need_profile", list(PROFILES), prof, h, year, options.level)
+            est = _rows("need_profile", [*PROFILES, ALL], np.column_stack([prof, total]), h, year, options.level)
+        else:
+            est = _rows("need_profile", [ALL], total[:, None], h, year, options.level)
+        table += est
+        if costs is not None:
+            weekly = bg * costs[None]
+            spend += _rows("spend", [*GROUPS, ALL], np.column_stack([weekly.sum(axis=1), weekly.sum(axis=(1, 2))]),
+                           h, year, options.level)
+    detail = pd.DataFrame(rows)
+    table = pd.DataFrame(table).rename(columns={"GROUP": "PROFILE"}).drop(columns="DIMENSION")
+    spend = pd.DataFrame(spend, columns=["DIMENSION", "GROUP", "horizon", "YEAR", "estimate", "low", "high"])
+    t = entries.test
+    trend = pd.DataFrame([{"window_quarters": len(window), "test": t.method, "statistic": t.statistic,
+                           "p_value": t.p_value, "trend_used": t.used, "growth_pct": t.growth_pct,
+                           "growth_low": t.growth_low, "growth_high": t.growth_high,
+                           "dispersion": entries.dispersion, "sd_leave_rate_between_years": trans.tau[0],
+                           "sd_move_rate_between_years": trans.tau[1]}])
+    return Forecast(origin, table, detail, spend.drop(columns="DIMENSION"), entries.cells, trend, _exits(trans))
 
 
-def observed_stock(stock: pd.DataFrame) -> pd.DataFrame:
-    """Children looked after on 31 March by year (rows) and profile (columns, with 'all')."""
-    t = stock.groupby(["YEAR", "PROFILE"]).size().unstack("PROFILE").reindex(columns=list(PROFILES)).fillna(0)
-    t[ALL] = t.sum(axis=1)
-    t.index = t.index.astype(int)
-    return t.astype(int)
+def _exits(trans) -> pd.DataFrame:
+    """Quarterly probabilities of leaving care and of moving, by age band, group and quarters in placement."""
+    mean = trans.mean                                                   # (YEARS, G, D, O)
+    n = trans.counts.sum(axis=-1)
+    rows = []
+    band_of_year = BAND_OF_Q[::4]
+    for b, band in enumerate(BANDS):
+        sel = band_of_year == b
+        for g, group in enumerate(GROUPS):
+            for d in range(DUR):
+                w = n[sel, g, d]
+                p = mean[sel, g, d].mean(axis=0) if w.sum() == 0 else (mean[sel, g, d] * w[:, None]).sum(axis=0) / w.sum()
+                rows.append({"AGE_BAND": band, "GROUP": group, "quarters_in_placement": d, "children": int(w.sum()),
+                             "p_leave_care": float(p[-1]), "p_move": float(p[1:-1].sum())})
+    return pd.DataFrame(rows)
 
 
 @dataclass
 class Backtest:
     """Forecasts from earlier origins against what was observed.
 
-    table: origin, horizon, YEAR, PROFILE, observed, estimate, low, high, ape (absolute % error), covered;
-    summary: horizon, origins (forecasts made), mape_profiles (mean APE over the need tiers), mape_total
-    (APE of all children looked after), coverage (share of observed values inside the interval, every
-    profile and the total).
+    table: origin, horizon, YEAR, DIMENSION, GROUP, observed, estimate, low, high, ape (absolute % error), covered;
+    summary: horizon, origins, mape_total, mape_age_bands (mean APE over age bands), mape_placement_types,
+    mape_profiles (over the need tiers; missing without needs data), coverage (share of observed values
+    inside the interval, every row).
     """
 
     table: pd.DataFrame
@@ -243,40 +244,61 @@ class Backtest:
 
     def to_dict(self) -> dict:
         s = self.summary.set_index("horizon")
-        return {f"h{h}": {"origins": int(r.origins), "mape_profiles": round(r.mape_profiles, 2),
-                          "mape_total": round(r.mape_total, 2), "coverage": round(r.coverage, 3)}
+        r2 = lambda v: None if pd.isna(v) else round(float(v), 2)  # noqa: E731
+        return {f"h{h}": {"origins": int(r.origins), "mape_total": r2(r.mape_total),
+                          "mape_age_bands": r2(r.mape_age_bands), "mape_placement_types": r2(r.mape_placement_types),
+                          "mape_profiles": r2(r.mape_profiles), "coverage": round(float(r.coverage), 3)}
                 for h, r in s.iterrows()}
 
 
-def backtest(stock: pd.DataFrame, entries: pd.DataFrame, options: ForecastOptions = ForecastOptions()) -> Backtest:
-    """Refit at every origin with enough history (entry years >= min_entry_years and a census h years
-    before the origin) and compare each horizon with the census observed h years after the origin."""
-    observed = observed_stock(stock)
-    years = sorted(int(y) for y in stock["YEAR"].unique())
-    first, last = years[0], years[-1]
-    rows = []
-    for origin in years:
-        enough = origin - first + 1 >= options.min_entry_years
-        horizons = tuple(h for h in options.horizons if enough and origin + h <= last and origin - first >= h)
-        if not horizons:
-            continue
-        opts = ForecastOptions(horizons, options.draws, options.level, options.seed, options.min_entry_years)
-        fc = forecast_demand(stock, entries, origin, opts).table
-        fc = fc.assign(origin=origin, observed=[float(observed.loc[y, p]) if y in observed.index else np.nan
-                                                for y, p in zip(fc["YEAR"], fc["PROFILE"])])
-        rows.append(fc)
-    if not rows:
-        return Backtest(pd.DataFrame(columns=["origin", "horizon", "YEAR", "PROFILE", "observed", "estimate", "low",
-                                              "high", "ape", "covered"]),
-                        pd.DataFrame(columns=["horizon", "forecasts", "mape_profiles", "mape_total", "coverage"]))
-    t = pd.concat(rows, ignore_index=True)
+def origins(data: ForecastData, options: ForecastOptions) -> list[int]:
+    """31 March origins with at least min_history_quarters quarters of moves and a later census."""
+    last = max(data.census_years)
+    return [y for y in data.census_years
+            if len(_window(data, pd.Timestamp(y, 3, 31), options.window_years)) >= options.min_history_quarters
+            and y < last]
+
+
+def observed(data: ForecastData, year: int) -> pd.DataFrame:
+    """DIMENSION, GROUP, observed: children looked after on 31 March `year`."""
+    day = pd.Timestamp(year, 3, 31)
+    bg = observed_cells(data.snap, day)
+    rows = [("total", ALL, bg.sum())] + [("age_band", b, v) for b, v in zip(BANDS, bg.sum(axis=1))] + \
+           [("placement_type", g, v) for g, v in zip(GROUPS, bg.sum(axis=0))]
+    if data.profiles is not None and len(data.profiles):
+        p = data.profiles.loc[data.profiles["YEAR"].eq(year)]
+        p = p.merge(data.snap.loc[data.snap["DATE"].eq(day), ["LA", "CHILD"]], on=["LA", "CHILD"])
+        counts = p["PROFILE"].value_counts()
+        rows += [("need_profile", q, int(counts.get(q, 0))) for q in PROFILES]
+    return pd.DataFrame(rows, columns=["DIMENSION", "GROUP", "observed"]).assign(observed=lambda d: d["observed"].astype(float))
+
+
+def backtest(data: ForecastData, options: ForecastOptions = ForecastOptions()) -> Backtest:
+    """Refit at every origin the data allow and compare each horizon with the census observed then."""
+    last = max(data.census_years)
+    frames = []
+    for origin in origins(data, options):
+        horizons = tuple(h for h in options.horizons if origin + h <= last)
+        fc = forecast_demand(data, origin, replace(options, horizons=horizons))
+        obs = pd.concat([observed(data, origin + h).assign(YEAR=origin + h) for h in horizons])
+        frames.append(fc.detail.merge(obs, on=["DIMENSION", "GROUP", "YEAR"], how="left").assign(origin=origin))
+    cols = ["origin", "horizon", "YEAR", "DIMENSION", "GROUP", "observed", "estimate", "low", "high", "ape", "covered"]
+    if not frames:
+        return Backtest(pd.DataFrame(columns=cols),
+                        pd.DataFrame(columns=["horizon", "origins", "mape_total", "mape_age_bands",
+                                              "mape_placement_types", "mape_profiles", "coverage"]))
+    t = pd.concat(frames, ignore_index=True)
     t["ape"] = 100 * (t["estimate"] - t["observed"]).abs() / t["observed"].where(t["observed"] > 0)
     t["covered"] = (t["observed"] >= t["low"]) & (t["observed"] <= t["high"])
-    t = t[["origin", "horizon", "YEAR", "PROFILE", "observed", "estimate", "low", "high", "ape", "covered"]]
-    tiers = t["PROFILE"].isin(PROFILES[:-1])
-    summary = pd.DataFrame({
-        "origins": t.groupby("horizon")["origin"].nunique(),
-        "mape_profiles": t.loc[tiers].groupby("horizon")["ape"].mean(),
-        "mape_total": t.loc[t["PROFILE"].eq(ALL)].groupby("horizon")["ape"].mean(),
-        "coverage": t.groupby("horizon")["covered"].mean()}).reset_index()
+    t = t[cols]
+
+    def mape(dim: str, groups=None) -> pd.Series:
+        sel = t["DIMENSION"].eq(dim) & (t["GROUP"].isin(groups) if groups is not None else True)
+        return t.loc[sel].groupby("horizon")["ape"].mean()
+
+    summary = pd.DataFrame({"origins": t.groupby("horizon")["origin"].nunique(),
+                            "mape_total": mape("total"), "mape_age_bands": mape("age_band"),
+                            "mape_placement_types": mape("placement_type"),
+                            "mape_profiles": mape("need_profile", list(PROFILES[:-1])),
+                            "coverage": t.groupby("horizon")["covered"].mean()}).reset_index()
     return Backtest(t, summary)

@@ -16,6 +16,7 @@ import pandas as pd
 from rcceval.analyses.sufficiency import forecast as sf
 from rcceval.analyses.sufficiency import needs as sn
 from rcceval.analyses.sufficiency.profiles import PROFILE_LABELS, prepare
+from rcceval.analyses.sufficiency.result import _trend_test, forecast_inputs
 from rcceval.ingest.validate import CleanRegion
 from rcceval.reporting.results import Estimate, Result, Table
 from rcceval.spec.instruments import Instrument
@@ -36,38 +37,40 @@ class Forecast903Result(Result):
     backtest: sf.Backtest
 
     def tables(self) -> dict[str, Table]:
-        trend = self.forecast.trend
-        trend = trend.assign(PROFILE=trend["PROFILE"].map(PROFILE_LABELS | {"all": "All entries"}))
+        fc = self.forecast
         return {
             "profile_by_year": Table(_labels(self.profile_by_year), kind="crosstab"),
             "entries_by_year": Table(_labels(self.entries_by_year), kind="crosstab"),
-            "entry_trend": Table(trend.round(2).set_index("PROFILE"), kind="model"),
-            "forecast": Table(self.forecast.table.round(0).set_index(["PROFILE", "horizon"]), kind="model"),
+            "entry_trend": Table(fc.trend.round(4), kind="model"),
+            "entry_cells": Table(fc.entries.round(2), counts=("entrants",), percent_of={"rate": "entrants"}),
+            "exit_probabilities": Table(fc.exits.round(4), counts=("children",),
+                                        percent_of={"p_leave_care": "children", "p_move": "children"}),
+            "forecast": Table(fc.table.round(0).set_index(["PROFILE", "horizon"]), kind="model"),
+            "forecast_detail": Table(fc.detail.round(0).set_index(["DIMENSION", "GROUP", "horizon"]), kind="model"),
+            "forecast_spend": Table(fc.spend.round(-2).set_index(["GROUP", "horizon"]), kind="model"),
             "backtest": Table(self.backtest.table.round(2), counts=("observed",),
                               percent_of={c: "observed" for c in ["estimate", "low", "high", "ape"]}),
             "backtest_summary": Table(self.backtest.summary.round(3).set_index("horizon"), kind="model"),
         }
 
     def headlines(self) -> dict[str, object]:
-        total = self.forecast.table.round(0)
-        total = total.loc[total["PROFILE"].eq("all")]
-        return {"forecast_looked_after": {str(int(r.YEAR)): Estimate(r.estimate, r.low, r.high)
-                                          for r in total.itertuples()},
-                "forecast_entry_growth_pct_per_year": dict(zip(self.forecast.trend["PROFILE"],
-                                                               self.forecast.trend["growth_pct"].round(2))),
+        return {"forecast_demand": {p: {str(int(r.YEAR)): Estimate(r.estimate, r.low, r.high)
+                                        for r in g.itertuples()}
+                                    for p, g in self.forecast.table.round(0).groupby("PROFILE", sort=False)},
+                "forecast_entry_trend": _trend_test(self.forecast.trend),
                 "backtest": self.backtest.to_dict()}
 
 
 def fit_forecast(region: CleanRegion, placements: pd.DataFrame, instrument: Instrument, now: pd.Timestamp,
-                 lookback_days: int, seed: int) -> Forecast903Result:
+                 lookback_days: int, seed: int, unit_costs: dict[str, float] | None = None) -> Forecast903Result:
     """The forecast and its back-test from the 903 (needs, where a file holds them, are not required)."""
     data = prepare(region, placements, instrument, now, lookback_days)
     entries, yearly = data.entries, data.yearly
-    opts = sf.ForecastOptions(seed=seed)
+    fdata = forecast_inputs(region, placements, data.years)
     return Forecast903Result(
         years=list(data.years),
         profile_by_year=sn.profile_counts(yearly, "YEAR", data.years),
         entries_by_year=sf.entry_counts(entries.loc[entries["YEAR"] >= data.years[0]], data.years),
-        forecast=sf.forecast_demand(yearly, entries, data.years[-1], opts),
-        backtest=sf.backtest(yearly, entries, opts),
+        forecast=sf.forecast_demand(fdata, data.years[-1], sf.ForecastOptions(seed=seed), unit_costs),
+        backtest=sf.backtest(fdata, sf.ForecastOptions(seed=seed, draws=500)),
     )

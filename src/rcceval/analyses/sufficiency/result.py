@@ -75,8 +75,7 @@ class SufficiencyResult(Result):
 
     def tables(self) -> dict[str, Table]:
         means = [c for c in self.domains_by_profile.columns if c.startswith("mean_")]
-        trend = self.forecast.trend
-        trend = trend.assign(PROFILE=trend["PROFILE"].map(PROFILE_LABELS | {"all": "All entries"}))
+        fc = self.forecast
         cells = self.gap.cells.drop(columns=["children", "placeable"])
         able = Follows("gap_children", row="AREA", column="PROFILE", hide=("places_able",),
                        labels={sg.REGION: "Total", sg.ALL: "Total", **PROFILE_LABELS})
@@ -117,10 +116,13 @@ class SufficiencyResult(Result):
                                                percent_of={"median_extra_miles": "children_met_not_nearest",
                                                            "median_nearest_miles_unmet": "children_unmet_with_suitable"}),
             "entries_by_year": Table(labels(self.entries_by_year), kind="crosstab"),
-            "entry_trend": Table(trend.round(2).set_index("PROFILE"), kind="model"),
-            "survival_in_care": Table(self.forecast.survival.round(3), counts=("entrants",),
-                                      percent_of={"share_looked_after": "entrants"}),
-            "forecast": Table(self.forecast.table.round(0).set_index(["PROFILE", "horizon"]), kind="model"),
+            "entry_trend": Table(fc.trend.round(4), kind="model"),
+            "entry_cells": Table(fc.entries.round(2), counts=("entrants",), percent_of={"rate": "entrants"}),
+            "exit_probabilities": Table(fc.exits.round(4), counts=("children",),
+                                        percent_of={"p_leave_care": "children", "p_move": "children"}),
+            "forecast": Table(fc.table.round(0).set_index(["PROFILE", "horizon"]), kind="model"),
+            "forecast_detail": Table(fc.detail.round(0).set_index(["DIMENSION", "GROUP", "horizon"]), kind="model"),
+            "forecast_spend": Table(fc.spend.round(-2).set_index(["GROUP", "horizon"]), kind="model"),
             "backtest": Table(self.backtest.table.round(2), counts=("observed",),
                               percent_of={c: "observed" for c in ["estimate", "low", "high", "ape"]}),
             "backtest_summary": Table(self.backtest.summary.round(3).set_index("horizon"), kind="model"),
@@ -153,14 +155,30 @@ class SufficiencyResult(Result):
             "forecast_demand": {p: {str(int(r.YEAR)): Estimate(r.estimate, r.low, r.high)
                                     for r in g.itertuples()}
                                 for p, g in self.forecast.table.round(0).groupby("PROFILE", sort=False)},
-            "forecast_entry_growth_pct_per_year": dict(zip(self.forecast.trend["PROFILE"],
-                                                           self.forecast.trend["growth_pct"].round(2))),
+            "forecast_entry_trend": _trend_test(self.forecast.trend),
             "backtest": self.backtest.to_dict(),
         }
 
 
+def _trend_test(trend: pd.DataFrame) -> Test | None:
+    if not len(trend) or pd.isna(trend["p_value"].iloc[0]):
+        return None
+    r = trend.iloc[0]
+    return Test(round(float(r["statistic"]), 4), None, round(float(r["p_value"]), 4),
+                f"trend in entries, {r['test']}: {'used' if r['trend_used'] else 'not supported, entries flat'}")
+
+
+def forecast_inputs(region: CleanRegion, placements: pd.DataFrame, years: list[int],
+                    profiles: pd.DataFrame | None = None) -> sf.ForecastData:
+    """The forecast's states from the 903 alone: quarter ends from 30 June before the first census year
+    (the first return's first quarter end) to the last 31 March; profiles (LA, CHILD, YEAR, PROFILE) optional."""
+    return sf.forecast_data(placements, region.c903.header, pd.Timestamp(years[0] - 1, 6, 30),
+                            pd.Timestamp(years[-1], 3, 31), profiles)
+
+
 def fit(region: CleanRegion, placements: pd.DataFrame, instrument: Instrument, now: pd.Timestamp,
-        lookback_days: int, start: pd.Timestamp, end: pd.Timestamp, seed: int) -> SufficiencyResult:
+        lookback_days: int, start: pd.Timestamp, end: pd.Timestamp, seed: int,
+        unit_costs: dict[str, float] | None = None) -> SufficiencyResult:
     """Every step of question 5 on validated data; child-level frames stay inside this function."""
     require_inputs(region)  # needs assessments and provider register
     data = prepare(region, placements, instrument, now, lookback_days)
@@ -180,6 +198,7 @@ def fit(region: CleanRegion, placements: pd.DataFrame, instrument: Instrument, n
                          for m, d in market_excluded.items() for r, n in d.items()])
     entries = data.entries
     opts = sf.ForecastOptions(seed=seed)
+    fdata = forecast_inputs(region, placements, data.years, yearly[["LA", "CHILD", "YEAR", "PROFILE"]])
     return SufficiencyResult(
         now=data.now, years=list(data.years), councils=list(data.councils), n_current=len(current),
         profile_by_council=sn.profile_counts(current, "LA", data.councils),
@@ -199,6 +218,6 @@ def fit(region: CleanRegion, placements: pd.DataFrame, instrument: Instrument, n
         gap=sg.gap_analysis(gap_kids, settings, instrument, data.councils, excluded=gap_excluded),
         nearest_left_out=left, local=sg.local_summary(per_child),
         entries_by_year=sf.entry_counts(entries.loc[entries["YEAR"] >= data.years[0]], data.years),
-        forecast=sf.forecast_demand(yearly, entries, data.years[-1], opts),
-        backtest=sf.backtest(yearly, entries, opts),
+        forecast=sf.forecast_demand(fdata, data.years[-1], opts, unit_costs),
+        backtest=sf.backtest(fdata, sf.ForecastOptions(seed=seed, draws=500)),
     )

@@ -76,7 +76,10 @@ def backtest(summary: pd.DataFrame) -> str:
     return ("Forecasting from earlier years, the mean absolute percentage error for children looked after in all: " +
             "; ".join(f"{h} year{'s' if h > 1 else ''} ahead **{r.mape_total:.1f}%** ({int(r.origins)} origins)"
                       for h, r in s.iterrows()) +
-            "; by need profile " + "; ".join(f"{r.mape_profiles:.1f}%" for _, r in s.iterrows()) +
+            "; by age band " + "; ".join(f"{r.mape_age_bands:.1f}%" for _, r in s.iterrows()) +
+            "; by placement type " + "; ".join(f"{r.mape_placement_types:.1f}%" for _, r in s.iterrows()) +
+            ("; by need profile " + "; ".join(f"{r.mape_profiles:.1f}%" for _, r in s.iterrows())
+             if s["mape_profiles"].notna().any() else "") +
             ". The share of observed counts inside the 95% interval: " +
             "; ".join(f"{r.coverage:.0%}" for _, r in s.iterrows()) + ".")
 
