@@ -110,7 +110,7 @@ class SufficiencyResult(Result):
             "gap_shortfall": Table(cells, counts=("shortfall", "shortfall_all_needs"), by=("REACH", "PROFILE"),
                                    totals_shown=True, follows=able),
             "gap_rules": Table(self.gap.rules.assign(label=self.gap.rules["rule"].map(sg.RULE_LABELS)),
-                               counts=("children", "shortfall"), by=("REACH",), totals_shown=True),
+                               counts=("children", "shortfall"), by=("REACH",), totals_shown=False),
             "nearest_children_left_out": Table(self.nearest_left_out, counts=("children",)),
             "nearest_suitable_categories": Table(local.categories, counts=("children",),
                                                  percent_of={"percent": "children"}, by=("market",), totals_shown=True),
