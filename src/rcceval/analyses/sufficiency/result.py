@@ -96,7 +96,10 @@ class SufficiencyResult(Result):
                                                  percent_of={c: "children" for c in PCT} | {"median_gap_days": "children"}),
             "needs_after_stable_placement": Table(self.stable.groups.round(3), counts=("placements",),
                                                   percent_of={c: "placements" for c in STABLE_MEANS}),
-            "needs_after_stable_placement_timing": Table(self.stable.timing.round(3), counts=("placements",),
+            "needs_after_stable_placement_timing": Table(self.stable.timing.round(3) if self.stable.timing is not None
+                                                         else pd.DataFrame(columns=["group", "window", "placements",
+                                                                                    "mean_change"]),
+                                                         counts=("placements",),
                                                          percent_of={"mean_change": "placements"}, by=("group",),
                                                          totals_shown=True),
             "needs_after_stable_placement_model": Table(self.stable.model.round(4), kind="model"),
