@@ -148,19 +148,27 @@ if full:
     display(Markdown(text.need_level(result)))
 
 # %% [markdown]
-# **Do needs fall after a stable placement?** Placements starting in the analysis window with needs in
-# force at the start and a follow-up assessment 9-15 months later (the first dated 274-456 days after
-# the start). *Stable*: still in the same placement at the follow-up; otherwise the child *moved*
-# (after an unplanned or a planned ending). Raw changes mix in regression to the mean (children whose
-# placement broke down started higher), so the comparison that counts is the adjusted one: ordinary
-# least squares of the change on stability, the baseline level, age band at the start and the days
-# between assessments, with standard errors clustered by child.
+# **Need level and placement stability (an association).** Placements starting in the analysis
+# window with needs in force at the start and a follow-up assessment 9-15 months later (the first dated
+# 274-456 days after the start). *Stable*: still in the same placement at the follow-up; otherwise the
+# child *moved* (after an unplanned or a planned ending). The follow-up window is fixed relative to the
+# placement's start and the same for every group, so an assessment brought forward by a breakdown cannot
+# count before 274 days; within it, the groups are compared in like bands of about two months (274-334,
+# 335-395, 396-456 days), and the table of timing shows how many placements of each group fall in each
+# band. Raw changes mix in regression to the mean (children whose placement broke down started higher),
+# so the comparison that counts is the adjusted one: ordinary least squares of the change on stability,
+# the baseline level, age band at the start and the follow-up band, with standard errors clustered by
+# child. Stability is not assigned: the difference is an association.
 
 # %%
 if full:
-    display(shown["needs_after_stable_placement"].drop(columns="group").set_index("label"))
+    groups = shown["needs_after_stable_placement"]
+    display(groups.drop(columns="group").set_index("label"))
+    display(shown["needs_after_stable_placement_timing"].set_index(["group", "window"]))
     display(shown["needs_after_stable_placement_model"])
-    display(Markdown(text.stable_placement(result, shown["stable_placement_effect"])))
+    median_days = {r.label: r.median_days for r in groups.itertuples() if pd.notna(r.median_days)}
+    display(Markdown(text.stable_placement(shown["stable_placement_difference"], result.stable.n_placements,
+                                           result.stable.n_children, median_days)))
 
 # %% [markdown]
 # ## 3. Provision map
@@ -183,17 +191,32 @@ if full:
 # ## 4. Gap: children of each need profile against the places able to meet them
 #
 # *In scope*: children looked after on the date who are placed in a registered setting (their URN is in
-# the register); foster care has no register (section 5 treats it). For a group of children (a profile
-# in a council, a profile across the region, all profiles of a council, everyone), the **shortfall** at a
-# reach is the number who could **not** each be given a different place able to meet their needs
-# within that reach, even if every place in the register were free for them (a maximum flow of children
-# to suitable settings, each setting taking up to its registered places). Each group is taken on its
-# own, so rows do not add up; the *Region, all profiles* row is everyone competing for the same places.
-# *Places able* counts the places within the reach that can meet at least one child of the group.
+# the register); foster care has no register (section 5 treats it). Places held on the date by children
+# of the 903 who are outside the scope (no needs assessment in force, a domain not rated, home unknown)
+# are taken: each setting's places less those children (never below none). For a group of children (a
+# profile in a council, a profile across the region, all profiles of a council, everyone), the
+# **shortfall** at a reach is the number who could **not** each be given a different place able to meet
+# their needs within that reach, even if every other place were free for them (a maximum flow of children
+# to suitable settings, each setting taking up to its free places). Each group is taken on its own, so
+# rows do not add up; the *Region, all profiles* row is everyone competing for the same places.
+# *Places able* counts the free places within the reach that can meet at least one child of the group.
+#
+# **Every shortfall is a lower bound ("at least").** Places held by children of councils outside the
+# data, and whether a place is vacant at all, are not known, so they are counted as free.
+#
+# **Matching rules, side by side.** The headline asks a setting to meet the child's *intensity* of need
+# in every domain at once. The sensitivity analysis asks it to meet every domain at once at the
+# intensity *and frequency* required (the register rates one capability level per domain, taken to cover
+# needs up to that level in severity and in how often they show: a domain with a need requires capability
+# of at least its intensity and its frequency). For comparison, *each domain judged alone* counts, for
+# each domain by itself, the children against the places meeting that domain, and takes the worst domain:
+# the loosest rule. Each rule is at least as strict as the one before.
 
 # %%
 if full:
     display(shown["gap_children_left_out"].set_index("reason"))
+    display(Markdown("Places held by children outside the scope, netted out:"))
+    display(shown["gap_places_netted_out"].set_index("measure"))
     children, shortfall = shown["gap_children"], shown["gap_shortfall"]
     display(Markdown("Children in scope (placed in a registered setting), by council and need profile:"))
     display(children)
@@ -201,12 +224,19 @@ if full:
     overall = overall.reindex(index=[*result.councils, sg.REGION], columns=list(sg.REACHES)).rename(columns=sg.REACH_LABELS)
     overall.insert(0, "Children in scope", children["Total"].rename({"Total": sg.REGION}).reindex(overall.index).to_numpy())
     overall.index.name, overall.columns.name = None, None
-    display(Markdown("**Shortfall, all need profiles together**, by council and reach:"))
+    display(Markdown("**Shortfall (at least), all need profiles together**, by council and reach:"))
     display(overall)
     fig = splot.shortfall_heatmaps(shortfall, children, sg.REACH_LABELS)
     report.publish.figure("shortfall_heatmap", fig)
     plt.show()
-    display(Markdown(text.shortfall(shown["region_shortfall_all_profiles"], children)))
+    rules = shown["gap_rules"]
+    rules = rules.loc[rules["REACH"].isin(sg.REACHES)].pivot(index="REACH", columns="label", values="shortfall")
+    rules = rules.reindex(index=list(sg.REACHES), columns=[sg.RULE_LABELS[r] for r in sg.RULES])
+    rules.index, rules.columns.name = rules.index.map(sg.REACH_LABELS), None
+    display(Markdown("**Region-wide shortfall (at least) under each matching rule**, all profiles together:"))
+    display(rules)
+    display(Markdown(text.shortfall(shown["region_shortfall_at_least_by_rule"], children,
+                                    shown["gap_places_netted_out"])))
 
 # %% [markdown]
 # ## 5. As local as possible, as specialist as necessary
@@ -278,8 +308,8 @@ if report.section("forecast"):
     display(Markdown(text.backtest(result.backtest.summary)))
 
 # %% [markdown]
-# **Limits.** The register has no vacancies: the gap and the nearest-suitable measure are about
-# where suitable places are, not whether they are free, and the register's out-of-region settings are
+# **Limits.** The register has no vacancies: the gap (a lower bound) and the nearest-suitable measure
+# are about where suitable places are, not whether they are free, and the register's out-of-region settings are
 # those the data lists, not all of England. Foster care is measured against the carers in use. The
 # forecast carries forward the rates of the three years before the origin (changes in practice are not
 # modelled) and the need profile is an allocation, not a state with transitions of its own.

@@ -149,7 +149,7 @@ def test_needs_after_a_stable_placement_recovers_a_known_effect():
     header = pd.DataFrame({"LA": "A", "CHILD": kids, "DOB": born})
     res = sn.needs_after_stable_placement(placements, wide, header, INS, pd.Timestamp("2021-01-01"),
                                           pd.Timestamp("2021-12-31"), lookback_days=183)
-    eff = res.effect
+    eff = res.difference
     assert eff["ci_low"] < -0.4 < eff["ci_high"] and eff["ci_high"] < 0
     # the Wald z of the effect (clustered SE, normal reference) agrees with its interval and p-value
     se = (eff["ci_high"] - eff["ci_low"]) / (2 * 1.959963984540054)
@@ -158,6 +158,41 @@ def test_needs_after_a_stable_placement_recovers_a_known_effect():
     g = res.groups.set_index("group")
     assert g.loc["stable", "placements"] + g.loc["moved_unplanned", "placements"] == n
     assert g.loc["moved_planned", "placements"] == 0
+
+
+def test_stable_placement_compares_like_follow_up_windows():
+    # No association with stability: the change depends only on the follow-up band (0 in 274-334 days,
+    # -0.6 in 396-456 days), but children who moved are assessed sooner (all in the first band), as after
+    # trouble. The raw means differ by about -0.3; compared within like bands the difference is about 0.
+    rng = np.random.default_rng(11)
+    n = 800
+    start = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    stable = np.arange(n) < n // 2
+    days = np.where(stable, np.where(np.arange(n) % 2 == 0, rng.integers(280, 330, n), rng.integers(400, 450, n)),
+                    rng.integers(280, 330, n))
+    follow = start + pd.to_timedelta(days, unit="D")
+    end = pd.Series(np.where(stable, pd.NaT, start + pd.Timedelta(days=100)), dtype="datetime64[ns]")
+    base = rng.uniform(0.5, 2.5, n)
+    after = base - 0.6 * (days >= 396) + rng.normal(0, 0.1, n)
+    kids = [str(i) for i in range(n)]
+    placements = pd.DataFrame({"LA": "A", "CHILD": kids, "START": start, "END": end,
+                               "ENDING": np.where(stable, "open", "unplanned_change")})
+    wide = pd.concat([pd.DataFrame({"LA": "A", "CHILD": kids, "ASSESSMENT_DATE": start - pd.Timedelta(days=10),
+                                    **{c: base for c in ICOLS}}),
+                      pd.DataFrame({"LA": "A", "CHILD": kids, "ASSESSMENT_DATE": follow, **{c: after for c in ICOLS}})])
+    header = pd.DataFrame({"LA": "A", "CHILD": kids, "DOB": start - pd.Timedelta(days=3650)})
+    res = sn.needs_after_stable_placement(placements, wide, header, INS, pd.Timestamp("2021-01-01"),
+                                          pd.Timestamp("2021-12-31"), lookback_days=183)
+    g = res.groups.set_index("group")
+    assert g.loc["stable", "mean_change"] - g.loc["moved_unplanned", "mean_change"] < -0.25   # raw: misleading
+    d = res.difference
+    assert d["ci_low"] < 0 < d["ci_high"] and abs(d["estimate"]) < 0.03
+    t = res.timing.set_index(["group", "window"])["placements"]
+    assert t[("stable", "274-334 days")] == 200 and t[("stable", "396-456 days")] == 200
+    assert t[("moved_unplanned", "274-334 days")] == 400 and t[("moved_unplanned", "396-456 days")] == 0
+    assert t[("stable", "335-395 days")] == 0 and g.loc["moved_unplanned", "median_days"] < 335
+    assert list(sn.window_labels(pd.Series([274, 334, 335, 395, 396, 456]))) == [
+        "274-334 days", "274-334 days", "335-395 days", "335-395 days", "396-456 days", "396-456 days"]
 
 
 # ------------------------------------------------------------------------------ gap tables

@@ -50,7 +50,10 @@ def _result() -> SufficiencyResult:
                            "places_able": 30}
                           for r in sg.REACHES for p, a, s in [("straightforward", "S1", 1), ("straightforward", "S2", 2),
                                                               ("straightforward", sg.REGION, 3), (sg.ALL, sg.REGION, 3)]])
-    gap = sg.GapResult(children=by_council, cells=cells, excluded=pd.DataFrame(columns=["reason", "children"]))
+    rules = pd.DataFrame([{"REACH": r, "rule": rule, "children": 9, "shortfall": v}
+                          for r in sg.REACHES for rule, v in zip(sg.RULES, (1, 3, 5))])
+    gap = sg.GapResult(children=by_council, cells=cells, excluded=pd.DataFrame(columns=["reason", "children"]),
+                       rules=rules)
     local = sg.LocalResult(None, pd.DataFrame({"market": ["foster", "registered"], "profile": [sg.ALL, sg.ALL],
                                                "children": [40, 9], "in_nearest": [10, 3], "met_locally": [20, 8]}),
                            None)
@@ -78,11 +81,15 @@ def test_headlines_exact():
         "not_assessed": Cell(3, "profile_by_council", "Total", "Not assessed"),
         "all": Cell(33, "profile_by_council", "Total", "Total")}
     assert h["need_level_peak_ages"] == [7, 11]
-    assert h["stable_placement_effect"] == Estimate(0.0108, -0.013, 0.0346)
+    assert h["stable_placement_difference"] == Estimate(0.0108, -0.013, 0.0346)
     assert h["stable_placement_test"] == TestResult(0.8901, None, 0.3734, "Wald z, SE clustered by child")
-    assert h["region_shortfall_all_profiles"]["council"] == Cell(
+    assert h["region_shortfall_at_least_all_profiles"]["council"] == Cell(
         3, "gap_shortfall", {"REACH": "council", "PROFILE": sg.ALL, "AREA": sg.REGION}, "shortfall")
-    assert h["shortfall_by_profile_area"]["anywhere"]["straightforward"]["S2"].value == 2
+    assert h["shortfall_at_least_by_profile_area"]["anywhere"]["straightforward"]["S2"].value == 2
+    assert h["shortfall_bound"] == "lower"
+    assert h["region_shortfall_at_least_by_rule"]["within_20_miles"] == {
+        rule: Cell(v, "gap_rules", {"REACH": "within_20_miles", "rule": rule}, "shortfall")
+        for rule, v in zip(sg.RULES, (1, 3, 5))}
     assert h["pct_in_nearest_suitable"] == {"foster": Share(10, 40), "registered": Share(3, 9)}
     assert h["pct_placed_locally_needs_met"] == {"foster": Share(20, 40), "registered": Share(8, 9)}
     assert h["forecast_demand"] == {"all": {"2026": Estimate(445.0, 410.0, 485.0)}}

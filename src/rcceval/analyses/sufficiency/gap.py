@@ -17,11 +17,28 @@ Definitions (stated in the report as well):
   (straight line between sector centroids) of the child's home sector; `region` = a setting in any
   council of the data; `anywhere` = any setting in the register, including those out of region
   (register LA not a council of the data, e.g. "OUT").
+- **Places free for the children in scope**: a setting's registered PLACES less the children of the
+  903 looked after on the date who are placed there but are outside the scope (no needs assessment
+  in force, a domain not rated, home sector unknown): their places are taken (`net_places`; a
+  setting holding more such children than places counts as full, and is counted).
 - **Placeable and shortfall**: for a group of children (a need profile in a council, a profile
   across the region, all profiles of a council, everyone), `placeable` is the largest number of
   them who could each be given a different suitable place within the reach at once if every place
-  in the register were free for them (a maximum flow: child -> suitable setting -> its PLACES);
-  `shortfall` = children - placeable. Each group is taken on its own, so groups compete only
+  free for them (above) were theirs to take (a maximum flow: child -> suitable setting -> its
+  free places); `shortfall` = children - placeable. **The shortfall is a lower bound** ("at least
+  N"): places held by children of councils outside the data, and whether a place is vacant at all,
+  are unknown, so every such place is counted as free; each group is judged alone; and the cost of
+  distance within a reach is nil.
+- **Matching rules** (`RULES`): `domain_alone` judges each domain by itself (for each domain, the
+  children against the places whose capability meets that domain's intensity; the rule's shortfall
+  is the largest over domains): the loosest rule, shown only for comparison. `every_domain` (the
+  headline) asks a setting to meet the child's intensity in every domain at once. `all_needs` (the
+  sensitivity analysis) asks it to meet every domain at once at the intensity *and* frequency
+  required: the register rates one capability level (0-3) per domain, taken to cover needs up to
+  that level both in severity and in how often they show, so a domain with a need (intensity 1+)
+  requires capability max(intensity, frequency); a frequency not rated falls back to the
+  intensity. Each rule is at least as strict as the one before, so its shortfall is at least as
+  large. Each group is taken on its own, so groups compete only
   within themselves: shortfalls of different rows do not add up, and the whole-region row (all
   profiles, all councils) is the figure with everyone competing. `places_able` is the number of
   places in settings within the reach able to meet at least one child of the group.
@@ -45,7 +62,7 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
-from rcceval.derive.needs import capability, intensity_cols
+from rcceval.derive.needs import capability, frequency_cols, intensity_cols
 from rcceval.spec import codes
 from rcceval.spec.datasets import NEED_TIERS
 from rcceval.spec.instruments import Instrument
@@ -57,6 +74,11 @@ REACH_LABELS = {"council": "Within the council", "within_20_miles": "Within 20 m
 ALL = "all"
 REGION = "Region"
 CHUNK = 512
+RULES = ("domain_alone", "every_domain", "all_needs")
+RULE_LABELS = {"domain_alone": "Each domain judged alone (comparison)",
+               "every_domain": "Every domain at once, intensity (headline)",
+               "all_needs": "Every domain at once, intensity and frequency (sensitivity)"}
+BOUND = "lower"   # every published shortfall is a lower bound: at least this many children
 
 
 @dataclass(frozen=True)
@@ -114,21 +136,50 @@ def can_meet(needs: np.ndarray, caps: np.ndarray) -> np.ndarray:
     return out
 
 
+def requirements(children: pd.DataFrame, instrument: Instrument, rule: str = "every_domain") -> np.ndarray:
+    """(n, d) capability each child requires in each domain under a matching rule (see the module doc):
+    the intensity; under `all_needs`, max(intensity, frequency) where the intensity is 1 or more."""
+    need = children[intensity_cols(instrument)].to_numpy(float)
+    if rule != "all_needs":
+        return need
+    freq = children[frequency_cols(instrument)].to_numpy(float) if set(frequency_cols(instrument)) <= set(
+        children.columns) else np.full_like(need, np.nan)
+    return np.where(need >= 1, np.fmax(need, freq), need)
+
+
 def eligible(children: pd.DataFrame, settings: pd.DataFrame, instrument: Instrument,
-             options: GapOptions = GapOptions()) -> np.ndarray:
-    """(n children, m settings): the setting can meet the child's needs and may take the child."""
-    ok = can_meet(children[intensity_cols(instrument)].to_numpy(float),
-                  settings[list(instrument.capability_columns)].to_numpy(float))
+             options: GapOptions = GapOptions(), rule: str = "every_domain",
+             domains: list[int] | None = None) -> np.ndarray:
+    """(n children, m settings): the setting can meet the child's needs under `rule` (in the domains
+    given, every domain by default) and may take the child (age and secure-care rules).
+
+    Computed once per distinct profile (the required levels, and the age and secure-care flags the
+    rules read), then spread to the children holding it.
+    """
+    req = requirements(children, instrument, rule)
+    caps = settings[list(instrument.capability_columns)].to_numpy(float)
+    if domains is not None:
+        req, caps = req[:, domains], caps[:, domains]
     place = settings["PLACE"].to_numpy()
-    for code, age in options.min_age.items():
+    age = children["AGE"].to_numpy(float) if len(children) else np.zeros(0)
+    flags = [age >= a for a in options.min_age.values()] + \
+            [children["PLACE"].to_numpy() == code for code in options.restricted]
+    key = np.column_stack([req, *[f.astype(float) for f in flags]]) if len(children) else np.zeros((0, req.shape[1]))
+    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    ok = can_meet(uniq[:, :req.shape[1]], caps)
+    col = req.shape[1]
+    for code in options.min_age:
         cols = place == code
         if cols.any():
-            ok[:, cols] &= (children["AGE"].to_numpy(float) >= age)[:, None]
+            ok[:, cols] &= uniq[:, col].astype(bool)[:, None]
+        col += 1
     for code in options.restricted:
         cols = place == code
         if cols.any():
-            ok[:, cols] &= (children["PLACE"].to_numpy() == code)[:, None]
-    return ok
+            ok[:, cols] &= uniq[:, col].astype(bool)[:, None]
+        col += 1
+    return ok[inverse]
 
 
 def miles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -184,24 +235,30 @@ def max_placeable(edges: np.ndarray, places: np.ndarray) -> int:
 
 @dataclass
 class GapResult:
-    """The gap by need profile, area and reach.
+    """The gap by need profile, area and reach; every shortfall a lower bound (BOUND, see the module doc).
 
     children: children in scope, council (rows) by profile (columns), for a crosstab;
     cells: one row per REACH, PROFILE (tiers and 'all') and AREA (councils and 'Region') with
-    children, placeable, shortfall and places_able; excluded: children left out, by reason.
+    children, placeable, shortfall (headline rule, every domain at once), shortfall_all_needs (the
+    sensitivity rule: intensity and frequency) and places_able (free places able to meet at least one
+    child of the group); rules: the whole region (all profiles) by REACH and rule (RULES): children,
+    shortfall; occupancy: the places netted out (net_places); excluded: children left out, by reason.
     """
 
     children: pd.DataFrame
     cells: pd.DataFrame
     excluded: pd.DataFrame
+    rules: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["REACH", "rule", "children", "shortfall"]))
+    occupancy: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["measure", "value"]))
+    bound: str = BOUND
 
-    def shortfall(self, reach: str) -> pd.DataFrame:
+    def shortfall(self, reach: str, column: str = "shortfall") -> pd.DataFrame:
         """Shortfall of one reach: areas (rows) by profiles (columns)."""
         c = self.cells.loc[self.cells["REACH"].eq(reach)]
-        return c.pivot(index="AREA", columns="PROFILE", values="shortfall")
+        return c.pivot(index="AREA", columns="PROFILE", values=column)
 
     def to_dict(self) -> dict:
-        out: dict = {}
+        out: dict = {"bound": self.bound}
         for reach in REACHES:
             c = self.cells.loc[self.cells["REACH"].eq(reach)]
             out[reach] = {p: dict(zip(g["AREA"], g["shortfall"])) for p, g in c.groupby("PROFILE", sort=False)}
@@ -225,21 +282,60 @@ def gap_children(current: pd.DataFrame, settings: pd.DataFrame, lookup: pd.DataF
     return in_reg.loc[keep].reset_index(drop=True), excluded
 
 
+def net_places(settings: pd.DataFrame, current: pd.DataFrame, in_scope: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Settings with PLACES_FREE: registered PLACES less the children looked after on the date (current:
+    LA, CHILD, URN, from the 903 episodes open on it) placed there who are outside the scope (not in
+    in_scope, LA and CHILD); never below 0. Also the table of what was netted out (measure, value)."""
+    key = ["LA", "CHILD"]
+    mine = pd.MultiIndex.from_frame(in_scope[key].astype(str)) if len(in_scope) else pd.MultiIndex.from_tuples([], names=key)
+    cur = current.loc[current["URN"].ne(codes.NO_URN) & current["URN"].isin(set(settings["URN"]))]
+    outside = cur.loc[~pd.MultiIndex.from_frame(cur[key].astype(str)).isin(mine)]
+    held = outside.groupby("URN").size().reindex(settings["URN"]).fillna(0).astype(int).to_numpy()
+    places = settings["PLACES"].to_numpy(np.int64)
+    out = settings.assign(OCCUPIED_OUT_OF_SCOPE=held, PLACES_FREE=np.clip(places - held, 0, None))
+    netted = np.minimum(held, places)
+    table = pd.DataFrame({"measure": ["register places", "children outside the scope in registered settings",
+                                      "places netted out (held by children outside the scope)",
+                                      "settings holding more such children than places",
+                                      "places free for the children in scope"],
+                          "value": [int(places.sum()), int(len(outside)), int(netted.sum()),
+                                    int((held > places).sum()), int(out["PLACES_FREE"].sum())]})
+    return out, table
+
+
+def domain_alone_shortfall(children: pd.DataFrame, settings: pd.DataFrame, instrument: Instrument,
+                           places: np.ndarray, mask: np.ndarray | None = None,
+                           options: GapOptions = GapOptions()) -> int:
+    """The shortfall with each domain judged alone: the largest over domains of the children who cannot
+    each get a different place meeting that one domain's intensity (mask: (n, m) reach)."""
+    worst = 0
+    for d in range(len(instrument.domain_ids)):
+        edges = eligible(children, settings, instrument, options, "every_domain", [d])
+        if mask is not None:
+            edges &= mask
+        worst = max(worst, len(children) - max_placeable(edges, places))
+    return worst
+
+
 def gap_analysis(children: pd.DataFrame, settings: pd.DataFrame, instrument: Instrument, councils: list[str],
-                 options: GapOptions = GapOptions(), excluded: dict | None = None) -> GapResult:
+                 options: GapOptions = GapOptions(), excluded: dict | None = None,
+                 occupancy: pd.DataFrame | None = None) -> GapResult:
     """Children of each need profile and council against the places able to meet them, at each reach.
 
-    children: LA, PROFILE, AGE, PLACE, X, Y (home, metres) and I_<domain>; settings: LA, PLACE, PLACES,
-    X, Y and CAP_<DOMAIN> (register_settings). See the module doc for every definition.
+    children: LA, PROFILE, AGE, PLACE, X, Y (home, metres), I_<domain> (and F_<domain> for the all-needs
+    rule); settings: LA, PLACE, PLACES (or PLACES_FREE, from net_places), X, Y and CAP_<DOMAIN>
+    (register_settings). See the module doc for every definition.
     """
     children = children.reset_index(drop=True)
-    ok = eligible(children, settings, instrument, options)
+    ok = {rule: eligible(children, settings, instrument, options, rule) for rule in ("every_domain", "all_needs")}
     masks = reach_masks(children, settings, councils, options)
-    places = settings["PLACES"].to_numpy(np.int64)
+    col = "PLACES_FREE" if "PLACES_FREE" in settings.columns else "PLACES"
+    places = settings[col].to_numpy(np.int64)
     la, prof = children["LA"].to_numpy(), children["PROFILE"].to_numpy()
-    rows = []
+    rows, rules = [], []
     for reach in REACHES:
-        edges = ok & masks[reach]
+        edges = ok["every_domain"] & masks[reach]
+        joint = ok["all_needs"] & masks[reach]
         for area in [*councils, REGION]:
             in_area = np.ones(len(children), bool) if area == REGION else la == area
             for profile in [*NEED_TIERS, ALL]:
@@ -247,15 +343,23 @@ def gap_analysis(children: pd.DataFrame, settings: pd.DataFrame, instrument: Ins
                 sub = edges[sel]
                 n = int(sel.sum())
                 placeable = max_placeable(sub, places) if n else 0
+                joint_placeable = max_placeable(joint[sel], places) if n else 0
                 able = int(places[sub.any(axis=0)].sum()) if n else 0
                 rows.append({"REACH": reach, "PROFILE": profile, "AREA": area, "children": n,
-                             "placeable": placeable, "shortfall": n - placeable, "places_able": able})
+                             "placeable": placeable, "shortfall": n - placeable,
+                             "shortfall_all_needs": n - joint_placeable, "places_able": able})
+        n = len(children)
+        alone = domain_alone_shortfall(children, settings, instrument, places, masks[reach], options) if n else 0
+        whole = rows[-1]
+        rules += [{"REACH": reach, "rule": r, "children": n, "shortfall": v}
+                  for r, v in zip(RULES, (alone, whole["shortfall"], whole["shortfall_all_needs"]))]
     cells = pd.DataFrame(rows)
     counts = children.groupby(["LA", "PROFILE"]).size().unstack("PROFILE")
     counts = counts.reindex(index=councils, columns=list(NEED_TIERS)).fillna(0).astype(int)
     counts.columns.name, counts.index.name = None, None
     ex = pd.DataFrame({"reason": list((excluded or {}).keys()), "children": list((excluded or {}).values())})
-    return GapResult(counts, cells, ex)
+    occ = occupancy if occupancy is not None else pd.DataFrame(columns=["measure", "value"])
+    return GapResult(counts, cells, ex, pd.DataFrame(rules), occ)
 
 
 # ------------------------------------------------------------------------------ provision

@@ -11,12 +11,19 @@
 - Change between reviews: for consecutive assessments of the same child at most `max_gap_days`
   apart, the later level minus the earlier, by age at the pair's midpoint (nearest year); each
   child once per age. Within-child change shows the age pattern is not a cohort artefact.
-- Needs after a stable placement: placements started in a window with needs in force at the start
-  (baseline) and a follow-up assessment 9-15 months after the start (the first one dated in
-  [start + 274, start + 456] days). The placement was *stable* when it was still going on the
-  follow-up date, otherwise the child had *moved* (unplanned or planned). The change in level is
-  compared by ordinary least squares adjusted for baseline level (regression to the mean), age
-  band at the start and the days between the assessments, with standard errors clustered by child.
+- Need level and placement stability (an association, not an effect): placements started in a
+  window with needs in force at the start (baseline) and a follow-up assessment 9-15 months after
+  the start (the first one dated in [start + 274, start + 456] days). The placement was *stable*
+  when it was still going on the follow-up date, otherwise the child had *moved* (unplanned or
+  planned). The follow-up window is fixed relative to the placement's start, the same for every
+  group, so an assessment brought forward by a breakdown cannot fall earlier than 274 days; within
+  it, the window is cut into three bands of about two months (WINDOWS) and the groups are compared
+  within like bands: the change in level is compared by ordinary least squares adjusted for
+  baseline level (regression to the mean), age band at the start and the follow-up band (fixed
+  effects), with standard errors clustered by child; `timing` shows the placements and the mean
+  change of each group in each band, and the median days to follow-up, so a difference in timing
+  is seen. Stability is not assigned: children whose placements last may differ in ways the
+  adjustment does not capture, so the difference is an association.
 """
 from __future__ import annotations
 
@@ -33,6 +40,7 @@ from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
 
 Z95 = 1.959963984540054
+WINDOWS = ((274, 334), (335, 395), (396, 456))   # follow-up bands, days after the placement's start
 
 
 # ------------------------------------------------------------------------------------- audit
@@ -143,11 +151,13 @@ def change_between_reviews(assessments: pd.DataFrame, max_gap_days: int = 365, m
 
 @dataclass
 class StablePlacementResult:
-    """Change in need level after a stable placement versus a move.
+    """Change in need level for placements still going at follow-up versus those that had ended.
 
-    groups: group, placements, mean_baseline, mean_follow_up, mean_change, ci_low, ci_high;
-    model: the adjusted OLS (term, estimate, ci_low, ci_high, p_value) with standard errors
-    clustered by child; effect: the adjusted difference stable minus moved (the `STABLE` term).
+    groups: group, placements, mean_baseline, mean_follow_up, mean_change, ci_low, ci_high,
+    median_days (start to follow-up); timing: group x follow-up band (window, placements,
+    mean_change); model: the adjusted OLS (term, estimate, ci_low, ci_high, p_value) with standard
+    errors clustered by child; difference: the adjusted difference stable minus moved (the `STABLE`
+    term), an association.
     """
 
     groups: pd.DataFrame
@@ -155,25 +165,33 @@ class StablePlacementResult:
     n_placements: int
     n_children: int
     statistic: float = float("nan")   # Wald z of the STABLE term (clustered SE)
+    timing: pd.DataFrame | None = None
 
     @property
-    def effect(self) -> dict:
+    def difference(self) -> dict:
         row = self.model.loc["STABLE"]
         return {k: row[k] for k in ("estimate", "ci_low", "ci_high", "p_value")}
 
     def to_dict(self) -> dict:
-        return {"stable_minus_moved": self.effect, "placements": self.n_placements}
+        return {"stable_minus_moved": self.difference, "placements": self.n_placements}
 
 
 GROUP_LABELS = {"stable": "Stable (same placement at follow-up)", "moved_unplanned": "Moved after an unplanned ending",
                 "moved_planned": "Moved after a planned ending"}
 
 
+def window_labels(days: pd.Series) -> pd.Series:
+    """The follow-up band (WINDOWS) of each number of days after the start, as "274-334 days"."""
+    edges = [WINDOWS[0][0] - 1, *[hi for _, hi in WINDOWS]]
+    names = [f"{lo}-{hi} days" for lo, hi in WINDOWS]
+    return pd.cut(days, edges, labels=names).astype(str)
+
+
 def needs_after_stable_placement(placements: pd.DataFrame, wide: pd.DataFrame, header: pd.DataFrame,
                                  instrument: Instrument, start: pd.Timestamp, end: pd.Timestamp,
-                                 lookback_days: int, follow_from_days: int = 274,
-                                 follow_to_days: int = 456) -> StablePlacementResult:
-    """Does the level of need fall more after a stable placement than after a move? (see module doc)."""
+                                 lookback_days: int, follow_from_days: int = WINDOWS[0][0],
+                                 follow_to_days: int = WINDOWS[-1][1]) -> StablePlacementResult:
+    """Is the change in need level different for placements still going at follow-up? (module doc)."""
     pl = placements.loc[(placements["START"] >= start) & (placements["START"] <= end),
                         KEY + ["START", "END", "ENDING"]].reset_index(drop=True)
     base = needs_at(pl, "START", wide, lookback_days)
@@ -192,22 +210,32 @@ def needs_after_stable_placement(placements: pd.DataFrame, wide: pd.DataFrame, h
     f["STABLE"] = stable.astype(int)
     f["CHANGE"] = f["FOLLOW_LEVEL"] - f["BASE_LEVEL"]
     f["DAYS"] = (f["ASSESSMENT_DATE"] - f["START"]).dt.days
+    f["WINDOW"] = window_labels(f["DAYS"])
     f = f.merge(header[KEY + ["DOB"]].drop_duplicates(KEY, keep="last"), on=KEY, how="left")
     f["AGE_BAND"] = age_band(whole_years(f["DOB"], f["START"])).fillna("16-17")
     g = f.groupby("GROUP")
     groups = pd.DataFrame({"placements": g.size(), "mean_baseline": g["BASE_LEVEL"].mean(),
                            "mean_follow_up": g["FOLLOW_LEVEL"].mean(), "mean_change": g["CHANGE"].mean(),
-                           "se": g["CHANGE"].std(ddof=1) / np.sqrt(g.size())}).reindex(list(GROUP_LABELS))
+                           "se": g["CHANGE"].std(ddof=1) / np.sqrt(g.size()),
+                           "median_days": g["DAYS"].median()}).reindex(list(GROUP_LABELS))
     groups["ci_low"] = groups["mean_change"] - Z95 * groups["se"]
     groups["ci_high"] = groups["mean_change"] + Z95 * groups["se"]
     groups = groups.drop(columns="se").reset_index(names="group")
     groups["placements"] = groups["placements"].fillna(0).astype(int)
     groups.insert(1, "label", groups["group"].map(GROUP_LABELS))
+    names = [f"{lo}-{hi} days" for lo, hi in WINDOWS]
+    t = f.groupby(["GROUP", "WINDOW"])["CHANGE"].agg(["size", "mean"])
+    t = t.reindex(pd.MultiIndex.from_product([list(GROUP_LABELS), names], names=["GROUP", "WINDOW"]))
+    timing = pd.DataFrame({"group": t.index.get_level_values(0), "window": t.index.get_level_values(1),
+                           "placements": t["size"].fillna(0).astype(int).to_numpy(),
+                           "mean_change": t["mean"].to_numpy()})
     cluster = pd.factorize(f["LA"].astype(str) + "|" + f["CHILD"].astype(str))[0]
-    fit = smf.ols("CHANGE ~ STABLE + BASE_LEVEL + C(AGE_BAND, Treatment('5-9')) + DAYS", data=f).fit(
+    ref = min(f["WINDOW"].unique(), default=names[0])
+    fit = smf.ols(f"CHANGE ~ STABLE + BASE_LEVEL + C(AGE_BAND, Treatment('5-9')) + C(WINDOW, Treatment('{ref}'))",
+                  data=f).fit(
         cov_type="cluster", cov_kwds={"groups": cluster})
     ci = fit.conf_int()
     model = pd.DataFrame({"estimate": fit.params, "ci_low": ci[0], "ci_high": ci[1], "p_value": fit.pvalues})
     model.index.name = "term"
     return StablePlacementResult(groups, model, len(f), int(pd.Series(cluster).nunique()),
-                                 float(fit.tvalues["STABLE"]))
+                                 float(fit.tvalues["STABLE"]), timing)

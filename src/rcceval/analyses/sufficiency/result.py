@@ -34,7 +34,7 @@ from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
 
 PCT = ("mean", "se", "ci_low", "ci_high")
-STABLE_MEANS = ("mean_baseline", "mean_follow_up", "mean_change", "ci_low", "ci_high")
+STABLE_MEANS = ("mean_baseline", "mean_follow_up", "mean_change", "ci_low", "ci_high", "median_days")
 
 
 def labels(table: pd.DataFrame) -> pd.DataFrame:
@@ -95,6 +95,12 @@ class SufficiencyResult(Result):
                                                  percent_of={c: "children" for c in PCT} | {"median_gap_days": "children"}),
             "needs_after_stable_placement": Table(self.stable.groups.round(3), counts=("placements",),
                                                   percent_of={c: "placements" for c in STABLE_MEANS}),
+            "needs_after_stable_placement_timing": Table(self.stable.timing.round(3) if self.stable.timing is not None
+                                                         else pd.DataFrame(columns=["group", "window", "placements",
+                                                                                    "mean_change"]),
+                                                         counts=("placements",),
+                                                         percent_of={"mean_change": "placements"}, by=("group",),
+                                                         totals_shown=True),
             "needs_after_stable_placement_model": Table(self.stable.model.round(4), kind="model"),
             "provision_by_type": Table(self.provision_by_type, kind="model"),
             "provision_by_capability": Table(self.provision_by_capability, kind="model"),
@@ -102,8 +108,11 @@ class SufficiencyResult(Result):
             "council_centres": Table(self.council_centres, kind="model"),
             "gap_children_left_out": Table(self.gap.excluded, counts=("children",)),
             "gap_children": Table(labels(self.gap.children), kind="crosstab"),
-            "gap_shortfall": Table(cells, counts=("shortfall",), by=("REACH", "PROFILE"), totals_shown=True,
-                                   follows=able),
+            "gap_places_netted_out": Table(self.gap.occupancy, counts=("value",)),
+            "gap_shortfall": Table(cells, counts=("shortfall", "shortfall_all_needs"), by=("REACH", "PROFILE"),
+                                   totals_shown=True, follows=able),
+            "gap_rules": Table(self.gap.rules.assign(label=self.gap.rules["rule"].map(sg.RULE_LABELS)),
+                               counts=("children", "shortfall"), by=("REACH",), totals_shown=False),
             "nearest_children_left_out": Table(self.nearest_left_out, counts=("children",)),
             "nearest_suitable_categories": Table(local.categories, counts=("children",),
                                                  percent_of={"percent": "children"}, by=("market",), totals_shown=True),
@@ -138,18 +147,25 @@ class SufficiencyResult(Result):
                                  for a, v in zip(g["AREA"], g["shortfall"])}
                              for p, g in cells.loc[cells["REACH"].eq(reach)].groupby("PROFILE", sort=False)}
                      for reach in sg.REACHES}
-        effect = self.stable.effect
+        rules = self.gap.rules
+        at_least = {r: {rule: Cell(int(v), "gap_rules", {"REACH": r, "rule": rule}, "shortfall")
+                        for rule, v in zip(g["rule"], g["shortfall"])}
+                    for r, g in rules.groupby("REACH", sort=False)}
+        effect = self.stable.difference
         return {
             "children_by_profile_now": {p: Cell(int(now.get(p, 0)), "profile_by_council", "Total", PROFILE_LABELS[p])
                                         for p in PROFILE_LABELS}
                                        | {"all": Cell(int(now.sum()), "profile_by_council", "Total", "Total")},
             "need_level_peak_ages": list(self.need_level.peaks),
-            "stable_placement_effect": Estimate(round(float(effect["estimate"]), 4), round(float(effect["ci_low"]), 4),
+            "stable_placement_difference": Estimate(round(float(effect["estimate"]), 4), round(float(effect["ci_low"]), 4),
                                                 round(float(effect["ci_high"]), 4)),
             "stable_placement_test": Test(round(float(self.stable.statistic), 4), None,
                                           round(float(effect["p_value"]), 4), "Wald z, SE clustered by child"),
-            "shortfall_by_profile_area": shortfall,
-            "region_shortfall_all_profiles": {r: shortfall[r][sg.ALL][sg.REGION] for r in sg.REACHES},
+            # every shortfall is a lower bound: at least this many children (gap.py's module doc)
+            "shortfall_bound": self.gap.bound,
+            "shortfall_at_least_by_profile_area": shortfall,
+            "region_shortfall_at_least_all_profiles": {r: shortfall[r][sg.ALL][sg.REGION] for r in sg.REACHES},
+            "region_shortfall_at_least_by_rule": at_least,
             "pct_in_nearest_suitable": {m: Share(int(r.in_nearest), int(r.children)) for m, r in alls.iterrows()},
             "pct_placed_locally_needs_met": {m: Share(int(r.met_locally), int(r.children)) for m, r in alls.iterrows()},
             "forecast_demand": {p: {str(int(r.YEAR)): Estimate(r.estimate, r.low, r.high)
@@ -191,6 +207,7 @@ def fit(region: CleanRegion, placements: pd.DataFrame, instrument: Instrument, n
     register, lookup = region.tables.get("provider_register"), region.tables.get("postcode_lookup")
     settings, settings_excluded = sg.register_settings(register, lookup, instrument)
     gap_kids, gap_excluded = sg.gap_children(current, settings, lookup, instrument)
+    free, netted = sg.net_places(settings, current, gap_kids)
     markets, market_excluded = sg.local_children(current, settings, lookup, register,
                                                  region.tables.get("placement_agreements"), instrument)
     per_child = {m: (kids, sg.nearest_suitable(kids, cands, instrument)) for m, (kids, cands) in markets.items()}
@@ -215,7 +232,7 @@ def fit(region: CleanRegion, placements: pd.DataFrame, instrument: Instrument, n
         provision_points=sg.provision_points(settings, data.councils),
         council_centres=sg.council_centres(settings, data.councils),
         n_settings=len(settings), n_places=int(settings["PLACES"].sum()), settings_excluded=dict(settings_excluded),
-        gap=sg.gap_analysis(gap_kids, settings, instrument, data.councils, excluded=gap_excluded),
+        gap=sg.gap_analysis(gap_kids, free, instrument, data.councils, excluded=gap_excluded, occupancy=netted),
         nearest_left_out=left, local=sg.local_summary(per_child),
         entries_by_year=sf.entry_counts(entries.loc[entries["YEAR"] >= data.years[0]], data.years),
         forecast=sf.forecast_demand(fdata, data.years[-1], opts, unit_costs),

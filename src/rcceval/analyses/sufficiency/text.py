@@ -33,13 +33,29 @@ def need_level(result) -> str:
             "after it, so the pattern is within children, not a difference between cohorts.")
 
 
-def stable_placement(result, effect: Any) -> str:
-    """effect: the published Estimate of stable minus moved."""
-    verdict = ("fell more" if effect.upper < 0 else "rose more" if effect.lower > 0 else "did not change differently")
-    return (f"Adjusted for the baseline level, age and time, the level of need after a stable placement {verdict} "
-            f"than after a move: difference {effect.value:+.3f} (95% CI {effect.lower:+.3f} to {effect.upper:+.3f}) "
-            f"on the 0-3 scale, from {result.stable.n_placements:,} placements of {result.stable.n_children:,} "
-            "children.")
+def stable_placement(difference: Any, n_placements: int, n_children: int,
+                     median_days: dict[str, Any] | None = None) -> str:
+    """difference: the published Estimate of stable minus moved (an association); median_days: the
+    published median days from the start to the follow-up assessment, by group."""
+    if difference.upper < 0:
+        verdict = ("the level of need went down by more (or up by less) in placements still going at the follow-up "
+                   "assessment than in placements that had ended")
+    elif difference.lower > 0:
+        verdict = ("the level of need went up by more (or down by less) in placements still going at the follow-up "
+                   "assessment than in placements that had ended")
+    else:
+        verdict = ("the change in the level of need in placements still going at the follow-up assessment was not "
+                   "distinguishable from that in placements that had ended")
+    timing = ""
+    if median_days:
+        timing = (" Follow-up assessments fell a median of " +
+                  "; ".join(f"{shown(v)} days after the start ({label})" for label, v in median_days.items()) + ".")
+    return (f"Comparing like follow-up windows (the same 274-456 days after the start for every group, in three "
+            f"bands), and adjusted for the baseline level and age band, {verdict}: difference "
+            f"{difference.value:+.3f} (95% CI {difference.lower:+.3f} to {difference.upper:+.3f}) on the 0-3 scale, "
+            f"from {n_placements:,} placements of {n_children:,} children.{timing} This is an association: "
+            "stability was not assigned, and children whose placements last may differ from those who move in ways "
+            "the adjustment does not capture.")
 
 
 def provision(result) -> str:
@@ -47,13 +63,28 @@ def provision(result) -> str:
     return f"{result.n_settings:,} settings with {result.n_places:,} places analysed ({left_out})."
 
 
-def shortfall(region_row: dict[str, Any], children: pd.DataFrame) -> str:
-    """region_row: the published region shortfall by reach; children: the published gap_children crosstab."""
+def shortfall(at_least: dict[str, dict[str, Any]], children: pd.DataFrame, netted: pd.DataFrame | None = None) -> str:
+    """at_least: the published region shortfall by reach and rule (region_shortfall_at_least_by_rule);
+    children: the published gap_children crosstab; netted: the published gap_places_netted_out table."""
+    def side_by_side(r: str) -> str:
+        v = at_least[r]
+        return (f"{sg.REACH_LABELS[r].lower()} at least **{shown(v['every_domain'])}** "
+                f"(at least {shown(v['all_needs'])} when frequency counts too)")
+
+    held = ""
+    if netted is not None and len(netted):
+        m = dict(zip(netted["measure"], netted["value"]))
+        held = (f" Places held on the date by children outside the scope are taken "
+                f"({shown(m['places netted out (held by children outside the scope)'])} of "
+                f"{shown(m['register places'])} register places).")
     return ("Region-wide, with everyone competing for the same places, the children in registered settings who "
-            "could not be given a place able to meet their needs: " +
-            "; ".join(f"{sg.REACH_LABELS[r].lower()} **{shown(v)}**" for r, v in region_row.items()) +
-            f" (of {shown(children.loc['Total', 'Total'])}). The full table (every profile, area and reach, with "
-            "the places able to meet each group) is `tables/gap_shortfall.csv`.")
+            "could not be given a place able to meet every need at once: " +
+            "; ".join(side_by_side(r) for r in sg.REACHES if r in at_least) +
+            f" (of {shown(children.loc['Total', 'Total'])})." + held +
+            " Each figure is a lower bound: places held by children of councils outside the data, and whether a "
+            "place is vacant at all, are not known, so every other place is counted as free. The full table (every "
+            "profile, area and reach, with the places able to meet each group) is `tables/gap_shortfall.csv`; "
+            "the three matching rules side by side are in `tables/gap_rules.csv`.")
 
 
 def nearest(in_nearest: dict[str, Any], met_locally: dict[str, Any], extra: pd.DataFrame) -> str:
