@@ -175,11 +175,9 @@ def test_serialise_round_trip_of_a_hand_made_model(tmp_path):
             "I_behaviour": {"hr": {"value": 0.5, "lower": 0.25, "upper": 1.0, "level": 0.95}, "robust_se": 0.25,
                             "p": 0.04}},
         "lr_test": {"statistic": 21.5, "df": 2, "p": 2e-05, "method": "likelihood ratio"},
-        "ph_test": {"method": "Schoenfeld residuals, rank time transform (lifelines proportional_hazard_test); "
-                              "fails: Holm-adjusted p < alpha",
+        "ph_test": {"method": "R cox.zph, km transform; fails: Holm-adjusted p < alpha",
                     "global": {"statistic": 3.5, "df": 2, "p": 0.17,
-                               "method": "Schoenfeld residuals, rank time transform (lifelines "
-                                         "proportional_hazard_test); fails: Holm-adjusted p < alpha"},
+                               "method": "R cox.zph, km transform; fails: Holm-adjusted p < alpha"},
                     "failing": [], "p_by_covariate": {"MISMATCH": 0.3, "I_behaviour": 0.04}},
         "excluded": {"no needs assessment in force": 7}, "dropped": [], "notes": ["a note"]}
     m = _cox()

@@ -32,7 +32,6 @@ from rcceval.analyses.survival.cox import (
     fit_cox,
     fit_time_varying_needs,
     ph_remedy,
-    ph_test,
 )
 from rcceval.analyses.survival.curves import (
     DAY_TIMES,
@@ -60,7 +59,7 @@ from rcceval.spec.instruments import Instrument
 __all__ = ["PlacementSurvival", "CoxSpec", "CoxModel", "KMResult", "CIFResult", "PHRemedy", "follow_up",
            "need_profiles", "need_clusters", "needs_intervals", "design", "survival_by_profile",
            "incidence_by_profile", "profile_summary", "grid_table", "fit_cox", "fit_cause_specific",
-           "fit_time_varying_needs", "ph_test", "ph_remedy", "compare_models"]
+           "fit_time_varying_needs", "ph_remedy", "compare_models"]
 
 @dataclass
 class PlacementSurvival:

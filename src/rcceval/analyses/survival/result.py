@@ -14,13 +14,11 @@ from typing import Any
 import pandas as pd
 
 from rcceval.analyses.survival.analysis import PlacementSurvival
-from rcceval.analyses.survival.cox import CoxModel
+from rcceval.analyses.survival.cox import PH_METHOD, CoxModel
 from rcceval.reporting.results import Cell, Count, Estimate, Result, Table, Test
 from rcceval.spec.instruments import Instrument
 
 CAUSE_ORDER = ("Unplanned ending", "Planned change", "Left care")
-PH_METHOD = ("Schoenfeld residuals, rank time transform (lifelines proportional_hazard_test); "
-             "fails: Holm-adjusted p < alpha")
 LR = "likelihood ratio"
 
 
