@@ -25,7 +25,7 @@ from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
 from rcceval.reporting.disclosure import DisclosureSettings
 from rcceval.reporting.publish import CHILD_LEVEL_COLUMNS, Publisher
-from rcceval.reporting.results import SUPPRESSED, Estimate, Result, serialise
+from rcceval.reporting.results import SUPPRESSED, Count, Estimate, Result, serialise
 from rcceval.reporting.results import Test as StatTest
 from rcceval.spec.instruments import load_instrument
 from rcceval.synth import generate
@@ -241,3 +241,33 @@ def test_survival_result_is_frozen(results):
     assert isinstance(q2, SurvivalResult)
     with pytest.raises(AttributeError):
         q2.main = None
+
+
+# ---- question 3's unit-cost side on the 903 alone ----------------------------------------------------
+def test_unit_cost_by_type_of_hand_made_placements():
+    from rcceval.analyses.costing.unit import analyse_unit_costs
+    cp = load_costing(ROOT / "parameters" / "costing.yaml", n_domains=len(INST.domain_ids))
+    frame = pd.DataFrame([
+        {"PLACE": "U6", "PLACE_PROVIDER": "PR1", "DURATION_DAYS": 365.25, "ENDING": "unplanned_change"},
+        {"PLACE": "U6", "PLACE_PROVIDER": "PR1", "DURATION_DAYS": 730.5, "ENDING": "open"},
+        {"PLACE": "U6", "PLACE_PROVIDER": "PR4", "DURATION_DAYS": 146.1, "ENDING": "planned_change"},
+        {"PLACE": "U6", "PLACE_PROVIDER": "PR4", "DURATION_DAYS": 0, "ENDING": "left_care"},   # no follow-up: out
+    ])
+    r = analyse_unit_costs(frame, cp)
+    t = r.by_type.set_index("cost_group")
+    assert list(t.index) == ["in_house_foster", "ifa_foster", "All"]
+    assert t["placements"].tolist() == [2, 1, 3] and t["moves"].tolist() == [1, 1, 2]
+    assert t["child_years"].tolist() == pytest.approx([3.0, 0.4, 3.4])
+    w1, w2, P = cp.unit_costs["in_house_foster"].value, cp.unit_costs["ifa_foster"].value, cp.process_cost.value
+    wy = 365.25 / 7
+    assert t.loc["in_house_foster", "placement_cost_per_child_year"] == pytest.approx(w1 * wy)
+    assert t.loc["All", "placement_cost_per_child_year"] == pytest.approx((3 * w1 + 0.4 * w2) * wy / 3.4)
+    assert t.loc["ifa_foster", "process_cost_per_child_year"] == pytest.approx(2.5 * P)
+    assert t.loc["All", "cost_per_child_year"] == pytest.approx((3 * w1 + 0.4 * w2) * wy / 3.4 + 2 * P / 3.4)
+    assert t.loc["All", "spend"] == pytest.approx((3 * w1 + 0.4 * w2) * wy + 2 * P)
+    # Garwood 95% interval for 1 event: (0.025318, 5.571643) events, per 3 child-years
+    assert t.loc["in_house_foster", "moves_per_child_year_lower"] == pytest.approx(0.025318 / 3, abs=1e-6)
+    assert t.loc["in_house_foster", "moves_per_child_year_upper"] == pytest.approx(5.571643 / 3, abs=1e-6)
+    h = r.headlines()
+    assert h["moves_per_child_year"].value == pytest.approx(2 / 3.4) and h["placements_costed"] == Count(3)
+    assert set(r.sources["figure"]) == {f"unit.{g}" for g in cp.unit_costs} | {"process_cost"}
