@@ -123,3 +123,16 @@ def break_even(be: dict, process_cost: float) -> str:
         text += (f" The moves averted would pay for the difference if each move cost "
                  f"{money(be['break_even_process_cost_per_move'])} (costing.yaml: {money(process_cost)}).")
     return text
+
+
+def unit_costs(shown: dict[str, Any]) -> str:
+    """The unit-cost side from its published headlines (analyses/costing/unit.py)."""
+    mv = shown["moves_per_child_year"]
+    mv = mv.value if isinstance(mv, Guarded) else mv
+    rate = ("–" if hidden(mv) or not isinstance(mv, Estimate)
+            else f"{mv.value:.2f} ({mv.lower:.2f} to {mv.upper:.2f})")
+    return (f"Under unit costs ({shown['price_year']} prices), a child-year in care costs **"
+            f"{money(shown['unit_cost_per_child_year'])}** on average over the {count(shown['placements_costed'])} "
+            f"placements costed, of which **{money(shown['process_cost_per_child_year'])}** "
+            f"({pct(shown['process_cost_share'])}) is the process cost of moves: {rate} moves per child-year at "
+            f"{money(shown['process_cost_per_move'])} a move.")
