@@ -220,7 +220,7 @@ def test_survival_headline_names_mismatch_and_the_strongest_need():
     t = q2text.headlines(r)
     assert "**22.4%** of placements of children with extensive and enduring needs" in t
     assert "against **5.0%** for straightforward needs" in t and "straightforward 74 days" in t
-    assert "by **2.00 (1.50–3.00)**" in t and "I_behaviour 0.50 (0.25–1.00)" in t
+    assert "hazard ratio of an unplanned ending of **2.00 (1.50–3.00)**" in t and "I_behaviour 0.50 (0.25–1.00)" in t
     assert "concordance **0.71**" in t and "proportional hazards hold" in t
 
 

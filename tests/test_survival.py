@@ -292,6 +292,60 @@ def test_design_levels_references_and_exclusions(small):
     assert "SECOND_BEST" in sb.names
 
 
+def test_design_adjusts_for_question_1s_baseline_where_the_frame_has_it():
+    """Legal status beside CARE_ORDER (contrasts within and outside care orders), previous placements
+    beside FIRST_IN_PERIOD (2 and 3+ against 1), rare levels with their reference, absent columns left out."""
+    ls = ["V2"] * 30 + ["C2"] * 25 + ["E1"] * 22 + ["L1"] * 3          # E1: placement order; L1 only 3
+    prev = [0] * 40 + [1] * 20 + [2] * 10 + [5] * 10
+    cin = ["N1"] * 79 + [""]                                            # "" -> unknown, 1 placement
+    rows = [{"CHILD": f"c{i}", "DURATION_DAYS": 10 + i, "ENDING": codes.UNPLANNED if i % 2 else codes.OPEN,
+             "AGE_BAND": "5-9", "TYPE": "foster", "LS_START": ls[i], "CARE_ORDER": ls[i] in codes.CARE_ORDER_LS,
+             "PREV_PLACEMENTS": prev[i], "FIRST_IN_PERIOD": prev[i] == 0, "CIN_START": cin[i], "UASC": False,
+             "MISMATCH": 0.0} for i in range(80)]
+    fu = follow_up(hand_frame(rows))
+    assert fu["LEGAL"].value_counts().to_dict() == {"section20": 30, "care_order": 25, "placement_order": 22,
+                                                   "emergency": 3}
+    assert fu["PREV_BAND"].tolist() == ["0"] * 40 + ["1"] * 20 + ["2"] * 10 + ["3+"] * 10
+    d = sd.design(fu, INST, CoxSpec(needs=False))
+    assert [c for c in d.names if c.startswith(("LEGAL=", "PREV_BAND=", "CIN_START="))] == [
+        "LEGAL=placement_order", "PREV_BAND=2", "PREV_BAND=3+"]
+    assert d.X["LEGAL=placement_order"].sum() == 22 and d.X["PREV_BAND=3+"].sum() == 10
+    assert {"CARE_ORDER", "FIRST_IN_PERIOD"} <= set(d.names)          # UASC constant: dropped
+    assert "LEGAL=emergency (fewer than 20 placements: with the reference)" in d.dropped
+    assert "CIN_START=unknown (fewer than 20 placements: with the reference)" in d.dropped
+    assert not any(c.startswith(("DISTANCE_BAND=", "SDQ_BAND=")) for c in d.names)   # not in this frame
+    # the full legal-status factor has 3 levels here: CARE_ORDER + placement order span it (rank 2)
+    x = d.X[["CARE_ORDER", "LEGAL=placement_order"]].to_numpy()
+    assert np.linalg.matrix_rank(np.c_[np.ones(len(x)), x]) == 3
+
+
+def test_on_the_903_alone_curves_are_by_placement_type_and_the_model_holds_no_needs(small):
+    frame = small[0].copy()
+    frame[[c for c in frame.columns if c[:2] in ("I_", "F_", "S_")]] = np.nan
+    frame["TIER"], frame["MISMATCH"], frame["SECOND_BEST"] = None, np.nan, np.nan
+    q2 = PlacementSurvival(INST, seed=3).fit(frame, None)
+    assert q2.profile_name == "placement type" and q2.tier_domains is None and q2.grid is None
+    assert q2.km_any.summary["placements"].sum() == len(q2.fu)       # every placement followed is in the curves
+    assert set(q2.km_any.summary["profile"]) <= set(codes.MODEL_TYPE_LEVELS)
+    names = list(q2.main.summary.index)
+    assert not any(c.startswith(("I_", "F_")) or c in ("MISMATCH", "SECOND_BEST") for c in names)
+    assert any(c.startswith("LEGAL=") for c in names) and any(c.startswith("PREV_BAND=") for c in names)
+    assert q2.requests_only is None and q2.time_varying is None
+    assert set(q2.by_903["characteristic"]) >= {"age band", "legal status", "placement type", "category of need"}
+    by_type = q2.by_903.loc[q2.by_903["characteristic"] == "placement type"].set_index("profile")
+    assert by_type["placements"].sum() == len(q2.fu)
+
+
+def test_main_model_is_every_placement_and_the_request_only_model_a_sensitivity_analysis(small):
+    q2 = small[3]
+    assert "SECOND_BEST" not in q2.main.summary.index
+    assert "no placement request (second best unknown)" not in q2.main.excluded
+    if q2.requests_only is not None:
+        assert "SECOND_BEST" in q2.requests_only.summary.index and q2.requests_only.n < q2.main.n
+        assert set(q2.requests_only.design.rows) < set(q2.main.design.rows)
+        assert q2.requests_only.kind.startswith("sensitivity")
+
+
 def test_level_without_events_is_left_out_not_given_a_zero_hr():
     rng = np.random.default_rng(3)
     n = 400
