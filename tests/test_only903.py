@@ -222,4 +222,7 @@ def test_run_check_lists_the_sections_of_each_report(only903, capsys):
     assert "    runs    The 903 baseline model (M0): cross-validated AUC and calibration\n" in out
     assert "    skipped Provision map, sufficiency gap and nearest suitable placement  (needs needs_assessments, " \
            "provider_register)\n" in out
+    assert "  02_placement_survival: partial\n" in out and "  03_unit_cost_vs_needs_led: partial\n" in out
+    assert "    skipped Needs re-scored at reviews  (needs needs_assessments)\n" in out
+    assert "    runs    Cost per child-year by placement type and the process cost of moves\n" in out
     assert "  99_broken: sections not declared yet" in out

@@ -84,7 +84,8 @@ def headlines(r: CostingResult, shown: dict[str, Any]) -> str:
          f"{interval(nl)} under needs-led commissioning with {pct(sim.capacity)} of placements matched: a difference of "
          f"**{interval(d)} per child-year** (needs-led minus unit cost; 95% interval over draws)."),
         "- By profile, per child-year: " + "; ".join(f"{k.lower()} {interval(v)}" for k, v in by.items()) + ".",
-        (f"- Needs-led commissioning averts **{mv.value:.0f} moves per 100 children** ({mv.lower:.0f} to {mv.upper:.0f}) "
+        (f"- In the simulation (reading question 2's mismatch hazard ratio as the effect of matching, an assumption), "
+         f"needs-led commissioning has **{mv.value:.0f} fewer moves per 100 children** ({mv.lower:.0f} to {mv.upper:.0f}) "
          f"over the horizon; the share of children with 3 or more moves falls from {pct(s3['unit_cost'].value)} "
          f"to {pct(s3['needs_led'].value)}."),
         "- **Break-even**: " + (f"needs-led placements would have to cut the hazard of an unplanned ending by a further "
