@@ -271,3 +271,34 @@ def test_unit_cost_by_type_of_hand_made_placements():
     h = r.headlines()
     assert h["moves_per_child_year"].value == pytest.approx(2 / 3.4) and h["placements_costed"] == Count(3)
     assert set(r.sources["figure"]) == {f"unit.{g}" for g in cp.unit_costs} | {"process_cost"}
+
+
+def test_survival_headline_on_the_903_alone_says_association_by_placement_type():
+    s = pd.DataFrame({"coef": np.log([2.5, 0.4, 1.1]), "hr": [2.5, 0.4, 1.1], "hr_lower": [1.5, 0.2, 0.9],
+                      "hr_upper": [4.0, 0.8, 1.3], "se": 0.1, "robust_se": 0.1, "z": 1.0, "p": [0.001, 0.01, 0.3]},
+                     index=pd.Index(["TYPE=residential", "AGE_BAND=0-4", "UASC"], name="covariate"))
+    ph = pd.DataFrame({"statistic": [1.0, 1.0, 1.0, 3.0], "df": [1, 1, 1, 3], "p": [0.5, 0.5, 0.5, 0.4],
+                       "fails": False}, index=[*s.index, "GLOBAL"])
+    by = pd.DataFrame({"profile": ["foster", "residential", "adoption"], "cif_unplanned_1y": [0.1, 0.3, float("nan")],
+                       "median_days": [120.0, 60.0, float("nan")]})
+    r = SimpleNamespace(profile_name="placement type", by_tier=by, main=_cox(summary=s, ph=ph))
+    t = q2text.headlines(r)
+    assert t.startswith("- Within a year, **30.0%** of residential placements ended unplanned, against **10.0%** "
+                        "of foster placements (cumulative incidence); median placement duration foster 120 days, "
+                        "residential 60 days.")
+    assert "Associated with a higher hazard of an unplanned ending" in t and "TYPE=residential 2.50 (1.50–4.00)" in t
+    assert "Associated with a lower hazard: AGE_BAND=0-4 0.40 (0.20–0.80)." in t and "UASC" not in t
+    assert "raise" not in t and "proportional hazards hold" in t
+
+
+def test_request_only_sentence_names_both_populations():
+    main = _cox(n=1000, n_events=200)
+    sb = _summary().copy()
+    sb.loc["SECOND_BEST"] = {"coef": 0.2, "hr": 1.22, "hr_lower": 0.9, "hr_upper": 1.65, "se": 0.1,
+                             "robust_se": 0.15, "z": 1.3, "p": 0.2}
+    r = SimpleNamespace(main=main, requests_only=_cox(summary=sb, n=400, n_events=90, concordance=0.7))
+    t = q2text.requests_only(r)
+    assert t.startswith("Sensitivity analysis on the 400 placements with a placement request (90 unplanned endings; "
+                        "the main model: 1,000 placements, 200)")
+    assert "Second best is associated with a hazard ratio of 1.22 (0.90–1.65)." in t
+    assert "2.00 with second best in the model, 2.00 in the main model" in t
