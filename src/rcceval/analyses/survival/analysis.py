@@ -10,7 +10,7 @@ usable on their own:
 - survival_curves: Kaplan-Meier by profile (numbers at risk, medians, 1-year survival, log-rank
   and a clustered test) and Aalen-Johansen cumulative incidence of each ending by profile;
 - survival_cox: cause-specific Cox models (Efron ties, stratified by council, robust variance
-  clustered by child as R's coxph), the Schoenfeld-residual test of proportional hazards and the
+  clustered by child as R's coxph), R cox.zph's test of proportional hazards (stats/zph.py) and the
   refit where it fails, needs re-scored at reviews (recovery of generating values: synth.recovery);
 - survival_plots: figures from published tables.
 

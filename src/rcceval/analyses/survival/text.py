@@ -94,7 +94,7 @@ def model_fit(r: SurvivalResult) -> str:
 
 
 def proportional_hazards(r: SurvivalResult) -> str:
-    """The global Schoenfeld test, and what fails (and its remedy) or the smallest p."""
+    """The global cox.zph test, and what fails (and its remedy) or the smallest p."""
     g, failing = r.main.ph_global, r.main.ph_failing
     text = f"Global test: χ² = {g.statistic:.1f} on {g.df} df, p = {g.p:.3f}. "
     if failing:
