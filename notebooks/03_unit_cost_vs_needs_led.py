@@ -19,12 +19,16 @@
 # provided"). **Needs-led costing** builds the weekly cost up from the child's needs ("everyone gets
 # what is right for them"): the setting their highest needs require, the extra staffing hours their
 # intensity and frequency of need demand in each domain, and therapeutic input. Needs-led placements
-# cost more a week for some children and less for others; they should also break down less often,
-# because a placement that can meet the child's needs (no *mismatch*) is less likely to end in an
-# unplanned way (question 2), and every move has its own cost (finding the next placement, social work
-# and commissioning time).
+# cost more a week for some children and less for others. Question 2 finds placements that can meet
+# the child's needs (no *mismatch*) associated with fewer unplanned endings; if that association holds
+# when placements are commissioned to match, needs-led placements would end unplanned less often, and
+# every move has its own cost (finding the next placement, social work and commissioning time).
 #
-# This report does three things:
+# **On the 903 alone** (no needs assessments) the unit-cost side still runs: what care costs per
+# child-year by placement type, and what the moves between placements add. The needs-led comparison
+# (items 1 to 3 below) needs the assessments and says so.
+#
+# With needs assessments this report does three more things:
 #
 # 1. **A week of care, costed both ways** for every placement in the window with a needs assessment:
 #    who unit costs under-fund and over-fund, by need profile, and by how much (the spread, not only
@@ -34,7 +38,8 @@
 #    placement (no mismatch, not second best) whenever one can be found (a *capacity* share of
 #    placements). How each placement ends is drawn from question 2's fitted hazard models (or, on the
 #    synthetic region, the model that generated the data), so needs-led placements last longer only as
-#    far as the evidence says mismatch matters. Every move costs the process cost.
+#    far as the mismatch hazard ratio says, read as if it were the effect of matching (an assumption).
+#    Every move costs the process cost.
 # 3. **Uncertainty and sensitivity**: every Monte Carlo draw takes its own cost figures (from their
 #    stated ranges) and its own hazard ratios (from their estimated uncertainty); a tornado plot shows
 #    which figures matter most; a **break-even** analysis asks how much more needs-led placements would
@@ -74,6 +79,7 @@ from rcceval.analyses.costing import plots as q3plots
 from rcceval.analyses.costing import text as q3text
 from rcceval.analyses.costing.params import load_costing
 from rcceval.analyses.costing.result import SUMMARY_COLUMNS, analyse
+from rcceval.analyses.costing.unit import analyse_unit_costs
 from rcceval.derive.frame import FrameOptions, analysis_frame
 from rcceval.reporting.report import open_report
 from rcceval.spec.instruments import load_instrument
@@ -87,19 +93,45 @@ cp = load_costing(p.costing, n_domains=len(instrument.domain_ids))
 options = FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), a.lookback_days)
 frame = report.shared(f"analysis_frame|{p.instrument}|{options}",
                       lambda: analysis_frame(report.region, report.placements, instrument, options))
-truth = recovery.read_truth(p.data_path) if p.data_source == "synthetic" else None
-generating = (lambda names, strata: recovery.generating_hazards(truth, names, strata)) if truth is not None else None
-result = analyse(frame, cp, instrument, report.region.tables.get("placement_agreements"),
-                 hazards=report.artifact("02_placement_survival", "hazards"),   # None when run alone: fitted here
-                 generating=generating, header=report.region.c903.header, seed=p.seed, n_jobs=a.jobs)
-headline = pub.publish(result)   # every table and headline through disclosure control
+unit = report.section("unit_cost")
+if unit:
+    unit_shown = pub.publish(analyse_unit_costs(frame, cp))   # the 903 alone: by placement type, moves
+needs_led = report.section("needs_led")
+if needs_led and (frame["NEEDS_MISSING"].all() or frame["MISMATCH"].isna().all()):
+    display(Markdown("*Needs-led costing: not run, no placement in the analysis window has both a needs assessment "
+                     "in force at its start and a known capability (needs_assessments.csv, provider_register.csv "
+                     "or placement_agreements.csv; see data/README.md).*"))
+    needs_led = False
+if needs_led:
+    truth = recovery.read_truth(p.data_path) if p.data_source == "synthetic" else None
+    generating = (lambda names, strata: recovery.generating_hazards(truth, names, strata)) if truth is not None else None
+    result = analyse(frame, cp, instrument, report.region.tables.get("placement_agreements"),
+                     hazards=report.artifact("02_placement_survival", "hazards"),   # None when run alone: fitted here
+                     generating=generating, header=report.region.c903.header, seed=p.seed, n_jobs=a.jobs)
+    headline = pub.publish(result)   # every table and headline through disclosure control
 tables = pub.published           # the protected tables, by name
+
+# %% [markdown]
+# ## Cost per child-year by placement type, and the process cost of moves
+#
+# Each placement's days in the analysis window (from its start to its end or the extract date) priced
+# at the weekly unit cost of its cost group (`costing.yaml`), per child-year in that group; **moves**
+# are placements that ended in an unplanned ending or a planned change (leaving care is not a move),
+# each costing the process cost of finding and making the next placement; moves per child-year have an
+# exact Poisson 95% interval. The unit costs are the central figures of `costing.yaml`.
+
+# %%
+if unit:
+    display(Markdown(q3text.unit_costs(unit_shown)))
+    display(tables["unit_cost_by_type"].set_index("cost_group"))
+    display(tables["unit_cost_figures"])
 
 # %% [markdown]
 # ## Headlines
 
 # %%
-display(Markdown(q3text.headlines(result, headline)))
+if needs_led:
+    display(Markdown(q3text.headlines(result, headline)))
 
 # %% [markdown]
 # ## The cost figures and where they come from
@@ -109,12 +141,13 @@ display(Markdown(q3text.headlines(result, headline)))
 # council's own.
 
 # %%
-display(tables["cost_figures"])
-display(Markdown("Extra staffing hours a week per domain (needs-led), summed over domains: " + result.staffing_source))
-display(tables["staffing_hours"])
-display(Markdown("Which setting a child needs: the first rule that holds (at least *min_domains* domains with "
-                 "intensity and frequency at least the minimums)."))
-display(tables["setting_rules"])
+if needs_led:
+    display(tables["cost_figures"])
+    display(Markdown("Extra staffing hours a week per domain (needs-led), summed over domains: " + result.staffing_source))
+    display(tables["staffing_hours"])
+    display(Markdown("Which setting a child needs: the first rule that holds (at least *min_domains* domains with "
+                     "intensity and frequency at least the minimums)."))
+    display(tables["setting_rules"])
 
 # %% [markdown]
 # ## A week of care, costed both ways
@@ -126,14 +159,15 @@ display(tables["setting_rules"])
 # placement.
 
 # %%
-static = tables["static_by_profile"]
-display(static.set_index("profile").round(0))
-fig = q3plots.static_gap(static.loc[static["profile"] != "All"],
-                         title="Needs-led minus unit cost of a week of care, by need tier")
-pub.figure("static_gap_by_profile", fig)
-plt.show()
-display(Markdown("The setting each placement's child needs (needs-led rules), by tier:"))
-display(tables["setting_needed_by_profile"])
+if needs_led:
+    static = tables["static_by_profile"]
+    display(static.set_index("profile").round(0))
+    fig = q3plots.static_gap(static.loc[static["profile"] != "All"],
+                             title="Needs-led minus unit cost of a week of care, by need tier")
+    pub.figure("static_gap_by_profile", fig)
+    plt.show()
+    display(Markdown("The setting each placement's child needs (needs-led rules), by tier:"))
+    display(tables["setting_needed_by_profile"])
 
 # %% [markdown]
 # ### Unit costs against the fees actually paid
@@ -144,13 +178,14 @@ display(tables["setting_needed_by_profile"])
 # of the ratios.
 
 # %%
-if "unit_cost_vs_fees" in tables:
-    display(tables["unit_cost_vs_fees"].set_index(["by", "level"]))
-    fig = q3plots.fee_ratios(tables["unit_cost_vs_fees"], title="Unit cost / weekly fee paid, by cost group")
-    pub.figure("unit_cost_vs_fees", fig)
-    plt.show()
-else:
-    display(Markdown("*No weekly fees are recorded in the placement agreements: unit costs cannot be checked against them.*"))
+if needs_led:
+    if "unit_cost_vs_fees" in tables:
+        display(tables["unit_cost_vs_fees"].set_index(["by", "level"]))
+        fig = q3plots.fee_ratios(tables["unit_cost_vs_fees"], title="Unit cost / weekly fee paid, by cost group")
+        pub.figure("unit_cost_vs_fees", fig)
+        plt.show()
+    else:
+        display(Markdown("*No weekly fees are recorded in the placement agreements: unit costs cannot be checked against them.*"))
 
 # %% [markdown]
 # ## Journeys: the microsimulation
@@ -170,12 +205,13 @@ else:
 # child and placement (common random numbers), so differences are not noise between two runs.
 
 # %%
-check = tables["first_placement_check"]
-fig = q3plots.first_placement_check(check.loc[check["profile"] != "All"],
-                                    title="First placements still running: simulated, model and data")
-pub.figure("first_placement_check", fig)
-plt.show()
-display(Markdown(q3text.first_check(result.check_gaps(), result.notes)))
+if needs_led:
+    check = tables["first_placement_check"]
+    fig = q3plots.first_placement_check(check.loc[check["profile"] != "All"],
+                                        title="First placements still running: simulated, model and data")
+    pub.figure("first_placement_check", fig)
+    plt.show()
+    display(Markdown(q3text.first_check(result.check_gaps(), result.notes)))
 
 # %% [markdown]
 # ### Each scenario, per child, by need tier
@@ -185,16 +221,17 @@ display(Markdown(q3text.first_check(result.check_gaps(), result.notes)))
 # child-year in care.
 
 # %%
-journeys = tables["journeys_by_profile"]
-display(journeys.set_index(["scenario", "profile"])[["children", *SUMMARY_COLUMNS]])
-fig = q3plots.scenario_bars(journeys, "cost_per_child_year", "£ per child-year in care",
-                            title="Cost per child-year in care, by tier (95% interval over draws)")
-pub.figure("cost_per_child_year", fig)
-plt.show()
-fig = q3plots.scenario_bars(journeys, "moves", "Moves per child over the horizon",
-                            title="Moves per child, by tier (95% interval over draws)")
-pub.figure("moves_per_child", fig)
-plt.show()
+if needs_led:
+    journeys = tables["journeys_by_profile"]
+    display(journeys.set_index(["scenario", "profile"])[["children", *SUMMARY_COLUMNS]])
+    fig = q3plots.scenario_bars(journeys, "cost_per_child_year", "£ per child-year in care",
+                                title="Cost per child-year in care, by tier (95% interval over draws)")
+    pub.figure("cost_per_child_year", fig)
+    plt.show()
+    fig = q3plots.scenario_bars(journeys, "moves", "Moves per child over the horizon",
+                                title="Moves per child, by tier (95% interval over draws)")
+    pub.figure("moves_per_child", fig)
+    plt.show()
 
 # %% [markdown]
 # ### The difference: needs-led minus unit cost
@@ -204,10 +241,11 @@ plt.show()
 # uncertainty in every cost figure and in the hazard ratios, and the chance in the journeys.
 
 # %%
-display(tables["difference_by_profile"].set_index("profile").round(3))
-display(Markdown("**Per child** (mean over draws at the central cost figures): how the difference over the horizon "
-                 "spreads across children, and how many children cost less under needs-led commissioning."))
-display(tables["per_child_difference"].set_index("profile"))
+if needs_led:
+    display(tables["difference_by_profile"].set_index("profile").round(3))
+    display(Markdown("**Per child** (mean over draws at the central cost figures): how the difference over the horizon "
+                     "spreads across children, and how many children cost less under needs-led commissioning."))
+    display(tables["per_child_difference"].set_index("profile"))
 
 # %% [markdown]
 # ## Sensitivity and break-even
@@ -221,11 +259,12 @@ display(tables["per_child_difference"].set_index("profile"))
 # equal the unit-cost total? Found by bisection on the simulated difference with common random numbers.
 
 # %%
-fig = q3plots.tornado(tables["tornado"].reset_index(), title="What moves the cost difference per child-year")
-pub.figure("tornado", fig)
-plt.show()
-display(tables["tornado"].head(12))
-display(Markdown(q3text.break_even(result.break_even, result.process_cost)))
+if needs_led:
+    fig = q3plots.tornado(tables["tornado"].reset_index(), title="Which figures the cost difference per child-year is most sensitive to")
+    pub.figure("tornado", fig)
+    plt.show()
+    display(tables["tornado"].head(12))
+    display(Markdown(q3text.break_even(result.break_even, result.process_cost)))
 
 # %% [markdown]
 # ## What this does not capture
@@ -244,6 +283,8 @@ display(Markdown(q3text.break_even(result.break_even, result.process_cost)))
 #   robust covariance). Cost figures are drawn independently of each other.
 # - **Capacity** is one share for all placements; in practice matched placements are scarcer for the
 #   children with the highest needs.
+# - **The other 903 covariates** of question 2's models (legal status, previous placements, category of
+#   need, distance, SDQ band, UASC, sex) stay as at the child's first simulated placement.
 
 # %%
 report.finish()

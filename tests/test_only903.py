@@ -23,8 +23,10 @@ from rcceval.reporting.index import notebook_section
 from rcceval.reporting.runner import NotebookRun, run, without_tracebacks
 
 ROOT = Path(__file__).resolve().parents[1]
-ONLY = ["00_data_quality", "01_needs_predict_stability", "04_dataset_proposal", "05_sufficiency_gap"]
+ONLY = ["00_data_quality", "01_needs_predict_stability", "02_placement_survival", "03_unit_cost_vs_needs_led",
+        "04_dataset_proposal", "05_sufficiency_gap"]
 SKIPPED = {"00_data_quality": [], "01_needs_predict_stability": ["needs_models"],
+           "02_placement_survival": ["need_profiles", "time_varying"], "03_unit_cost_vs_needs_led": ["needs_led"],
            "04_dataset_proposal": ["power_needs", "field_value", "secured"],
            "05_sufficiency_gap": ["needs_audit", "provision"]}
 
@@ -147,7 +149,7 @@ def test_every_report_on_the_903_alone_ends_ok_or_partial_saying_what_is_missing
             assert "not run, it needs" in s["sentence"] and "data/README.md" in s["sentence"]
             assert s["sentence"].split(":")[0] in html
     index = (outcome.run_dir / "index.html").read_text()
-    assert index.count('<span class="partial">partial</span>') == 3 and index.count('class="failed">FAILED') == 1
+    assert index.count('<span class="partial">partial</span>') == 5 and index.count('class="failed">FAILED') == 1
 
 
 def test_the_903_only_content_is_there(only903):
@@ -164,6 +166,37 @@ def test_the_903_only_content_is_there(only903):
     demand = r05["forecast_demand"]["all"]     # one profile on the 903 alone: all children looked after
     assert demand
     assert all(v["lower"] <= v["value"] <= v["upper"] for v in demand.values())
+
+
+def test_question_2_on_the_903_alone_models_the_903_profile(only903):
+    _, outcome = only903
+    r02 = json.loads((outcome.run_dir / "02_placement_survival" / "results.json").read_text())["results"]
+    assert r02["profile"] == "placement type"
+    hr = r02["main_model"]["hazard_ratios"]
+    assert not any(c.startswith(("I_", "F_")) or c == "MISMATCH" for c in hr)
+    # question 1's baseline, where the 903 has it: age, type, legal status, previous placements, need, UASC
+    for prefix in ("AGE_BAND=", "TYPE=", "LEGAL=", "PREV_BAND=", "CIN_START="):
+        assert any(c.startswith(prefix) for c in hr), prefix
+    assert {"CARE_ORDER", "FIRST_IN_PERIOD", "UASC"} <= set(hr)
+    assert all(v["hr"]["lower"] < v["hr"]["value"] < v["hr"]["upper"] for v in hr.values())
+    assert r02["main_model"]["ph_test"]["method"].startswith("R cox.zph, km transform")
+    cif = r02["cif_unplanned_1y_by_placement_type"]
+    assert "foster" in cif and 0 < cif["foster"]["value"] < 1
+    assert "median_days_to_unplanned_net_of_competing_endings_by_placement_type" in r02
+    html = (outcome.run_dir / "02_placement_survival.html").read_text()
+    assert "One-year figures by what the 903 holds" in html and "age band" in html
+
+
+def test_question_3_on_the_903_alone_costs_placements_and_moves(only903):
+    _, outcome = only903
+    r03 = json.loads((outcome.run_dir / "03_unit_cost_vs_needs_led" / "results.json").read_text())["results"]
+    assert r03["process_cost_per_child_year"] > 0 and r03["unit_cost_per_child_year"] > r03["process_cost_per_child_year"]
+    assert 0 < r03["process_cost_share"] < 1
+    m = r03["moves_per_child_year"]
+    assert m["lower"] < m["value"] < m["upper"]
+    assert "difference_per_child_year" not in r03          # the needs-led side is skipped, not guessed
+    html = (outcome.run_dir / "03_unit_cost_vs_needs_led.html").read_text()
+    assert "Cost per child-year by placement type" in html and "process cost of moves" in html
 
 
 def test_no_traceback_in_any_report_and_the_notebook_keeps_it(only903):
@@ -190,4 +223,7 @@ def test_run_check_lists_the_sections_of_each_report(only903, capsys):
     assert "    runs    The 903 baseline model (M0): cross-validated AUC and calibration\n" in out
     assert "    skipped Provision map, sufficiency gap and nearest suitable placement  (needs needs_assessments, " \
            "provider_register)\n" in out
+    assert "  02_placement_survival: partial\n" in out and "  03_unit_cost_vs_needs_led: partial\n" in out
+    assert "    skipped Needs re-scored at reviews  (needs needs_assessments)\n" in out
+    assert "    runs    Cost per child-year by placement type and the process cost of moves\n" in out
     assert "  99_broken: sections not declared yet" in out

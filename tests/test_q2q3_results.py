@@ -25,7 +25,7 @@ from rcceval.ingest.load import read_region
 from rcceval.ingest.validate import validate_region
 from rcceval.reporting.disclosure import DisclosureSettings
 from rcceval.reporting.publish import CHILD_LEVEL_COLUMNS, Publisher
-from rcceval.reporting.results import SUPPRESSED, Estimate, Result, serialise
+from rcceval.reporting.results import SUPPRESSED, Count, Estimate, Result, serialise
 from rcceval.reporting.results import Test as StatTest
 from rcceval.spec.instruments import load_instrument
 from rcceval.synth import generate
@@ -175,11 +175,9 @@ def test_serialise_round_trip_of_a_hand_made_model(tmp_path):
             "I_behaviour": {"hr": {"value": 0.5, "lower": 0.25, "upper": 1.0, "level": 0.95}, "robust_se": 0.25,
                             "p": 0.04}},
         "lr_test": {"statistic": 21.5, "df": 2, "p": 2e-05, "method": "likelihood ratio"},
-        "ph_test": {"method": "Schoenfeld residuals, rank time transform (lifelines proportional_hazard_test); "
-                              "fails: Holm-adjusted p < alpha",
+        "ph_test": {"method": "R cox.zph, km transform; fails: Holm-adjusted p < alpha",
                     "global": {"statistic": 3.5, "df": 2, "p": 0.17,
-                               "method": "Schoenfeld residuals, rank time transform (lifelines "
-                                         "proportional_hazard_test); fails: Holm-adjusted p < alpha"},
+                               "method": "R cox.zph, km transform; fails: Holm-adjusted p < alpha"},
                     "failing": [], "p_by_covariate": {"MISMATCH": 0.3, "I_behaviour": 0.04}},
         "excluded": {"no needs assessment in force": 7}, "dropped": [], "notes": ["a note"]}
     m = _cox()
@@ -222,7 +220,7 @@ def test_survival_headline_names_mismatch_and_the_strongest_need():
     t = q2text.headlines(r)
     assert "**22.4%** of placements of children with extensive and enduring needs" in t
     assert "against **5.0%** for straightforward needs" in t and "straightforward 74 days" in t
-    assert "by **2.00 (1.50–3.00)**" in t and "I_behaviour 0.50 (0.25–1.00)" in t
+    assert "hazard ratio of an unplanned ending of **2.00 (1.50–3.00)**" in t and "I_behaviour 0.50 (0.25–1.00)" in t
     assert "concordance **0.71**" in t and "proportional hazards hold" in t
 
 
@@ -243,3 +241,64 @@ def test_survival_result_is_frozen(results):
     assert isinstance(q2, SurvivalResult)
     with pytest.raises(AttributeError):
         q2.main = None
+
+
+# ---- question 3's unit-cost side on the 903 alone ----------------------------------------------------
+def test_unit_cost_by_type_of_hand_made_placements():
+    from rcceval.analyses.costing.unit import analyse_unit_costs
+    cp = load_costing(ROOT / "parameters" / "costing.yaml", n_domains=len(INST.domain_ids))
+    frame = pd.DataFrame([
+        {"PLACE": "U6", "PLACE_PROVIDER": "PR1", "DURATION_DAYS": 365.25, "ENDING": "unplanned_change"},
+        {"PLACE": "U6", "PLACE_PROVIDER": "PR1", "DURATION_DAYS": 730.5, "ENDING": "open"},
+        {"PLACE": "U6", "PLACE_PROVIDER": "PR4", "DURATION_DAYS": 146.1, "ENDING": "planned_change"},
+        {"PLACE": "U6", "PLACE_PROVIDER": "PR4", "DURATION_DAYS": 0, "ENDING": "left_care"},   # no follow-up: out
+    ])
+    r = analyse_unit_costs(frame, cp)
+    t = r.by_type.set_index("cost_group")
+    assert list(t.index) == ["in_house_foster", "ifa_foster", "All"]
+    assert t["placements"].tolist() == [2, 1, 3] and t["moves"].tolist() == [1, 1, 2]
+    assert t["child_years"].tolist() == pytest.approx([3.0, 0.4, 3.4])
+    w1, w2, P = cp.unit_costs["in_house_foster"].value, cp.unit_costs["ifa_foster"].value, cp.process_cost.value
+    wy = 365.25 / 7
+    assert t.loc["in_house_foster", "placement_cost_per_child_year"] == pytest.approx(w1 * wy)
+    assert t.loc["All", "placement_cost_per_child_year"] == pytest.approx((3 * w1 + 0.4 * w2) * wy / 3.4)
+    assert t.loc["ifa_foster", "process_cost_per_child_year"] == pytest.approx(2.5 * P)
+    assert t.loc["All", "cost_per_child_year"] == pytest.approx((3 * w1 + 0.4 * w2) * wy / 3.4 + 2 * P / 3.4)
+    assert t.loc["All", "spend"] == pytest.approx((3 * w1 + 0.4 * w2) * wy + 2 * P)
+    # Garwood 95% interval for 1 event: (0.025318, 5.571643) events, per 3 child-years
+    assert t.loc["in_house_foster", "moves_per_child_year_lower"] == pytest.approx(0.025318 / 3, abs=1e-6)
+    assert t.loc["in_house_foster", "moves_per_child_year_upper"] == pytest.approx(5.571643 / 3, abs=1e-6)
+    h = r.headlines()
+    assert h["moves_per_child_year"].value == pytest.approx(2 / 3.4) and h["placements_costed"] == Count(3)
+    assert set(r.sources["figure"]) == {f"unit.{g}" for g in cp.unit_costs} | {"process_cost"}
+
+
+def test_survival_headline_on_the_903_alone_says_association_by_placement_type():
+    s = pd.DataFrame({"coef": np.log([2.5, 0.4, 1.1]), "hr": [2.5, 0.4, 1.1], "hr_lower": [1.5, 0.2, 0.9],
+                      "hr_upper": [4.0, 0.8, 1.3], "se": 0.1, "robust_se": 0.1, "z": 1.0, "p": [0.001, 0.01, 0.3]},
+                     index=pd.Index(["TYPE=residential", "AGE_BAND=0-4", "UASC"], name="covariate"))
+    ph = pd.DataFrame({"statistic": [1.0, 1.0, 1.0, 3.0], "df": [1, 1, 1, 3], "p": [0.5, 0.5, 0.5, 0.4],
+                       "fails": False}, index=[*s.index, "GLOBAL"])
+    by = pd.DataFrame({"profile": ["foster", "residential", "adoption"], "cif_unplanned_1y": [0.1, 0.3, float("nan")],
+                       "median_days": [120.0, 60.0, float("nan")]})
+    r = SimpleNamespace(profile_name="placement type", by_tier=by, main=_cox(summary=s, ph=ph))
+    t = q2text.headlines(r)
+    assert t.startswith("- Within a year, **30.0%** of residential placements ended unplanned, against **10.0%** "
+                        "of foster placements (cumulative incidence); median placement duration foster 120 days, "
+                        "residential 60 days.")
+    assert "Associated with a higher hazard of an unplanned ending" in t and "TYPE=residential 2.50 (1.50–4.00)" in t
+    assert "Associated with a lower hazard: AGE_BAND=0-4 0.40 (0.20–0.80)." in t and "UASC" not in t
+    assert "raise" not in t and "proportional hazards hold" in t
+
+
+def test_request_only_sentence_names_both_populations():
+    main = _cox(n=1000, n_events=200)
+    sb = _summary().copy()
+    sb.loc["SECOND_BEST"] = {"coef": 0.2, "hr": 1.22, "hr_lower": 0.9, "hr_upper": 1.65, "se": 0.1,
+                             "robust_se": 0.15, "z": 1.3, "p": 0.2}
+    r = SimpleNamespace(main=main, requests_only=_cox(summary=sb, n=400, n_events=90, concordance=0.7))
+    t = q2text.requests_only(r)
+    assert t.startswith("Sensitivity analysis on the 400 placements with a placement request (90 unplanned endings; "
+                        "the main model: 1,000 placements, 200)")
+    assert "Second best is associated with a hazard ratio of 1.22 (0.90–1.65)." in t
+    assert "2.00 with second best in the model, 2.00 in the main model" in t

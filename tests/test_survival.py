@@ -32,7 +32,6 @@ from rcceval.analyses.survival.analysis import (
     need_profiles,
     needs_intervals,
     ph_remedy,
-    ph_test,
     survival_by_profile,
 )
 from rcceval.derive.frame import FrameOptions, analysis_frame
@@ -294,6 +293,60 @@ def test_design_levels_references_and_exclusions(small):
     assert "SECOND_BEST" in sb.names
 
 
+def test_design_adjusts_for_question_1s_baseline_where_the_frame_has_it():
+    """Legal status beside CARE_ORDER (contrasts within and outside care orders), previous placements
+    beside FIRST_IN_PERIOD (2 and 3+ against 1), rare levels with their reference, absent columns left out."""
+    ls = ["V2"] * 30 + ["C2"] * 25 + ["E1"] * 22 + ["L1"] * 3          # E1: placement order; L1 only 3
+    prev = [0] * 30 + [1] * 10 + [2] * 20 + [5] * 20
+    cin = ["N1"] * 79 + [""]                                            # "" -> unknown, 1 placement
+    rows = [{"CHILD": f"c{i}", "DURATION_DAYS": 10 + i, "ENDING": codes.UNPLANNED if i % 2 else codes.OPEN,
+             "AGE_BAND": "5-9", "TYPE": "foster", "LS_START": ls[i], "CARE_ORDER": ls[i] in codes.CARE_ORDER_LS,
+             "PREV_PLACEMENTS": prev[i], "FIRST_IN_PERIOD": prev[i] == 0, "CIN_START": cin[i], "UASC": False,
+             "MISMATCH": 0.0} for i in range(80)]
+    fu = follow_up(hand_frame(rows))
+    assert fu["LEGAL"].value_counts().to_dict() == {"section20": 30, "care_order": 25, "placement_order": 22,
+                                                   "emergency": 3}
+    assert fu["PREV_BAND"].tolist() == ["0"] * 30 + ["1"] * 10 + ["2"] * 20 + ["3+"] * 20
+    d = sd.design(fu, INST, CoxSpec(needs=False))
+    assert [c for c in d.names if c.startswith(("LEGAL=", "PREV_BAND=", "CIN_START="))] == [
+        "LEGAL=placement_order", "PREV_BAND=2", "PREV_BAND=3+"]
+    assert d.X["LEGAL=placement_order"].sum() == 22 and d.X["PREV_BAND=3+"].sum() == 20
+    assert {"CARE_ORDER", "FIRST_IN_PERIOD"} <= set(d.names)          # UASC constant: dropped
+    assert "LEGAL=emergency (fewer than 20 placements: with the reference)" in d.dropped
+    assert "CIN_START=unknown (fewer than 20 placements: with the reference)" in d.dropped
+    assert not any(c.startswith(("DISTANCE_BAND=", "SDQ_BAND=")) for c in d.names)   # not in this frame
+    # the full legal-status factor has 3 levels here: CARE_ORDER + placement order span it (rank 2)
+    x = d.X[["CARE_ORDER", "LEGAL=placement_order"]].to_numpy()
+    assert np.linalg.matrix_rank(np.c_[np.ones(len(x)), x]) == 3
+
+
+def test_on_the_903_alone_curves_are_by_placement_type_and_the_model_holds_no_needs(small):
+    frame = small[0].copy()
+    frame[[c for c in frame.columns if c[:2] in ("I_", "F_", "S_")]] = np.nan
+    frame["TIER"], frame["MISMATCH"], frame["SECOND_BEST"] = None, np.nan, np.nan
+    q2 = PlacementSurvival(INST, seed=3).fit(frame, None)
+    assert q2.profile_name == "placement type" and q2.tier_domains is None and q2.grid is None
+    assert q2.km_any.summary["placements"].sum() == len(q2.fu)       # every placement followed is in the curves
+    assert set(q2.km_any.summary["profile"]) <= set(codes.MODEL_TYPE_LEVELS)
+    names = list(q2.main.summary.index)
+    assert not any(c.startswith(("I_", "F_")) or c in ("MISMATCH", "SECOND_BEST") for c in names)
+    assert any(c.startswith("LEGAL=") for c in names) and any(c.startswith("PREV_BAND=") for c in names)
+    assert q2.requests_only is None and q2.time_varying is None
+    assert set(q2.by_903["characteristic"]) >= {"age band", "legal status", "placement type", "category of need"}
+    by_type = q2.by_903.loc[q2.by_903["characteristic"] == "placement type"].set_index("profile")
+    assert by_type["placements"].sum() == len(q2.fu)
+
+
+def test_main_model_is_every_placement_and_the_request_only_model_a_sensitivity_analysis(small):
+    q2 = small[3]
+    assert "SECOND_BEST" not in q2.main.summary.index
+    assert "no placement request (second best unknown)" not in q2.main.excluded
+    assert q2.requests_only is not None                      # the small region has enough requests
+    assert "SECOND_BEST" in q2.requests_only.summary.index and q2.requests_only.n < q2.main.n
+    assert set(q2.requests_only.design.rows) < set(q2.main.design.rows)
+    assert q2.requests_only.kind.startswith("sensitivity")
+
+
 def test_level_without_events_is_left_out_not_given_a_zero_hr():
     rng = np.random.default_rng(3)
     n = 400
@@ -453,14 +506,27 @@ def test_ph_remedy_stratifies_a_failing_category():
     assert rem.model.n_strata == 2 * m.n_strata
 
 
-def test_ph_global_statistic_matches_per_covariate_with_one_covariate(small):
-    """With one covariate the global statistic is the per-covariate one (same formula)."""
-    from lifelines import CoxPHFitter
-    q2 = small[3]
-    df = q2.main.design.lifelines_frame()[["MISMATCH", "T", "E", "council"]]
-    cph = CoxPHFitter().fit(df, "T", "E", strata=["council"])
-    t = ph_test(cph, df)
-    assert t.loc["GLOBAL", "statistic"] == pytest.approx(t.loc["MISMATCH", "statistic"], rel=1e-10)
+def test_main_model_ph_test_is_r_cox_zph(small):
+    """The main model's PH table against R: coxph on the model's own rows and covariates (stratified
+    by council, Efron), cox.zph with its default km transform, p.adjust(holm) over the covariates."""
+    require_r()
+    m = small[3].main
+    d = m.design
+    X = d.X.set_axis([f"x{j}" for j in range(d.X.shape[1])], axis=1).reset_index(drop=True)
+    data = X.assign(t=d.time, e=(d.cause == sd.UNPLANNED).astype(float),
+                    s=pd.factorize(d.stratum)[0].astype(float))
+    # R's test at the model's coefficients (init, no iteration): lifelines' fit and R's own differ ~1e-6
+    ref = run_r('d <- inp("d"); b <- inp("b")$coef; '
+                'f <- coxph(as.formula(paste("Surv(t, e) ~", paste(grep("^x", names(d), value = TRUE), '
+                'collapse = " + "), "+ strata(s)")), data = d, ties = "efron", init = b, '
+                'control = coxph.control(iter.max = 0)); tb <- cox.zph(f)$table; '
+                'emit("tab", tb); emit("holm", p.adjust(tb[-nrow(tb), "p"], method = "holm"))',
+                {"d": data, "b": pd.DataFrame({"coef": m.summary["coef"].to_numpy()})})
+    ours = m.ph[["statistic", "df", "p"]].to_numpy(dtype=float)
+    assert list(m.ph.index) == [*m.summary.index, "GLOBAL"]
+    assert max_rel_diff(ours, ref["tab"]) < 1e-6
+    assert max_rel_diff(m.ph["p_holm"].to_numpy(dtype=float)[:-1], ref["holm"]) < 1e-6
+    assert m.to_dict()["ph_test"]["method"].startswith("R cox.zph, km transform")
 
 
 # ---- the whole analysis on a small synthetic region -----------------------------------------------------

@@ -53,6 +53,20 @@ SECTIONS: dict[str, tuple[Section, ...]] = {
         _s("detectable_gain", "The gain needs data would have to bring to be detectable"),
         _s("needs_models", "Needs and mismatch models (M1, M2), drop-one domains, council widths", NEEDS),
     ),
+    "02_placement_survival": (
+        _s("curves", "Kaplan–Meier and cumulative incidence of each ending, by profile"),
+        _s("by_903", "One-year figures by 903 characteristic"),
+        _s("cox", "Cox models of each ending, the proportional-hazards test and the request-only sensitivity "
+                  "analysis"),
+        _s("need_profiles", "Need profiles: the domains behind each tier, the intensity × frequency grid and "
+                            "data-driven clusters", NEEDS),
+        _s("time_varying", "Needs re-scored at reviews", NEEDS),
+    ),
+    "03_unit_cost_vs_needs_led": (
+        _s("unit_cost", "Cost per child-year by placement type and the process cost of moves", COSTING),
+        _s("needs_led", "Needs-led costing: a week of care costed both ways, the journey microsimulation, "
+                        "sensitivity and break-even", COSTING, NEEDS),
+    ),
     "04_dataset_proposal": (
         _s("specification", "The published specification"),
         _s("power_903", "Power and minimum detectable effect from the 903's own event rates"),

@@ -64,8 +64,9 @@ BISECTION_STEPS = 10
 
 
 def choose_spec(fu: pd.DataFrame, instrument: Instrument, min_events: int = 100) -> CoxSpec:
-    """Question 2's main-model rule: SECOND_BEST in the model (fitted on placements with a placement
-    request) when at least min_events unplanned endings have one; else left out."""
+    """Question 3's hazard rule (that of question 2's request-only sensitivity model): SECOND_BEST in
+    the model (fitted on placements with a placement request) when at least min_events unplanned
+    endings have one, since the needs-led scenario removes second best; else left out."""
     with_sb = design(fu, instrument, CoxSpec(second_best=True))
     return CoxSpec(second_best=bool((with_sb.cause == UNPLANNED).sum() >= min_events))
 

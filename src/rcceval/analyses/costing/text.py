@@ -73,7 +73,8 @@ def headlines(r: CostingResult, shown: dict[str, Any]) -> str:
          f"{interval(nl)} under needs-led commissioning with {pct(sim.capacity)} of placements matched: a difference of "
          f"**{interval(d)} per child-year** (needs-led minus unit cost; 95% interval over draws)."),
         "- By profile, per child-year: " + "; ".join(f"{k.lower()} {interval(v)}" for k, v in by.items()) + ".",
-        (f"- Needs-led commissioning averts **{mv.value:.0f} moves per 100 children** ({mv.lower:.0f} to {mv.upper:.0f}) "
+        (f"- In the simulation (reading question 2's mismatch hazard ratio as the effect of matching, an assumption), "
+         f"needs-led commissioning has **{mv.value:.0f} fewer moves per 100 children** ({mv.lower:.0f} to {mv.upper:.0f}) "
          f"over the horizon; the share of children with 3 or more moves falls from {pct(s3['unit_cost'].value)} "
          f"to {pct(s3['needs_led'].value)}."),
         "- **Break-even**: " + (f"needs-led placements would have to cut the hazard of an unplanned ending by a further "
@@ -112,3 +113,16 @@ def break_even(be: dict, process_cost: float) -> str:
         text += (f" The moves averted would pay for the difference if each move cost "
                  f"{money(be['break_even_process_cost_per_move'])} (costing.yaml: {money(process_cost)}).")
     return text
+
+
+def unit_costs(shown: dict[str, Any]) -> str:
+    """The unit-cost side from its published headlines (analyses/costing/unit.py)."""
+    mv = shown["moves_per_child_year"]
+    mv = mv.value if isinstance(mv, Guarded) else mv
+    rate = ("–" if hidden(mv) or not isinstance(mv, Estimate)
+            else f"{mv.value:.2f} ({mv.lower:.2f} to {mv.upper:.2f})")
+    return (f"Under unit costs ({shown['price_year']} prices), a child-year in care costs **"
+            f"{money(shown['unit_cost_per_child_year'])}** on average over the {count(shown['placements_costed'])} "
+            f"placements costed, of which **{money(shown['process_cost_per_child_year'])}** "
+            f"({pct(shown['process_cost_share'])}) is the process cost of moves: {rate} moves per child-year at "
+            f"{money(shown['process_cost_per_move'])} a move.")

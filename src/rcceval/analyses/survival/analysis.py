@@ -10,7 +10,7 @@ usable on their own:
 - survival_curves: Kaplan-Meier by profile (numbers at risk, medians, 1-year survival, log-rank
   and a clustered test) and Aalen-Johansen cumulative incidence of each ending by profile;
 - survival_cox: cause-specific Cox models (Efron ties, stratified by council, robust variance
-  clustered by child as R's coxph), the Schoenfeld-residual test of proportional hazards and the
+  clustered by child as R's coxph), R cox.zph's test of proportional hazards (stats/zph.py) and the
   refit where it fails, needs re-scored at reviews (recovery of generating values: synth.recovery);
 - survival_plots: figures from published tables.
 
@@ -32,7 +32,6 @@ from rcceval.analyses.survival.cox import (
     fit_cox,
     fit_time_varying_needs,
     ph_remedy,
-    ph_test,
 )
 from rcceval.analyses.survival.curves import (
     DAY_TIMES,
@@ -60,7 +59,30 @@ from rcceval.spec.instruments import Instrument
 __all__ = ["PlacementSurvival", "CoxSpec", "CoxModel", "KMResult", "CIFResult", "PHRemedy", "follow_up",
            "need_profiles", "need_clusters", "needs_intervals", "design", "survival_by_profile",
            "incidence_by_profile", "profile_summary", "grid_table", "fit_cox", "fit_cause_specific",
-           "fit_time_varying_needs", "ph_test", "ph_remedy", "compare_models"]
+           "fit_time_varying_needs", "ph_remedy", "compare_models"]
+
+# The 903 characteristics question 2 tabulates one-year figures by (column of follow_up -> label).
+CHARACTERISTICS = (("AGE_BAND", "age band"), ("LEGAL", "legal status"), ("TYPE", "placement type"),
+                   ("PREV_BAND", "previous placements in the period"), ("CIN_START", "category of need"),
+                   ("UASC", "unaccompanied asylum-seeking child"))
+
+
+def characteristics_table(fu: pd.DataFrame, times: tuple[int, ...] = DAY_TIMES, alpha: float = 0.05) -> pd.DataFrame:
+    """profile_summary (placements, medians, one-year survival and cumulative incidence) for each level
+    of each 903 characteristic the follow-up frame has, with a `characteristic` column."""
+    parts = []
+    for col, label in CHARACTERISTICS:
+        if col not in fu:
+            continue
+        values = fu[col].map({True: "yes", False: "no"}) if fu[col].dtype == bool else fu[col].astype(str)
+        prof = values.rename(label)
+        t = profile_summary(survival_by_profile(fu, prof, "any", times, alpha),
+                            survival_by_profile(fu, prof, "unplanned", times, alpha),
+                            incidence_by_profile(fu, prof, times, alpha))
+        parts.append(t.assign(profile=t["profile"].astype(str)).assign(characteristic=label))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["characteristic", *[c for c in out.columns if c != "characteristic"]]]
+
 
 @dataclass
 class PlacementSurvival:
@@ -69,16 +91,16 @@ class PlacementSurvival:
     Parameters: the needs instrument; alpha (CIs are 1 - alpha); seed (k-means clusters);
     clusters_k (0: no data-driven profiles); times (days at which numbers at risk and incidence
     are tabulated); ph_cuts (follow-up periods, days, for time-varying effects where PH fails);
-    second_best: "auto" fits the main model on placements with a placement request and includes
-    SECOND_BEST when at least `min_events` unplanned endings have one (the secured type is only
-    known where a request was recorded, and leaving it out biases mismatch, which it raises),
-    True / False force it.
+    second_best: "auto" fits the request-only sensitivity model (SECOND_BEST, on placements with a
+    placement request: the type secured is known only there) when at least `min_events` of them
+    ended unplanned; True / False force it. The main model is always on every placement with
+    complete covariates (one analysis population).
 
     Results after fit(): fu (follow-up rows: child-level, never published), profiles, clusters,
     coverage, tier_domains (the domains behind each tier), km_any and km_unplanned (Kaplan-Meier by tier), incidence (Aalen-Johansen by tier),
-    incidence_grid and incidence_clusters, profiles_table, main (the unplanned-ending Cox model),
-    all_placements (the same without SECOND_BEST on every placement with needs, when main uses
-    it), cause_specific (one model per ending), remedy (refit where PH fails), time_varying
+    incidence_grid and incidence_clusters, profiles_table, by_903 (one-year figures by each 903
+    characteristic), main (the unplanned-ending Cox model), requests_only (the sensitivity model
+    with SECOND_BEST on placements with a request, or None), cause_specific (one model per ending), remedy (refit where PH fails), time_varying
     (needs re-scored at reviews, same placements as main) and timing (both side by side),
     """
 
@@ -96,31 +118,41 @@ class PlacementSurvival:
         inst = self.instrument
         self.fu = fu = follow_up(frame)
         self.profiles = need_profiles(fu, inst)
-        if self.profiles["PROFILE_TIER"].notna().sum() == 0:
-            raise ValueError("no placement has a needs assessment in force at its start: question 2 needs the "
-                             "needs assessments (needs_assessments.csv) for the instrument " + inst.id)
-        tier = self.profiles["PROFILE_TIER"].rename("tier")
-        self.tier_domains = profile_domains(fu, tier, inst)
-        self.km_unplanned = survival_by_profile(fu, tier, "unplanned", self.times, self.alpha)
-        self.km_any = survival_by_profile(fu, tier, "any", self.times, self.alpha)
-        self.incidence = incidence_by_profile(fu, tier, self.times, self.alpha)
+        # without needs assessments (the 903 alone) the curves are by placement type and the Cox
+        # models hold the 903's covariates only: survival by 903 profile needs no assessment
+        self.has_needs = bool(self.profiles["PROFILE_TIER"].notna().any())
+        if self.has_needs:
+            self.profile_name = "need tier"
+            profile = self.profiles["PROFILE_TIER"].rename("tier")
+        else:
+            self.profile_name = "placement type"
+            levels = [t for t in codes.MODEL_TYPE_LEVELS if (fu["TYPE"] == t).any()]
+            profile = pd.Series(pd.Categorical(fu["TYPE"], categories=levels, ordered=True), index=fu.index,
+                                name="placement type")
+            self.notes.append("No placement has a needs assessment in force at its start: the curves are by "
+                              "placement type and the Cox models hold the 903's covariates only")
+        self.tier_domains = profile_domains(fu, profile, inst) if self.has_needs else None
+        self.km_unplanned = survival_by_profile(fu, profile, "unplanned", self.times, self.alpha)
+        self.km_any = survival_by_profile(fu, profile, "any", self.times, self.alpha)
+        self.incidence = incidence_by_profile(fu, profile, self.times, self.alpha)
         self.profiles_table = profile_summary(self.km_any, self.km_unplanned, self.incidence)
-        self.incidence_grid = incidence_by_profile(fu, self.profiles["PROFILE_GRID"].rename("grid"),
-                                                   self.times, self.alpha)
-        self.grid = grid_table(self.incidence_grid)
-        self.clusters = None
-        self.incidence_clusters = None
-        if self.clusters_k:
-            self.clusters = need_clusters(fu, inst, k=self.clusters_k, seed=self.seed)
-            self.incidence_clusters = incidence_by_profile(fu, self.clusters.labels.rename("cluster"),
-                                                           self.times, self.alpha)
-        self.main, self.all_placements = self._main_models(fu)
+        self.by_903 = characteristics_table(fu, self.times, self.alpha)
+        self.incidence_grid = self.grid = self.clusters = self.incidence_clusters = None
+        if self.has_needs:
+            self.incidence_grid = incidence_by_profile(fu, self.profiles["PROFILE_GRID"].rename("grid"),
+                                                       self.times, self.alpha)
+            self.grid = grid_table(self.incidence_grid)
+            if self.clusters_k:
+                self.clusters = need_clusters(fu, inst, k=self.clusters_k, seed=self.seed)
+                self.incidence_clusters = incidence_by_profile(fu, self.clusters.labels.rename("cluster"),
+                                                               self.times, self.alpha)
+        self.main, self.requests_only = self._main_models(fu)
         self.cause_specific = {codes.UNPLANNED: self.main,
                                **fit_cause_specific(fu, inst, self.main.spec, self.alpha,
                                                     causes=(codes.PLANNED, codes.LEFT_CARE))}
         self.remedy = ph_remedy(self.main, fu, inst, cuts=self.ph_cuts)
         self.time_varying = self.timing = None
-        if assessments is not None and len(assessments):
+        if self.has_needs and self.main.spec.needs and assessments is not None and len(assessments):
             self.time_varying = fit_time_varying_needs(fu, assessments, inst, self.main.spec, alpha=self.alpha,
                                                        rows=self.main.design.rows)
             self.timing = compare_models({"needs at start": self.main, "needs re-scored at reviews": self.time_varying},
@@ -130,21 +162,30 @@ class PlacementSurvival:
 
     # ---- pieces -----------------------------------------------------------------------------
     def _main_models(self, fu: pd.DataFrame) -> tuple[CoxModel, CoxModel | None]:
-        base = CoxSpec()
+        """One analysis population: the main model on every placement with complete covariates (no
+        SECOND_BEST); the request-only model (with SECOND_BEST, on placements with a placement request)
+        is a stated sensitivity analysis, fitted when enough of them ended unplanned."""
+        needs = self.has_needs
+        mismatch = needs and bool(fu["MISMATCH"].notna().any()) if "MISMATCH" in fu else False
+        base = CoxSpec(needs=needs, mismatch=mismatch)
+        main = fit_cox(fu, self.instrument, spec=base, alpha=self.alpha,
+                       kind="needs at placement start" if needs else "903 covariates")
         use = self.second_best
+        if use is False or "SECOND_BEST" not in fu or fu["SECOND_BEST"].notna().sum() == 0:
+            return main, None
+        with_sb = replace(base, second_best=True)
+        events = int((design(fu, self.instrument, with_sb).cause == UNPLANNED).sum())
         if use == "auto":
-            with_sb = design(fu, self.instrument, replace(base, second_best=True))
-            events = int((with_sb.cause == UNPLANNED).sum())
             use = events >= self.min_events
             self.notes.append(
-                f"Main model on placements with a placement request, with SECOND_BEST ({events} unplanned endings)"
-                if use else f"SECOND_BEST left out of the main model: only {events} unplanned endings among "
-                            f"placements with a placement request (fewer than {self.min_events})")
-        if use:
-            main = fit_cox(fu, self.instrument, spec=replace(base, second_best=True), alpha=self.alpha)
-            return main, fit_cox(fu, self.instrument, spec=base, alpha=self.alpha, with_ph=False,
-                                 kind="all placements, second best left out")
-        return fit_cox(fu, self.instrument, spec=base, alpha=self.alpha), None
+                f"Sensitivity analysis: the main model refitted on placements with a placement request, with "
+                f"SECOND_BEST ({events} unplanned endings)" if use else
+                f"No request-only sensitivity model: {events} unplanned endings among placements with a placement "
+                f"request (fewer than {self.min_events})")
+        if not use:
+            return main, None
+        return main, fit_cox(fu, self.instrument, spec=with_sb, alpha=self.alpha, with_ph=False,
+                             kind="sensitivity: placements with a request, with second best")
 
     def _coverage(self, frame: pd.DataFrame) -> pd.DataFrame:
         fu = self.fu
@@ -188,16 +229,18 @@ class PlacementSurvival:
             "incidence_by_tier": {prof: {cause: {d: v for d, v in days.items() if d in ("365", "730")}
                                          for cause, days in causes.items()}
                                   for prof, causes in self.incidence.to_dict()["by_profile"].items()},
-            "grid_cif_unplanned_1y": {f"{r.peak_intensity} x {r.peak_frequency}": r.cif for r in self.grid.itertuples()},
+            "profile": self.profile_name,
+            "grid_cif_unplanned_1y": None if self.grid is None else {
+                f"{r.peak_intensity} x {r.peak_frequency}": r.cif for r in self.grid.itertuples()},
             "clusters": None if self.clusters is None else {
                 "method": self.clusters.method, "k": self.clusters.k, "seed": self.clusters.seed,
                 "share": self.clusters.centres["share"].to_dict()},
             "main_model": self.main.to_dict(),
-            "all_placements_model": None if self.all_placements is None else {
-                "n": self.all_placements.n, "events": self.all_placements.n_events,
-                "concordance": self.all_placements.concordance,
-                "hazard_ratios": {c: v for c, v in self.all_placements.to_dict()["hazard_ratios"].items()
-                                  if c in self.needs_covariates(self.all_placements)}},
+            "requests_only_model": None if self.requests_only is None else {
+                "n": self.requests_only.n, "events": self.requests_only.n_events,
+                "concordance": self.requests_only.concordance,
+                "hazard_ratios": {c: v for c, v in self.requests_only.to_dict()["hazard_ratios"].items()
+                                  if c in self.needs_covariates(self.requests_only) or c == "SECOND_BEST"}},
             "cause_specific": {k: {"n": m.n, "events": m.n_events, "concordance": m.concordance,
                                    "hazard_ratios": {c: v for c, v in m.to_dict()["hazard_ratios"].items()
                                                      if c in self.needs_covariates(m) or c == "SECOND_BEST"}}

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, CoxTimeVaryingFitter
-from lifelines.statistics import TimeTransformers, proportional_hazard_test
 from scipy import stats
 
 from rcceval.analyses.survival.data import (
@@ -33,7 +32,9 @@ from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
 from rcceval.stats.concordance import concordance_index
 from rcceval.stats.cox import cox_efron, lifelines_with_r_variance, robust_variance_efron
+from rcceval.stats.zph import cox_zph
 
+PH_METHOD = "R cox.zph, km transform; fails: Holm-adjusted p < alpha"
 LIFELINES_FIT_OPTIONS = {"precision": 1e-10, "r_precision": 1e-12, "step_size": 0.95}
 
 
@@ -50,9 +51,8 @@ class CoxModel:
     """A cause-specific Cox model as published.
 
     summary: per covariate coef (log HR), hr, se (model-based), robust_se (clustered by child,
-    R coxph's), z, p and the HR's CI (from the robust se). ph: the Schoenfeld-residual test
-    (lifelines proportional_hazard_test, rank time transform) per covariate with Holm-adjusted
-    p values, and the global test. concordance: Harrell's C within councils (R's convention).
+    R coxph's), z, p and the HR's CI (from the robust se). ph: R survival's cox.zph score test
+    (km transform; stats/zph.py) per covariate with Holm-adjusted p values, and the global test. concordance: Harrell's C within councils (R's convention).
     design: the model's rows (child-level: never published); fitter: the lifelines fitter.
     """
 
@@ -103,8 +103,7 @@ class CoxModel:
                                   "p": r.p} for c, r in s.iterrows()},
             "concordance": self.concordance, "loglik": self.loglik, "lr_test": self.lr_test, "aic": self.aic,
             "ph_test": None if self.ph is None else {
-                "method": "Schoenfeld residuals, rank time transform (lifelines proportional_hazard_test); "
-                          "fails: Holm-adjusted p < alpha",
+                "method": PH_METHOD,
                 "global": self.ph_global, "failing": self.ph_failing,
                 "p_by_covariate": {c: r.p for c, r in self.ph.drop(index="GLOBAL").iterrows()}},
             "excluded": self.excluded, "dropped": self.dropped, "notes": self.notes,
@@ -121,40 +120,6 @@ def _summary(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
                        index=table.index)
     out.index.name = "covariate"
     return out
-
-
-def ph_test(cph: CoxPHFitter, df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Schoenfeld-residual test of proportional hazards for each covariate and globally.
-
-    Per covariate: lifelines' proportional_hazard_test (rank time transform): the Grambsch-Therneau
-    score test as R's cox.zph computed it before survival 3.0 (R now uses an exact score test, so
-    numbers differ a little). Global: the same statistic for all covariates together,
-    n_events * s' V^-1 s / sum(g - mean g)^2 with s the sum of (g - mean g) x scaled residuals.
-    fails: Holm-adjusted p below alpha (one test per covariate).
-    """
-    scaled = cph.compute_residuals(df, kind="scaled_schoenfeld")
-    res = proportional_hazard_test(cph, df, time_transform="rank", precomputed_residuals=scaled)
-    table = res.summary[["test_statistic", "p"]].rename(columns={"test_statistic": "statistic"})
-    table.index = [i if isinstance(i, str) else i[0] for i in table.index]
-    table["df"] = 1
-    p = table["p"].to_numpy()
-    order = np.argsort(p)
-    holm = np.empty_like(p)
-    holm[order] = np.minimum(1, np.maximum.accumulate(p[order] * (len(p) - np.arange(len(p)))))
-    table["p_holm"] = holm
-    table["fails"] = holm < alpha
-    # global test from the same residuals
-    events = cph.event_observed
-    g = TimeTransformers().get("rank")(cph.durations, events, cph.weights)[events.values]
-    g = np.asarray(g, dtype=float) - np.mean(g)
-    s = g @ scaled.to_numpy()
-    V = cph.variance_matrix_.to_numpy()
-    d = float(events.sum())
-    stat = float(s @ np.linalg.solve(V, s) / (d * (g @ g)))
-    table.loc["GLOBAL"] = {"statistic": stat, "p": float(stats.chi2.sf(stat, len(s))), "df": len(s),
-                           "p_holm": np.nan, "fails": bool(stats.chi2.sf(stat, len(s)) < alpha)}
-    table.index.name = "covariate"
-    return table[["statistic", "df", "p", "p_holm", "fails"]]
 
 
 def _fit_lifelines(df: pd.DataFrame, alpha: float, entry: bool = False):
@@ -204,7 +169,9 @@ def _cox_model(d: Design, cause_code: int, spec: CoxSpec, alpha: float, kind: st
     conc = None
     if not entry:
         conc = concordance_index(df["T"], df["E"], d.X.to_numpy() @ coef, strata=d.stratum)
-    ph = ph_test(fitter, df.drop(columns="cluster"), alpha) if with_ph and engine == "lifelines" and not entry else None
+    ph = None
+    if with_ph:  # R survival's cox.zph (km transform, event times pooled across strata), Holm over covariates
+        ph = cox_zph(coef, d.time, d.cause == cause_code, d.X, strata=d.stratum, entry=d.entry).holm(alpha)
     notes = [f"placements of {c} left out: no {CAUSES[cause_code]} ending among them" for c in eventless]
     return CoxModel(cause=CAUSES[cause_code], kind=kind, spec=spec, summary=summary, n=len(df), n_events=n_events,
                     n_clusters=int(pd.unique(d.cluster).size), n_strata=int(pd.unique(d.stratum).size),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rcceval.analyses.prediction.data import LEGAL_GROUPS
 from rcceval.derive.needs import frequency_cols, intensity_cols, needs_wide, score_cols, tiers
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
@@ -48,6 +49,14 @@ def follow_up(frame: pd.DataFrame) -> pd.DataFrame:
     out[CAUSE] = out["ENDING"].map(CAUSE_CODE).fillna(CENSORED).astype(np.int64)
     out[CLUSTER] = pd.factorize(out["LA"].astype(str) + "\x1f" + out["CHILD"].astype(str))[0]
     out[STRATUM] = out["LA"].astype(str)
+    # question 1's baseline groupings (prediction/data.py), where the frame has their columns
+    if "LS_START" in out:
+        out["LEGAL"] = out["LS_START"].map(LEGAL_GROUPS).fillna("other")
+    if "PREV_PLACEMENTS" in out:
+        prev = out["PREV_PLACEMENTS"].to_numpy(dtype=float)
+        out["PREV_BAND"] = np.where(prev >= 3, "3+", np.nan_to_num(prev).astype(int).astype(str))
+    if "CIN_START" in out:
+        out["CIN_START"] = out["CIN_START"].replace("", "unknown").fillna("unknown")
     return out
 
 
@@ -211,6 +220,18 @@ def need_clusters(frame: pd.DataFrame, instrument: Instrument, k: int = 4, seed:
 # Cox design matrix
 # --------------------------------------------------------------------------------------------
 
+# Question 1's baseline (M0) as question 2 adjusts for it: column -> reference level(s). A second
+# reference keeps a generating covariate's meaning: LEGAL's levels are contrasts within care orders
+# (against a full care order) and outside them (against section 20), beside CARE_ORDER; PREV_BAND's
+# 2 and 3+ are against 1 previous placement, beside FIRST_IN_PERIOD (none).
+BASELINE_CATEGORICAL: tuple[tuple[str, str | tuple[str, ...]], ...] = (
+    ("AGE_BAND", "5-9"), ("TYPE", codes.MODEL_TYPE_REFERENCE), ("LEGAL", ("section20", "care_order")),
+    ("PREV_BAND", ("0", "1")), ("CIN_START", "N1"), ("DISTANCE_BAND", "under 20 miles"), ("SDQ_BAND", "normal"))
+# levels of these columns held by fewer placements than CoxSpec.min_level get no indicator (they
+# join their reference); age band and placement type keep every level (question 3 simulates them)
+POOLED = ("LEGAL", "PREV_BAND", "CIN_START", "DISTANCE_BAND", "SDQ_BAND")
+
+
 @dataclass(frozen=True)
 class CoxSpec:
     """What a Cox model of question 2 holds.
@@ -218,19 +239,24 @@ class CoxSpec:
     needs: intensity and frequency of every domain (I_<d>, F_<d>, 0-3, linear);
     mismatch: MISMATCH (sum over domains of need intensity above the placement's capability);
     second_best: SECOND_BEST (the type secured was not the one preferred). It is recorded only
-    where a placement request exists, so a model with it is fitted on placements with a request.
-    categorical: 903 columns expanded to indicators against a reference level;
-    binary: 903 flags (FEMALE is SEX == "2"). strata: stratified by council (each council its own
-    baseline hazard); cluster: robust variance clustered by child.
+    where a placement request exists, so a model with it is fitted on placements with a request
+    (question 2's request-only sensitivity analysis).
+    categorical: 903 columns expanded to indicators against a reference level (or levels):
+    question 1's baseline, age band, placement type, legal status, previous placements, category
+    of need, distance and SDQ band, each where the frame has it (a column absent from the frame
+    is left out; a level nobody has is dropped); binary: 903 flags (FEMALE is SEX == "2").
+    strata: stratified by council (each council its own baseline hazard); cluster: robust
+    variance clustered by child.
     """
 
     needs: bool = True
     mismatch: bool = True
     second_best: bool = False
-    categorical: tuple[tuple[str, str], ...] = (("AGE_BAND", "5-9"), ("TYPE", codes.MODEL_TYPE_REFERENCE))
+    categorical: tuple[tuple[str, str | tuple[str, ...]], ...] = BASELINE_CATEGORICAL
     binary: tuple[str, ...] = ("FIRST_IN_PERIOD", "CARE_ORDER", "UASC", "FEMALE")
     strata: tuple[str, ...] = ("LA",)
     extra_strata: tuple[str, ...] = ()     # e.g. ("TYPE",) where a categorical fails PH
+    min_level: int = 20
 
     def columns(self, instrument: Instrument) -> list[str]:
         """Frame columns the model needs (rows missing any are left out: complete cases)."""
@@ -324,7 +350,8 @@ def design(fu: pd.DataFrame, instrument: Instrument, spec: CoxSpec = CoxSpec()) 
         miss = fu["SECOND_BEST"].isna().to_numpy()
         excluded["no placement request (second best unknown)"] = int((keep & miss).sum())
         keep &= ~miss
-    for col, _ in spec.categorical:
+    categorical = [(c, r) for c, r in spec.categorical if c in fu.columns]
+    for col, _ in categorical:
         miss = fu[col].isna().to_numpy()
         if miss.any():
             excluded[f"{col} missing"] = int((keep & miss).sum())
@@ -333,14 +360,23 @@ def design(fu: pd.DataFrame, instrument: Instrument, spec: CoxSpec = CoxSpec()) 
     X = pd.DataFrame(index=sub.index)
     for col in spec.columns(instrument):
         X[col] = sub[col].astype(float)
-    for col, ref in spec.categorical:
+    rare = []
+    for col, ref in categorical:
         if col in spec.extra_strata:
             continue
         values = sub[col].astype(str)
-        for level in sorted(set(values) - {ref}, key=_level_order):
+        counts = values.value_counts()
+        refs = {ref} if isinstance(ref, str) else set(ref)
+        for level in sorted(set(values) - refs, key=_level_order):
+            if col in POOLED and counts[level] < spec.min_level:
+                rare.append(f"{level_name(col, level)} (fewer than {spec.min_level} placements: with the reference)")
+                continue
             X[level_name(col, level)] = (values == level).astype(float)
     for col in spec.binary:
-        X[col] = (sub["SEX"].astype(str) == "2").astype(float) if col == "FEMALE" else sub[col].astype(float)
+        if col == "FEMALE" and "SEX" in sub:
+            X[col] = (sub["SEX"].astype(str) == "2").astype(float)
+        elif col in sub:
+            X[col] = sub[col].astype(float)
     constant = [c for c in X.columns if X[c].nunique() < 2]
     X = X.drop(columns=constant)
     stratum = sub[STRATUM].to_numpy()
@@ -349,7 +385,7 @@ def design(fu: pd.DataFrame, instrument: Instrument, spec: CoxSpec = CoxSpec()) 
                                                for c in spec.extra_strata], sep="|").to_numpy()
     return Design(X=X, time=sub[TIME].to_numpy(dtype=float), cause=sub[CAUSE].to_numpy(),
                   cluster=sub[CLUSTER].to_numpy(), stratum=stratum, rows=sub.index,
-                  excluded=excluded, dropped=constant)
+                  excluded=excluded, dropped=constant + rare)
 
 
 def _level_order(level: str):

@@ -14,13 +14,11 @@ from typing import Any
 import pandas as pd
 
 from rcceval.analyses.survival.analysis import PlacementSurvival
-from rcceval.analyses.survival.cox import CoxModel
+from rcceval.analyses.survival.cox import PH_METHOD, CoxModel
 from rcceval.reporting.results import Cell, Count, Estimate, Result, Table, Test
 from rcceval.spec.instruments import Instrument
 
 CAUSE_ORDER = ("Unplanned ending", "Planned change", "Left care")
-PH_METHOD = ("Schoenfeld residuals, rank time transform (lifelines proportional_hazard_test); "
-             "fails: Holm-adjusted p < alpha")
 LR = "likelihood ratio"
 
 
@@ -103,17 +101,19 @@ class SurvivalResult(Result):
 
     level: float
     notes: tuple[str, ...]
+    profile_name: str                    # what the curves are by: "need tier" or, on the 903 alone, "placement type"
     coverage: pd.DataFrame               # placements analysed and left out (counts)
-    tier_domains: pd.DataFrame           # mean intensity / frequency by tier (with placements)
+    tier_domains: pd.DataFrame | None    # mean intensity / frequency by tier (with placements); None without needs
     at_risk: Mapping[str, pd.DataFrame]  # "any" / "unplanned": numbers at risk at fixed days
     km_curves: Mapping[str, pd.DataFrame]  # curves read weekly, cut below min_at_risk (no counts)
     km_tests: Mapping[str, Mapping[str, Test]]  # "any" / "unplanned": logrank, robust_test
-    by_tier: pd.DataFrame                # profile_summary (placements, medians, 1-year figures)
+    by_tier: pd.DataFrame                # profile_summary (placements, medians, 1-year figures) by profile
+    by_903: pd.DataFrame                 # the same by each 903 characteristic (characteristic, profile, ...)
     medians: Mapping[str, pd.DataFrame]  # "any" / "unplanned": KM summary by profile
     endings: pd.DataFrame                # crosstab: placements by tier and ending
     cif_curves: pd.DataFrame
     cif_at_times: pd.DataFrame           # profile, cause, day, cif, lower, upper
-    grid: pd.DataFrame                   # intensity x frequency cells: placements, cif, lower, upper
+    grid: pd.DataFrame | None            # intensity x frequency cells: placements, cif, lower, upper
     clusters: pd.DataFrame | None        # centres with placements
     cluster_info: Mapping[str, Any] | None
     cif_curves_clusters: pd.DataFrame | None
@@ -123,8 +123,8 @@ class SurvivalResult(Result):
     remedy_summary: pd.DataFrame | None
     cause_specific: Mapping[str, CoxSummary]
     cause_specific_table: pd.DataFrame
-    all_placements: CoxSummary | None
-    all_placements_table: pd.DataFrame | None
+    requests_only: CoxSummary | None     # sensitivity: placements with a request, with SECOND_BEST
+    requests_only_table: pd.DataFrame | None
     time_varying: CoxSummary | None
     timing: pd.DataFrame | None
     recovery: pd.DataFrame | None        # main model's HRs beside the generating values (synthetic)
@@ -139,7 +139,7 @@ class SurvivalResult(Result):
             "median_ci": [f"{lo:.0f}–{up:.0f}" if pd.notna(lo) and pd.notna(up) else "–"
                           for lo, up in zip(t["median_lower"], t["median_upper"], strict=True)],
             "running_1y": t["surv_any_1y"].round(3),
-            "free_of_unplanned_1y_km": t["free_of_unplanned_1y"].round(3),
+            "free_of_unplanned_1y_net_km": t["free_of_unplanned_1y"].round(3),
             "unplanned_by_1y_cif": t["cif_unplanned_1y"].round(3),
             "unplanned_by_1y_ci": [f"{lo:.3f}–{up:.3f}" for lo, up in
                                    zip(t["cif_unplanned_1y_lower"], t["cif_unplanned_1y_upper"], strict=True)]})
@@ -155,14 +155,30 @@ class SurvivalResult(Result):
         wide = wide.reindex(pd.MultiIndex.from_product([order, [365, 730]], names=["profile", "day"]))
         return wide[[c for c in CAUSE_ORDER if c in wide]]
 
+    def by_903_table(self) -> pd.DataFrame:
+        """One-year figures by each 903 characteristic (the KM figure net of competing endings)."""
+        t = self.by_903
+        return pd.DataFrame({
+            "characteristic": t["characteristic"], "profile": t["profile"], "placements": t["placements"],
+            "unplanned_endings": t["unplanned_endings"], "median_days": t["median_days"],
+            "running_1y": t["surv_any_1y"].round(3), "free_of_unplanned_1y_net_km": t["free_of_unplanned_1y"].round(3),
+            "unplanned_by_1y_cif": t["cif_unplanned_1y"].round(3),
+            "unplanned_by_1y_cif_lower": t["cif_unplanned_1y_lower"].round(3),
+            "unplanned_by_1y_cif_upper": t["cif_unplanned_1y_upper"].round(3)})
+
     def tables(self) -> dict[str, Table]:
-        dom = self.tier_domains.round(2)
         by = self.survival_by_tier()
-        out = {
-            "coverage": Table(self.coverage, counts=("n", "unplanned_endings")),
-            "tier_domains": Table(dom, counts=("placements",),
-                                  percent_of={c: "placements" for c in dom.columns if c not in ("profile", "placements")}),
-        }
+        out = {"coverage": Table(self.coverage, counts=("n", "unplanned_endings"))}
+        if self.tier_domains is not None:
+            dom = self.tier_domains.round(2)
+            out["tier_domains"] = Table(dom, counts=("placements",),
+                                        percent_of={c: "placements" for c in dom.columns
+                                                    if c not in ("profile", "placements")})
+        b9 = self.by_903_table()
+        out["survival_by_903"] = Table(b9, counts=("placements", "unplanned_endings"),
+                                       # the unplanned-ending figures would give back a hidden count of them
+                                       percent_of={c: "unplanned_endings" if "unplanned" in c else "placements"
+                                                   for c in b9.columns[4:]}, by=("characteristic",))
         for name in ("any", "unplanned"):
             out[f"at_risk_{name}"] = Table(self.at_risk[name], counts=("at_risk", "events", "censored"))
             out[f"km_{name}_curves"] = Table(self.km_curves[name].set_index(["profile", "day"]), kind="model")
@@ -171,9 +187,10 @@ class SurvivalResult(Result):
         out["endings_by_tier"] = Table(self.endings.set_index("profile").drop(columns="placements"), kind="crosstab")
         out["cif_curves"] = Table(self.cif_curves.set_index(["profile", "cause", "day"]), kind="model")
         out["cif_by_tier"] = Table(self.cif_wide(), kind="model")
-        out["grid_cif_unplanned_1y"] = Table(self.grid, counts=("placements",),
-                                             percent_of={"cif": "placements", "lower": "placements",
-                                                         "upper": "placements"})
+        if self.grid is not None:
+            out["grid_cif_unplanned_1y"] = Table(self.grid, counts=("placements",),
+                                                 percent_of={"cif": "placements", "lower": "placements",
+                                                             "upper": "placements"})
         if self.clusters is not None:
             cen = self.clusters
             out["need_clusters"] = Table(cen, counts=("placements",),
@@ -187,8 +204,8 @@ class SurvivalResult(Result):
         if self.remedy_summary is not None:
             out["ph_remedy"] = Table(self.remedy_summary.round(4), kind="model")
         out["cox_cause_specific"] = Table(self.cause_specific_table.round(4), kind="model")
-        if self.all_placements_table is not None:
-            out["cox_all_placements"] = Table(self.all_placements_table, kind="model")
+        if self.requests_only_table is not None:
+            out["cox_requests_only"] = Table(self.requests_only_table, kind="model")
         if self.timing is not None:
             out["cox_time_varying_needs"] = Table(self.timing.round(4), kind="model")
         if self.recovery is not None:
@@ -206,40 +223,46 @@ class SurvivalResult(Result):
             cif.setdefault(str(prof), {})[cause] = {str(int(d)): Estimate(c, lo, up, self.level)
                                                     for d, c, lo, up in g[["day", "cif", "lower", "upper"]]
                                                     .itertuples(index=False) if int(d) in (365, 730)}
+        by = "tier" if self.profile_name == "need tier" else "placement_type"
         out: dict[str, Any] = {
-            "median_placement_days_by_tier": self._estimates(self.medians["any"], "median_days", "median_lower",
-                                                             "median_upper"),
-            "median_days_to_unplanned_km_by_tier": self._estimates(self.medians["unplanned"], "median_days",
-                                                                   "median_lower", "median_upper"),
-            "survival_1y_by_tier": {
+            "profile": self.profile_name,
+            f"median_placement_days_by_{by}": self._estimates(self.medians["any"], "median_days", "median_lower",
+                                                              "median_upper"),
+            # Kaplan-Meier with the other endings censored: net of competing endings (as if they could not
+            # happen), not the time by which half of placements end unplanned
+            f"median_days_to_unplanned_net_of_competing_endings_by_{by}": self._estimates(
+                self.medians["unplanned"], "median_days", "median_lower", "median_upper"),
+            f"survival_1y_by_{by}": {
                 "placement_running": self._estimates(t, "surv_any_1y", "surv_any_1y_lower", "surv_any_1y_upper"),
-                "free_of_unplanned_km": self._estimates(t, "free_of_unplanned_1y", "free_of_unplanned_1y_lower",
-                                                        "free_of_unplanned_1y_upper")},
-            "cif_unplanned_1y_by_tier": self._estimates(t, "cif_unplanned_1y", "cif_unplanned_1y_lower",
-                                                        "cif_unplanned_1y_upper"),
-            "logrank_unplanned_by_tier": self.km_tests["unplanned"]["logrank"],
-            "robust_test_unplanned_by_tier": self.km_tests["unplanned"]["robust_test"],
-            "cif_by_tier": cif,
-            # the published cell: hidden wherever the grid table hides it
-            "grid_cif_unplanned_1y": {f"{r.peak_intensity} x {r.peak_frequency}":
-                                      Cell(r.cif, "grid_cif_unplanned_1y",
-                                           {"peak_intensity": r.peak_intensity, "peak_frequency": r.peak_frequency},
-                                           "cif") for r in self.grid.itertuples()},
+                "free_of_unplanned_net_of_competing_endings_km": self._estimates(
+                    t, "free_of_unplanned_1y", "free_of_unplanned_1y_lower", "free_of_unplanned_1y_upper")},
+            f"cif_unplanned_1y_by_{by}": self._estimates(t, "cif_unplanned_1y", "cif_unplanned_1y_lower",
+                                                         "cif_unplanned_1y_upper"),
+            f"logrank_unplanned_by_{by}": self.km_tests["unplanned"]["logrank"],
+            f"robust_test_unplanned_by_{by}": self.km_tests["unplanned"]["robust_test"],
+            f"cif_by_{by}": cif,
             "main_model": self.main.headline(),
             "ph_test": {"global": self.main.ph_global, "failing": self.main.ph_failing,
                         "remedy": None if not self.main.ph_failing else {
                             **self.remedy, "model": None if self.remedy_model is None else self.remedy_model.headline()}},
             "cause_specific": {k: {"n": Count(m.n), "events": Count(m.n_events), "concordance": m.concordance,
-                                   "hazard_ratios": m.hazard_ratios(needs_covariates(m.summary) + ["SECOND_BEST"])}
+                                   "hazard_ratios": m.hazard_ratios(needs_covariates(m.summary) + ["SECOND_BEST"]
+                                                                    if self.profile_name == "need tier" else None)}
                                for k, m in self.cause_specific.items()},
         }
+        if self.grid is not None:   # the published cell: hidden wherever the grid table hides it
+            out["grid_cif_unplanned_1y"] = {f"{r.peak_intensity} x {r.peak_frequency}":
+                                            Cell(r.cif, "grid_cif_unplanned_1y",
+                                                 {"peak_intensity": r.peak_intensity, "peak_frequency": r.peak_frequency},
+                                                 "cif") for r in self.grid.itertuples()}
         if self.cluster_info is not None:
             out["clusters"] = dict(self.cluster_info)
-        if self.all_placements is not None:
-            ap = self.all_placements
-            out["all_placements_model"] = {"n": Count(ap.n), "events": Count(ap.n_events),
-                                           "concordance": ap.concordance,
-                                           "hazard_ratios": ap.hazard_ratios(needs_covariates(ap.summary))}
+        if self.requests_only is not None:
+            ro = self.requests_only
+            out["requests_only_model"] = {"n": Count(ro.n), "events": Count(ro.n_events),
+                                          "concordance": ro.concordance, "analysis": "sensitivity",
+                                          "hazard_ratios": ro.hazard_ratios(needs_covariates(ro.summary)
+                                                                            + ["SECOND_BEST"])}
         if self.time_varying is not None:
             tv = self.time_varying
             out["time_varying_needs"] = {"n_intervals": tv.n, "events": Count(tv.n_events), "notes": list(tv.notes),
@@ -271,34 +294,38 @@ def summarise(q2: PlacementSurvival, min_at_risk: int = 10,
         info = {"method": q2.clusters.method, "k": q2.clusters.k, "seed": q2.clusters.seed,
                 "share": q2.clusters.centres["share"].to_dict()}
         cc = q2.incidence_clusters.curve_table(min_at_risk=min_at_risk)
-    needs = q2.needs_covariates(m) + (["SECOND_BEST"] if "SECOND_BEST" in m.summary.index else [])
-    ap_table = None
-    if q2.all_placements is not None:
-        comp = pd.concat([m.summary[["hr", "hr_lower", "hr_upper"]].add_prefix("with requests: "),
-                          q2.all_placements.summary[["hr", "hr_lower", "hr_upper"]].add_prefix("all placements: ")],
+    needs = q2.needs_covariates(m) + ["SECOND_BEST"]
+    ro_table = None
+    if q2.requests_only is not None:
+        comp = pd.concat([m.summary[["hr", "hr_lower", "hr_upper"]].add_prefix("main (all placements): "),
+                          q2.requests_only.summary[["hr", "hr_lower", "hr_upper"]].add_prefix("placements with a request: ")],
                          axis=1)
-        ap_table = comp.loc[q2.needs_covariates(m) + [c for c in comp.index if c not in q2.needs_covariates(m)]].round(4)
+        first = [c for c in needs if c in comp.index]
+        ro_table = comp.loc[first + [c for c in comp.index if c not in first]].round(4)
+        ro_table.index.name = "covariate"
     rem = q2.remedy
     return SurvivalResult(
-        level=1 - q2.alpha, notes=tuple(q2.notes), coverage=q2.coverage.copy(), tier_domains=q2.tier_domains.copy(),
+        level=1 - q2.alpha, notes=tuple(q2.notes), profile_name=q2.profile_name, coverage=q2.coverage.copy(),
+        tier_domains=None if q2.tier_domains is None else q2.tier_domains.copy(),
         at_risk={"any": q2.km_any.at_risk.copy(), "unplanned": q2.km_unplanned.at_risk.copy()},
         km_curves={"any": q2.km_any.curve_table(min_at_risk=min_at_risk),
                    "unplanned": q2.km_unplanned.curve_table(min_at_risk=min_at_risk)},
         km_tests={k: {"logrank": _test(km.logrank, "log-rank"), "robust_test": _test(km.robust_test, "robust Wald")}
                   for k, km in (("any", q2.km_any), ("unplanned", q2.km_unplanned))},
-        by_tier=q2.profiles_table.copy(),
+        by_tier=q2.profiles_table.copy(), by_903=q2.by_903.copy(),
         medians={"any": q2.km_any.summary.copy(), "unplanned": q2.km_unplanned.summary.copy()},
         endings=q2.incidence.events.copy(), cif_curves=q2.incidence.curve_table(min_at_risk=min_at_risk),
-        cif_at_times=q2.incidence.at_times.copy(), grid=q2.grid.copy(), clusters=clusters, cluster_info=info,
+        cif_at_times=q2.incidence.at_times.copy(),
+        grid=None if q2.grid is None else q2.grid.copy(), clusters=clusters, cluster_info=info,
         cif_curves_clusters=cc, main=CoxSummary.of(m),
         remedy={"failing": list(rem.failing), "stratified_by": list(rem.stratified_by),
                 "time_varying": list(rem.time_varying), "cuts_days": list(rem.cuts)},
         remedy_model=None if rem.model is None else CoxSummary.of(rem.model),
         remedy_summary=None if rem.model is None else rem.summary.copy(),
         cause_specific={k: CoxSummary.of(v) for k, v in q2.cause_specific.items()},
-        cause_specific_table=q2.cause_specific_table(needs),
-        all_placements=None if q2.all_placements is None else CoxSummary.of(q2.all_placements),
-        all_placements_table=ap_table,
+        cause_specific_table=q2.cause_specific_table(needs if q2.has_needs else None),
+        requests_only=None if q2.requests_only is None else CoxSummary.of(q2.requests_only),
+        requests_only_table=ro_table,
         time_varying=None if q2.time_varying is None else CoxSummary.of(q2.time_varying),
         timing=None if q2.timing is None else q2.timing.copy(),
         recovery=None if recover is None else recover(m))

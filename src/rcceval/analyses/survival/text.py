@@ -20,34 +20,66 @@ def hr_text(r) -> str:
     return f"{r.hr:.2f} ({r.hr_lower:.2f}–{r.hr_upper:.2f})"
 
 
+def _ph_sentence(r: SurvivalResult) -> str:
+    failing = r.main.ph_failing
+    return ("proportional hazards hold (no covariate fails R's cox.zph test after the Holm adjustment)." if not failing
+            else f"proportional hazards fail for {', '.join(failing)} (handled below).")
+
+
 def headlines(r: SurvivalResult) -> str:
-    """The headline bullets: incidence by tier, medians, mismatch and the strongest needs, concordance."""
+    """The headline bullets: incidence by profile, medians, the covariates associated with the highest
+    hazard, concordance. Associations only: the models adjust for what the 903 (and the needs data) hold."""
+    if getattr(r, "profile_name", "need tier") != "need tier":
+        return headlines_903(r)
     t = r.by_tier.set_index("profile")
     s = r.main.summary
     needs_hr = s.loc[needs_covariates(s)].drop(index="MISMATCH", errors="ignore")
     top = needs_hr.loc[needs_hr["p"] < 0.05].sort_values("hr", ascending=False).head(3)
-    failing = r.main.ph_failing
     lines = [
         f"- Within a year, **{pct(t['cif_unplanned_1y'].iloc[-1])}** of placements of children with "
         f"{t.index[-1].lower()} needs ended unplanned, against **{pct(t['cif_unplanned_1y'].iloc[0])}** for "
         f"{t.index[0].lower()} needs (cumulative incidence); median placement duration "
         + ", ".join(f"{k.lower()} {v:.0f} days" for k, v in t["median_days"].items() if pd.notna(v)) + ".",
-        f"- Each point of **mismatch** (need intensity above what the placement can meet) multiplies the hazard of an "
-        f"unplanned ending by **{hr_text(s.loc['MISMATCH'])}**, adjusted for needs and the 903 covariates.",
-        "- The needs that raise it most, per point: "
+        f"- Each point of **mismatch** (need intensity above what the placement can meet) is associated with a "
+        f"hazard ratio of an unplanned ending of **{hr_text(s.loc['MISMATCH'])}**, adjusted for needs and the 903 "
+        f"covariates." if "MISMATCH" in s.index else
+        "- No mismatch term: the placements' capability is not known (no provider register or agreements).",
+        "- The needs associated with the highest hazard, per point: "
         + ("; ".join(f"{c} {hr_text(row)}" for c, row in top.iterrows()) or "none significant") + ".",
         f"- The model ranks placements by their risk of an unplanned ending with concordance "
-        f"**{r.main.concordance:.2f}**; "
-        + ("proportional hazards hold (no covariate fails the Schoenfeld test)." if not failing
-           else f"proportional hazards fail for {', '.join(failing)} (handled below)."),
+        f"**{r.main.concordance:.2f}**; " + _ph_sentence(r),
     ]
     return "\n".join(lines)
 
 
-def tier_tests(unplanned: dict[str, Test], any_ending: dict[str, Test]) -> str:
-    """The log-rank and clustered tests of equal hazards across tiers."""
+def headlines_903(r: SurvivalResult) -> str:
+    """The headline bullets on the 903 alone: incidence and medians by placement type, the 903
+    covariates associated with the highest and lowest hazard, concordance."""
+    t = r.by_tier.set_index("profile")
+    cif = t["cif_unplanned_1y"].dropna()
+    hi, lo = cif.idxmax(), cif.idxmin()
+    s = r.main.summary
+    sig = s.loc[s["p"] < 0.05]
+    up = sig.loc[sig["hr"] > 1].sort_values("hr", ascending=False).head(3)
+    down = sig.loc[sig["hr"] < 1].sort_values("hr").head(3)
+    lines = [
+        f"- Within a year, **{pct(cif[hi])}** of {hi} placements ended unplanned, against **{pct(cif[lo])}** of "
+        f"{lo} placements (cumulative incidence); median placement duration "
+        + ", ".join(f"{k} {v:.0f} days" for k, v in t["median_days"].items() if pd.notna(v)) + ".",
+        "- Associated with a higher hazard of an unplanned ending (hazard ratio, 95% CI, adjusted for the other 903 "
+        "covariates): " + ("; ".join(f"{c} {hr_text(row)}" for c, row in up.iterrows()) or "none significant") + ".",
+        "- Associated with a lower hazard: "
+        + ("; ".join(f"{c} {hr_text(row)}" for c, row in down.iterrows()) or "none significant") + ".",
+        f"- The 903 covariates rank placements by their risk of an unplanned ending with concordance "
+        f"**{r.main.concordance:.2f}**; " + _ph_sentence(r),
+    ]
+    return "\n".join(lines)
+
+
+def tier_tests(unplanned: dict[str, Test], any_ending: dict[str, Test], profile: str = "need tier") -> str:
+    """The log-rank and clustered tests of equal hazards across profiles (need tiers, or placement types)."""
     lr, rob, la = unplanned["logrank"], unplanned["robust_test"], any_ending["logrank"]
-    return (f"Time to an unplanned ending differs by tier: log-rank χ² = {lr.statistic:.1f} on {lr.df} df, "
+    return (f"Equal hazards of an unplanned ending across {profile}s: log-rank χ² = {lr.statistic:.1f} on {lr.df} df, "
             f"p {p_text(lr.p)}. The log-rank test treats placements as independent; the same hypothesis tested "
             f"within councils with a variance clustered by child gives χ² = {rob.statistic:.1f} on {rob.df} df, "
             f"p {p_text(rob.p)}. Any ending: log-rank χ² = {la.statistic:.1f}, p {p_text(la.p)}.")
@@ -62,7 +94,7 @@ def model_fit(r: SurvivalResult) -> str:
 
 
 def proportional_hazards(r: SurvivalResult) -> str:
-    """The global Schoenfeld test, and what fails (and its remedy) or the smallest p."""
+    """The global cox.zph test, and what fails (and its remedy) or the smallest p."""
     g, failing = r.main.ph_global, r.main.ph_failing
     text = f"Global test: χ² = {g.statistic:.1f} on {g.df} df, p = {g.p:.3f}. "
     if failing:
@@ -75,9 +107,18 @@ def proportional_hazards(r: SurvivalResult) -> str:
                    f"p = {ph.loc[smallest, 'p']:.3f}), so the hazard ratios above are read as constant over follow-up.")
 
 
-def all_placements(r: SurvivalResult) -> str:
-    ap = r.all_placements
-    return f"All placements: {ap.n:,} placements, {ap.n_events:,} unplanned endings; concordance {ap.concordance:.3f}."
+def requests_only(r: SurvivalResult) -> str:
+    """The request-only sensitivity model beside the main model."""
+    ro, m = r.requests_only, r.main
+    sb = ro.summary.loc["SECOND_BEST"] if "SECOND_BEST" in ro.summary.index else None
+    text = (f"Sensitivity analysis on the {ro.n:,} placements with a placement request ({ro.n_events:,} unplanned "
+            f"endings; the main model: {m.n:,} placements, {m.n_events:,}); concordance {ro.concordance:.3f}.")
+    if sb is not None:
+        text += f" Second best is associated with a hazard ratio of {hr_text(sb)}."
+    if "MISMATCH" in ro.summary.index and "MISMATCH" in m.summary.index:
+        text += (f" The mismatch hazard ratio is {ro.summary.loc['MISMATCH', 'hr']:.2f} with second best in the model, "
+                 f"{m.summary.loc['MISMATCH', 'hr']:.2f} in the main model.")
+    return text
 
 
 def time_varying(r: SurvivalResult) -> str:
