@@ -1,10 +1,12 @@
 """index.html renders each headline by its type in the results contract, read from results.json."""
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
+from rcceval.params import Parameters
+from rcceval.reporting import answers
+from rcceval.reporting.answers import Question
 from rcceval.reporting.index import (
     kind,
     notebook_section,
@@ -91,19 +93,27 @@ class _Example(Result):
                 "share": Share(3, 40), "children": Count(2), "in_care": Count(120)}
 
 
-def test_published_results_json_renders_in_index(tmp_path: Path):
-    """The publisher's results.json, read back, renders each type, with disclosure control applied."""
+EXAMPLE = Question("Question 9: an example?", "question 9", None,
+                   {"hr": "Hazard ratio", "test": "Log-rank test", "share": "Share placed", "children": "Children",
+                    "in_care": "Children in care"})
+
+
+def test_published_results_json_renders_in_index(tmp_path: Path, monkeypatch):
+    """The publisher's results.json, read back, renders each type under its plain label, with disclosure
+    control applied; a headline without a label stays in results.json."""
+    monkeypatch.setitem(answers.QUESTIONS, "09_example", EXAMPLE)
     pub = Publisher(tmp_path, "09_example")
     pub.publish(_Example())
     results = json.loads(pub.save().read_text())["results"]
-    run = NotebookRun("09_example", ok=True, seconds=1.25, results=results)
+    run = NotebookRun("09_example", ok=True, seconds=1.25, results={**results, "internal_key": 3})
     section = notebook_section(run, tmp_path)
-    for cell in ["<td>hr</td><td>1.5 (95% CI 1.25 to 1.75)</td>",
-                 "<td>test</td><td>log-rank: 9 on 1 df, p = 0.003</td>",
-                 "<td>share</td><td>c of 40 (suppressed: the count or the rest is fewer than 5)</td>",
-                 "<td>children</td><td>c (suppressed: fewer than 5)</td>",
-                 "<td>in_care</td><td>120</td>"]:
+    for cell in ["<td>Hazard ratio</td><td>1.50 (95% CI 1.25 to 1.75)</td>",
+                 "<td>Log-rank test</td><td>log-rank: 9 on 1 df, p = 0.003</td>",
+                 "<td>Share placed</td><td>c of 40 (suppressed: the count or the rest is fewer than 5)</td>",
+                 "<td>Children</td><td>c (suppressed: fewer than 5)</td>",
+                 "<td>Children in care</td><td>120</td>"]:
         assert cell in section
-    params = SimpleNamespace(data_source="synthetic", seed=7, disclosure=SimpleNamespace(threshold=5))
+    assert "internal_key" not in section and ">hr<" not in section
+    params = Parameters(data_source="synthetic", seed=7)
     page = write_index(RunOutcome(tmp_path, [run]), tmp_path, "r1", params).read_text()
-    assert section in page and '"c" is a count under 5' in page
+    assert section in page and 'counts under 5 are shown as "c"' in page
