@@ -74,13 +74,11 @@ def _prediction(r: Mapping[str, Any], t: int) -> list[str]:
     lr = r["lr_test_m1_m0"]
     moved = "raised" if d["value"] > 0 else "lowered" if d["value"] < 0 else "left"
     out = [f"Predicting an unplanned ending within {h}, adding needs data {moved} the AUC from "
-           f"{nb.fixed(m0['value'], 2)} to {nb.fixed(m1['value'], 2)}: {nb.signed(d['value'])}, "
-           f"{nb.number(100 * d['level'])}% CI {nb.interval(d['lower'], d['upper'])} (likelihood ratio test "
+           f"{nb.fixed(m0['value'], 2)} to {nb.fixed(m1['value'], 2)}: {nb.difference(**d)} (likelihood ratio test "
            f"{nb.p_value(lr['p'])})."]
     if "delta_auc_m2_m1" in r:
         m = r["delta_auc_m2_m1"]
-        out.append(f"Adding the mismatch between needs and placement changed it by a further {nb.signed(m['value'])} "
-                   f"({nb.number(100 * m['level'])}% CI {nb.interval(m['lower'], m['upper'])}).")
+        out.append(f"Adding the mismatch between needs and placement changed it by a further {nb.difference(**m)}.")
     return out
 
 
@@ -152,9 +150,8 @@ def _sufficiency(r: Mapping[str, Any], t: int) -> list[str]:
            f"within the region."]
     e = r.get("stable_placement_effect")
     if isinstance(e, dict):
-        out.append(f"After a stable placement the level of need changed by {nb.signed(e['value'])} on the 0-3 scale "
-                   f"relative to after a move ({nb.number(100 * e['level'])}% CI "
-                   f"{nb.interval(e['lower'], e['upper'])}).")
+        out.append(f"After a stable placement the level of need changed by {nb.difference(**e)} on the 0-3 scale, "
+                   f"relative to after a move.")
     return out
 
 

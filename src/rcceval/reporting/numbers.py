@@ -98,35 +98,54 @@ def p_value(p: Any) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {float(p):.3f}"
 
 
+def places(value: Any, lower: Any = None, upper: Any = None) -> int:
+    """Decimals for an estimate and its interval, the same for all three: two significant figures of
+    the interval's width (enough to tell its bounds apart, no more), or three of the estimate when
+    there is no interval."""
+    if not (missing(lower) or missing(upper)) and float(upper) != float(lower):
+        return max(0, 1 - math.floor(math.log10(abs(float(upper) - float(lower)))))
+    ref = value if not missing(value) and float(value) != 0 else max(abs(float(lower or 0)), abs(float(upper or 0)))
+    return decimals(float(ref))
+
+
 def interval(lower: Any, upper: Any, fmt: Callable[[Any], str] | None = None, places: int | None = None) -> str:
     """An interval as "lower to upper": with `fmt` (money, percent...) each bound by it, otherwise
-    both to `places` decimals (default: three significant figures of the wider bound)."""
+    both to `places` decimals (default: two significant figures of its width)."""
     if missing(lower) or missing(upper):
         return "interval not available"
     if fmt is not None:
         return f"{fmt(lower)} to {fmt(upper)}"
-    if places is None:
-        places = decimals(max(abs(float(lower)), abs(float(upper))))
-    return f"{fixed(float(lower), places)} to {fixed(float(upper), places)}"
+    n = globals()["places"](None, lower, upper) if places is None else places
+    return f"{fixed(float(lower), n)} to {fixed(float(upper), n)}"
+
+
+def _level(level: float | None) -> str:
+    return "CI" if level is None else f"{number(100 * level)}% CI"
 
 
 def estimate(value: Any, lower: Any = None, upper: Any = None, level: float | None = 0.95,
              fmt: Callable[[Any], str] | None = None) -> str:
     """An estimate with its interval: "0.769 (95% CI 0.763 to 0.774)", value and bounds to the same
-    decimals (three significant figures of the estimate); with `fmt` each by it ("£18,585 (95% CI
-    £8,241 to £29,936)"). Without an interval, the estimate alone."""
+    decimals (places()); with `fmt` each by it ("£18,585 (95% CI £8,241 to £29,936)"). Without an
+    interval, the estimate alone."""
     if missing(value) or value == SUPPRESSED:
         return number(value)
     if missing(lower) or missing(upper):
         return fmt(value) if fmt is not None else number(value)
     if fmt is not None:
-        shown = fmt(value)
-    else:
-        places = decimals(float(value)) if float(value) != 0 else decimals(max(abs(lower or 0), abs(upper or 0)))
-        shown = fixed(float(value), places)
-    label = "CI" if level is None else f"{number(100 * level)}% CI"
-    bounds = interval(lower, upper, fmt, None if fmt is not None else places)
-    return f"{shown} ({label} {bounds})"
+        return f"{fmt(value)} ({_level(level)} {interval(lower, upper, fmt)})"
+    n = places(value, lower, upper)
+    return f"{fixed(float(value), n)} ({_level(level)} {interval(lower, upper, places=n)})"
+
+
+def difference(value: Any, lower: Any = None, upper: Any = None, level: float | None = 0.95) -> str:
+    """A signed difference with its interval, as in a sentence: "+0.0552, 95% CI 0.0519 to 0.0585"."""
+    if missing(value) or value == SUPPRESSED:
+        return number(value)
+    if missing(lower) or missing(upper):
+        return signed(value)
+    n = places(value, lower, upper)
+    return f"{signed(value, n)}, {_level(level)} {interval(lower, upper, places=n)}"
 
 
 def suppressed(threshold: int) -> str:
@@ -139,5 +158,5 @@ def explain(text: str, threshold: int) -> str:
     return suppressed(threshold) if text == SUPPRESSED else text
 
 
-__all__ = ["count", "days", "decimals", "estimate", "explain", "fixed", "interval", "missing", "money", "number",
-           "p_value", "percent", "signed", "suppressed"]
+__all__ = ["count", "days", "decimals", "difference", "estimate", "explain", "fixed", "interval", "missing", "money", "number",
+           "p_value", "percent", "places", "signed", "suppressed"]
