@@ -13,8 +13,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
 # Lint (no auto-format): the rules and ignores are in pyproject.toml's [tool.ruff].
@@ -42,9 +42,11 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
 	fi
 
-# The main job: every report on the built-in synthetic region (generated on first use).
+# The main job: every report on the built-in synthetic region (generated on first use). One line a
+# notebook (started; done in N s, partial or failed with the reason), terminal or not; no library
+# deprecation noise.
 report: $(STAMP)
-	$(RCCEVAL) run parameters/default.yaml
+	@PYTHONWARNINGS=ignore::DeprecationWarning,ignore::FutureWarning $(RCCEVAL) run parameters/default.yaml
 
 synth: $(STAMP)
 	$(RCCEVAL) synth --out $(SYNTH)/region-seed$(SEED) --scale region --seed $(SEED)
