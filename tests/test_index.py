@@ -6,6 +6,7 @@ import pytest
 
 from rcceval.params import Parameters
 from rcceval.reporting import answers
+from rcceval.reporting import numbers as fmt
 from rcceval.reporting.answers import Question
 from rcceval.reporting.index import (
     kind,
@@ -242,3 +243,16 @@ def test_by_council_adds_a_selector_and_each_council_s_answers(tmp_path: Path):
            '<option value="S02">S02 (FAILED)</option></select>' in page
     assert '<div class="scope" data-council="S01" hidden>' in page and 'href="la/S02/01_needs_predict_stability.html"' in page
     assert page.count("adding needs data raised the AUC") == 2    # the region and S01; S02 failed
+
+
+def test_labelled_rows_follow_paths_units_and_leave_out_identifier_keyed_groups():
+    results = {"cost": {"unit_cost": _est(89736.2, 85593.7, 94316.8), "needs_led": _est(117677.9, 110731.6, 133160.0)},
+               "cif": {"Straightforward": _est(0.0503, 0.0332, 0.0761)},
+               "old": {"cif_unplanned_1y": 0.05, "cif_unplanned_1y_lower": 0.03},
+               "by_year": {"2024": 12, "2025": "c"}}
+    labels = {"cost.needs_led": ("Needs-led cost", fmt.money), "cif.Straightforward": ("Ended unplanned", fmt.percent),
+              "old": "Untyped", "by_year": "By year", "missing.path": "Absent"}
+    assert results_rows(results, 5, labels) == (
+        "<tr><td>Needs-led cost</td><td>£117,678 (95% CI £110,732 to £133,160)</td></tr>"
+        "<tr><td>Ended unplanned</td><td>5.0% (95% CI 3.3% to 7.6%)</td></tr>"
+        "<tr><td>By year</td><td>2024: 12; 2025: c (suppressed: fewer than 5)</td></tr>")

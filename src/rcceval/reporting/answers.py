@@ -24,7 +24,7 @@ class Question:
     title: str
     short: str
     answer: Answer | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str | tuple[str, Callable[[Any], str]]] = field(default_factory=dict)   # index.results_rows
     figures: tuple[str, ...] = ()
 
 
@@ -128,6 +128,7 @@ def _proposal(r: Mapping[str, Any], t: int) -> list[str]:
                        f"year of the region's data if one standard deviation carried a hazard ratio of "
                        f"{nb.number(region.get('1 years'))}.")
     secured = r.get("preferred_type_secured")
+    secured = secured.get("share", secured) if isinstance(secured, dict) else None
     if isinstance(secured, dict) and "value" in secured:
         out.append(f"The preferred type of placement was secured for {share(secured, t)} of placements with a request"
                    + (f" ({nb.number(100 * secured['level'])}% CI "
@@ -163,6 +164,7 @@ QUESTIONS: dict[str, Question] = {
          "pct_placements_with_request": "Placements with a placement request",
          "pct_3plus_placements_year": "Children with 3 or more placements in the year",
          "pct_long_term_stability": "Long-term stability (DfE measure)",
+         "children_looked_after_31_march": "Children looked after on 31 March",
          "files_read": "Files read"},
         ("cla_over_time", "placement_mix")),
     "01_needs_predict_stability": Question(
@@ -179,27 +181,54 @@ QUESTIONS: dict[str, Question] = {
         ("auc_and_gains", "drop_one_domain", "calibration")),
     "02_placement_survival": Question(
         "Question 2: how long do placements last, by need, and what ends them?", "question 2", _survival,
-        {"logrank_unplanned_by_tier": "Difference in unplanned endings between need profiles",
-         "robust_test_unplanned_by_tier": "The same, robust to councils and repeated placements"},
+        {"main_model.hazard_ratios.MISMATCH.hr": "Hazard ratio of an unplanned ending: placement not meeting needs",
+         "cif_unplanned_1y_by_tier.Straightforward": ("Ended unplanned within a year: straightforward needs", nb.percent),
+         "cif_unplanned_1y_by_tier.Complex or co-occurring": ("Ended unplanned within a year: complex or co-occurring needs",
+                                                              nb.percent),
+         "cif_unplanned_1y_by_tier.Extensive and enduring": ("Ended unplanned within a year: extensive and enduring needs",
+                                                             nb.percent),
+         "median_placement_days_by_tier.Straightforward": ("Median placement: straightforward needs", nb.days),
+         "median_placement_days_by_tier.Complex or co-occurring": ("Median placement: complex or co-occurring needs", nb.days),
+         "median_placement_days_by_tier.Extensive and enduring": ("Median placement: extensive and enduring needs", nb.days),
+         "logrank_unplanned_by_tier": "Difference in unplanned endings between need profiles",
+         "robust_test_unplanned_by_tier": "The same, robust to councils and repeated placements",
+         "main_model.children": "Children in the model", "main_model.events": "Unplanned endings in the model"},
         ("cif_by_tier", "forest_unplanned", "km_unplanned_by_tier")),
     "03_unit_cost_vs_needs_led": Question(
         "Question 3: what does care cost under unit-cost and needs-led commissioning?", "question 3", _costing,
-        {"difference_per_child_year": "Needs-led minus unit cost, per child-year (£)",
+        {"difference_per_child_year": ("Needs-led minus unit cost, per child-year", nb.money),
+         "cost_per_child_year.unit_cost": ("Cost per child-year: unit-cost commissioning", nb.money),
+         "cost_per_child_year.needs_led": ("Cost per child-year: needs-led commissioning", nb.money),
+         "share_3plus_moves.unit_cost": ("Children with 3 or more moves: unit-cost commissioning", nb.percent),
+         "share_3plus_moves.needs_led": ("Children with 3 or more moves: needs-led commissioning", nb.percent),
          "moves_averted_per_100_children": "Moves averted per 100 children",
          "unplanned_moves_averted_per_100_children": "Unplanned moves averted per 100 children",
          "children_simulated": "Children simulated"},
         ("cost_per_child_year", "moves_per_child", "tornado")),
     "04_dataset_proposal": Question(
         "Question 4: what must a new dataset hold, and how big must it be?", "question 4", _proposal,
-        {"events_with_needs": "Unplanned endings with needs data", "placements_with_needs": "Placements with needs data",
+        {"mdhr_80_with_5_years.region": "Smallest detectable hazard ratio, 5 years of the region's data (80% power)",
+         "mdhr_80_with_5_years.council_median": "The same for a median council",
+         "mdhr_80_with_5_years.national": "The same for England",
+         "field_value.all need domains.delta_auc": "Gain in AUC from all need domains",
+         "preferred_type_secured.share": "Preferred type of placement secured",
+         "second_best_hr.hr": "Hazard ratio of an unplanned ending: second-best placement",
+         "events_with_needs": "Unplanned endings with needs data", "placements_with_needs": "Placements with needs data",
          "unplanned_endings_region_1_year": "Unplanned endings in the region in a year",
-         "looked_after_on_extract": "Children looked after on the extract date",
-         "preferred_type_secured": "Preferred type of placement secured"},
+         "looked_after_on_extract": "Children looked after on the extract date"},
         ("mdhr_by_years", "power_curves", "field_value")),
     "05_sufficiency_gap": Question(
         "Question 5: are there enough placements able to meet children's needs?", "question 5", _sufficiency,
-        {"stable_placement_effect": "Change in need after a stable placement, against a move (0-3 scale)",
-         "stable_placement_test": "Test of that difference"},
+        {"region_shortfall_all_profiles.council": "Children without a place able to meet their needs: in their council",
+         "region_shortfall_all_profiles.within_20_miles": "The same within 20 miles",
+         "region_shortfall_all_profiles.region": "The same in the region",
+         "region_shortfall_all_profiles.anywhere": "The same anywhere",
+         "pct_in_nearest_suitable.foster": "In the nearest suitable placement: foster care",
+         "pct_in_nearest_suitable.registered": "In the nearest suitable placement: registered settings",
+         "children_by_profile_now.all": "Children looked after now",
+         "stable_placement_effect": "Change in need after a stable placement, against a move (0-3 scale)",
+         "stable_placement_test": "Test of that difference",
+         "forecast_looked_after": "Forecast of children looked after"},
         ("shortfall_heatmap", "forecast", "provision_map")),
 }
 

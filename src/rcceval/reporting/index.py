@@ -101,17 +101,48 @@ MARKS = {"ok": "", "partial": " (partial)", "failed": " (FAILED)"}   # beside a 
 RANK = {"estimate": 0, "test": 1, "share": 2, "group": 3}
 
 
-def results_rows(results: dict, threshold: int = 5, labels: dict[str, str] | None = None) -> str:
-    """Table rows of a notebook's headlines. With `labels`, only the labelled ones, in the labels'
-    order and under their plain label; without, every headline under its key (estimates, then tests,
-    then shares, then the rest). At most MAX_HEADLINES; everything is in results.json."""
+def lookup(results: dict, path: str) -> Any:
+    """A headline by its key, or a value inside one by a dotted path ("main_model.hazard_ratios.MISMATCH.hr");
+    None when absent."""
+    if path in results:
+        return results[path]
+    value: Any = results
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def in_units(value: Any, unit: Any, threshold: int) -> str | None:
+    """A labelled headline in its unit (numbers.money, numbers.percent, numbers.days): an Estimate with
+    its interval in that unit, a number in it; anything else by its type."""
+    k = kind(value)
+    if unit is None or k not in ("estimate", "number"):
+        return render(value, threshold)
+    if k == "number":
+        return unit(value)
+    return fmt.estimate(value["value"], value["lower"], value["upper"], value["level"], unit)
+
+
+def results_rows(results: dict, threshold: int = 5, labels: dict[str, Any] | None = None) -> str:
+    """Table rows of a notebook's headlines. With `labels` (key or dotted path -> label, or (label, unit)),
+    only the labelled ones, in the labels' order and under their plain label; without, every headline
+    under its key (estimates, then tests, then shares, then the rest). At most MAX_HEADLINES; everything
+    is in results.json."""
     if labels is not None:
-        items = [(label, results[key]) for key, label in labels.items() if key in results]
+        items = []
+        for path, label in labels.items():
+            text, unit = label if isinstance(label, tuple) else (label, None)
+            value = lookup(results, path)
+            if value is not None and not (kind(value) == "group" and any("_" in k for k in value)):
+                # a group keyed by identifiers (an older, untyped spelling) stays in results.json
+                items.append((text, in_units(value, unit, threshold)))
     else:
-        items = sorted(results.items(), key=lambda kv: (RANK.get(kind(kv[1]), 4), kv[0]))
+        items = [(k, render(v, threshold)) for k, v in sorted(results.items(),
+                                                              key=lambda kv: (RANK.get(kind(kv[1]), 4), kv[0]))]
     rows = []
-    for key, value in items:
-        cell = render(value, threshold)
+    for key, cell in items:
         if cell is not None and len(rows) < MAX_HEADLINES:
             rows.append(f"<tr><td>{html.escape(key)}</td><td>{html.escape(cell)}</td></tr>")
     return "".join(rows)
