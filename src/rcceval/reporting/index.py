@@ -228,7 +228,7 @@ def provenance(params: params_mod.Parameters, manifest: dict, run_id: str) -> st
     chosen = "all councils" if params.councils == "all" else ", ".join(params.councils)
     source = "a synthetic region (generated, not real children)" if params.data_source == "synthetic" \
         else f"{params.data_source} data"
-    rules = [f'counts under {d.threshold} are shown as "c"', "and so is any figure that would reveal one"]
+    rules = [f'counts under {d.threshold} are shown as "c", and so is any figure that would reveal one']
     if d.round_to:
         rules.insert(1, f"other counts are rounded to the nearest {d.round_to}")
     if d.suppress_zero:
@@ -285,7 +285,7 @@ p.reason{color:#7a2e0e}
 .figs{display:grid;grid-template-columns:repeat(3,1fr);gap:.8em;margin:.8em 0}
 figure{margin:0}figure img{width:100%;aspect-ratio:4/3;object-fit:contain;border:1px solid #eee;background:#fff}
 figcaption{font-size:.85em;color:#555}
-nav ol{columns:2}.council-choice{margin:1em 0;padding:.6em;background:#f4f6f8}
+nav ol{columns:2}.scope-title{font-weight:600;font-size:1.1em}.council-choice{margin:1em 0;padding:.6em;background:#f4f6f8}
 @media print{
   body{max-width:none;margin:0;font-size:10pt}nav,.council-choice,.scope[data-council]:not([data-council=""]){display:none!important}
   a{color:inherit;text-decoration:none}.figs{grid-template-columns:repeat(3,1fr)}
@@ -304,7 +304,9 @@ def _scope(outcome: RunOutcome, run_dir: Path, threshold: int, council: str = ""
     prefix = f"la/{council}/" if council else ""
     sections = "".join(notebook_section(n, run_dir, threshold, prefix, lazy=bool(council)) for n in outcome.notebooks)
     hidden = " hidden" if council else ""
-    return f'<div class="scope" data-council="{html.escape(council)}"{hidden}>{sections}</div>'
+    title = f'<p class="scope-title">Council {html.escape(council)}: its own reports (la/{html.escape(council)}/).</p>' \
+        if council else ""
+    return f'<div class="scope" data-council="{html.escape(council)}"{hidden}>{title}{sections}</div>'
 
 
 def write_index(outcome: RunOutcome, run_dir: Path, run_id: str, params: params_mod.Parameters) -> Path:
