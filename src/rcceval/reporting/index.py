@@ -148,7 +148,7 @@ def results_rows(results: dict, threshold: int = 5, labels: dict[str, Any] | Non
     return "".join(rows)
 
 
-def figures(n: NotebookRun, run_dir: Path, prefix: str = "") -> list[str]:
+def figures(n: NotebookRun, run_dir: Path) -> list[str]:
     """The figures that carry the answer (the question's chosen ones that exist, else the first
     saved), at most MAX_FIGURES, as file stems."""
     folder = run_dir / n.name / "figures"
