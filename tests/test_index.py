@@ -225,9 +225,9 @@ def test_status_gives_the_reason_for_partial_and_failed(tmp_path: Path):
                           skipped=[{"section": "provision", "sentence": "This section needs a provider register."}])
     failed = NotebookRun("03_unit_cost_vs_needs_led", ok=False, error="cell 12: ValueError: no placements")
     page = write_index(RunOutcome(run, [failed, partial]), run, "r1", Parameters()).read_text()
-    assert '<span class="status partial">partial</span>' in page and "<li>This section needs a provider register.</li>" in page
+    assert '<span class="partial">partial</span>' in page and "<li>This section needs a provider register.</li>" in page
     assert "Children looked after are forecast at 450 (95% CI 410 to 492) in 2026, from the 903 alone" in page
-    assert '<span class="status failed">failed</span>' in page
+    assert '<span class="failed">FAILED</span>' in page
     assert "This report failed: cell 12: ValueError: no placements" in page
     assert "Some reports failed (question 3): the reason is under each." in page
 

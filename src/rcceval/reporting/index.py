@@ -159,7 +159,7 @@ def figures(n: NotebookRun, run_dir: Path) -> list[str]:
 
 def _status(n: NotebookRun) -> tuple[str, str]:
     """The status badge and, for partial and failed reports, the reason in plain words."""
-    badge = f'<span class="status {n.status}">{ {"ok": "ok", "partial": "partial", "failed": "failed"}[n.status]}</span>'
+    badge = f'<span class="{n.status}">{ {"ok": "ok", "partial": "partial", "failed": "FAILED"}[n.status]}</span>'
     reason = ""
     if n.status == "failed":
         reason = f'<p class="reason">This report failed: {html.escape(n.error or "no error was recorded")}</p>'
@@ -279,8 +279,8 @@ table.provenance th{white-space:nowrap;color:#555;font-weight:600}
 caption{text-align:left;font-weight:600;padding:.3em 0}
 section.question{border-top:2px solid #ccc;padding:1em 0;break-inside:avoid-page}
 p.answer{font-size:1.08em;max-width:50em}
-.status{font-size:.75em;padding:.1em .5em;border-radius:.8em;vertical-align:middle;border:1px solid}
-.status.ok{color:#1a7f37}.status.partial{color:#9a6700}.status.failed{color:#b42318}
+h2 span{font-size:.75em;padding:.1em .5em;border-radius:.8em;vertical-align:middle;border:1px solid}
+h2 span.ok{color:#1a7f37}h2 span.partial{color:#9a6700}h2 span.failed{color:#b42318}
 p.reason{color:#7a2e0e}
 .figs{display:grid;grid-template-columns:repeat(3,1fr);gap:.8em;margin:.8em 0}
 figure{margin:0}figure img{width:100%;aspect-ratio:4/3;object-fit:contain;border:1px solid #eee;background:#fff}
