@@ -256,3 +256,17 @@ def test_labelled_rows_follow_paths_units_and_leave_out_identifier_keyed_groups(
         "<tr><td>Needs-led cost</td><td>£117,678 (95% CI £110,732 to £133,160)</td></tr>"
         "<tr><td>Ended unplanned</td><td>5.0% (95% CI 3.3% to 7.6%)</td></tr>"
         "<tr><td>By year</td><td>2024: 12; 2025: c (suppressed: fewer than 5)</td></tr>")
+
+
+def test_question_5_shortfall_is_a_lower_bound_and_the_forecast_alone_when_partial():
+    q5 = {"region_shortfall_at_least_all_profiles": {"council": 20, "within_20_miles": 18, "region": "c"},
+          "stable_placement_difference": _est(0.0108, -0.013, 0.0346)}
+    assert answers.answer("05_sufficiency_gap", q5) == [
+        "With every child competing for the same places, at least 20 children could not be given a place able to "
+        "meet their needs within their own council, and at least c (suppressed: fewer than 5) within the region.",
+        "Levels of need after a stable placement differed from those after a move by +0.011, 95% CI -0.013 to 0.035 "
+        "on the 0-3 scale (an association, not a measured effect)."]
+    partial = {"forecast_demand": {"all": {"2026": _est(445.0, 410.0, 485.0), "2027": _est(455.0, 410.0, 510.0)}}}
+    assert answers.answer("05_sufficiency_gap", partial) == [
+        "Children looked after are forecast at 455 (95% CI 410 to 510) in 2027, from the 903 alone; the needs audit "
+        "and sufficiency gap need needs assessments and a provider register."]

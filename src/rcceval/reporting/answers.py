@@ -140,19 +140,21 @@ def _proposal(r: Mapping[str, Any], t: int) -> list[str]:
 
 
 def _sufficiency(r: Mapping[str, Any], t: int) -> list[str]:
-    if "region_shortfall_all_profiles" not in r:     # partial: the forecast from the 903 only
-        f = r["forecast_looked_after"]
+    # the shortfall is a lower bound ("at least") since the three matching rules; older runs had no bound
+    short = r.get("region_shortfall_at_least_all_profiles") or r.get("region_shortfall_all_profiles")
+    if short is None:     # partial: the forecast from the 903 only
+        f = r.get("forecast_looked_after") or r["forecast_demand"]["all"]
         last = max(f)
         return [f"Children looked after are forecast at {est(f[last])} in {last}, from the 903 alone; the needs "
                 f"audit and sufficiency gap need needs assessments and a provider register."]
-    short = r["region_shortfall_all_profiles"]
-    out = [f"With every child competing for the same places, {count(short.get('council'), t)} children could not be "
-           f"given a place able to meet their needs within their own council, and {count(short.get('region'), t)} "
-           f"within the region."]
-    e = r.get("stable_placement_effect")
+    bound = "at least " if "region_shortfall_at_least_all_profiles" in r else ""
+    out = [f"With every child competing for the same places, {bound}{count(short.get('council'), t)} children could "
+           f"not be given a place able to meet their needs within their own council, and "
+           f"{bound}{count(short.get('region'), t)} within the region."]
+    e = r.get("stable_placement_difference") or r.get("stable_placement_effect")
     if isinstance(e, dict):
-        out.append(f"After a stable placement the level of need changed by {nb.difference(**e)} on the 0-3 scale, "
-                   f"relative to after a move.")
+        out.append(f"Levels of need after a stable placement differed from those after a move by "
+                   f"{nb.difference(**e)} on the 0-3 scale (an association, not a measured effect).")
     return out
 
 
@@ -219,13 +221,17 @@ QUESTIONS: dict[str, Question] = {
         ("mdhr_by_years", "power_curves", "field_value")),
     "05_sufficiency_gap": Question(
         "Question 5: are there enough placements able to meet children's needs?", "question 5", _sufficiency,
-        {"region_shortfall_all_profiles.council": "Children without a place able to meet their needs: in their council",
+        {"region_shortfall_at_least_all_profiles.council": ("Children without a place able to meet their needs, at least: "
+                                                            "in their council"),
+         "region_shortfall_at_least_all_profiles.region": "The same, at least, in the region",
+         "region_shortfall_all_profiles.council": "Children without a place able to meet their needs: in their council",
          "region_shortfall_all_profiles.within_20_miles": "The same within 20 miles",
          "region_shortfall_all_profiles.region": "The same in the region",
          "region_shortfall_all_profiles.anywhere": "The same anywhere",
          "pct_in_nearest_suitable.foster": "In the nearest suitable placement: foster care",
          "pct_in_nearest_suitable.registered": "In the nearest suitable placement: registered settings",
          "children_by_profile_now.all": "Children looked after now",
+         "stable_placement_difference": "Need after a stable placement, against after a move (0-3 scale)",
          "stable_placement_effect": "Change in need after a stable placement, against a move (0-3 scale)",
          "stable_placement_test": "Test of that difference",
          "forecast_looked_after": "Forecast of children looked after"},
