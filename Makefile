@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed
 SYNTH := data/synthetic
 SEED ?= 20240331
 
-.PHONY: setup lint test test-fast report synth bench bench-derive system-deps
+.PHONY: setup lint test test-fast report synth bench bench-derive system-deps lab docs
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
 	touch $(STAMP)
 
 # Lint (no auto-format): the rules and ignores are in pyproject.toml's [tool.ruff].
@@ -42,9 +42,27 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
 	fi
 
-# The main job: every report on the built-in synthetic region (generated on first use).
+# The main job: every report on the built-in synthetic region (generated on first use). One line a
+# notebook (started; done in N s, partial or failed with the reason), terminal or not; no library
+# deprecation noise.
 report: $(STAMP)
-	$(RCCEVAL) run parameters/default.yaml
+	@PYTHONWARNINGS=ignore::DeprecationWarning,ignore::FutureWarning $(RCCEVAL) run parameters/default.yaml
+
+# The workbench: JupyterLab on the notebooks in the project's Python (the "Python 3" kernel is this
+# environment's interpreter); the jupytext sources notebooks/*.py open as notebooks (jupytext's
+# contents manager; the default viewer is set in .jupyter/lab/settings/overrides.json).
+LAB_ARGS ?=
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks \
+	  --LabApp.app_settings_dir=$(CURDIR)/.jupyter/lab/settings $(LAB_ARGS)
+
+# The API reference (pdoc) in docs/api/ (git-ignored): the package and each question's analysis
+# (the analyses folder is a namespace package, so each is named).
+ANALYSES := $(subst /,.,$(patsubst src/%/__init__.py,%,$(wildcard src/rcceval/analyses/*/__init__.py)))
+docs: $(STAMP)
+	@rm -rf docs/api
+	@$(PY) -m pdoc --docformat markdown --output-directory docs/api rcceval $(ANALYSES)
+	@echo "API reference: docs/api/index.html"
 
 synth: $(STAMP)
 	$(RCCEVAL) synth --out $(SYNTH)/region-seed$(SEED) --scale region --seed $(SEED) --force

@@ -263,6 +263,28 @@ def test_index_and_reports_render_with_their_figures_in_chromium(small_run, tmp_
         browser.quit()
 
 
+@pytest.mark.slow
+def test_index_and_every_report_read_cleanly_in_chromium(small_run, tmp_path):
+    """The real run's index.html: no key names, no "p 0", every figure loads, a sane height; each report:
+    no "p 0", no traceback, every figure loads. Screenshots under tmp_path/screenshots."""
+    from test_index_browser import P_ZERO, check_page, visible_images
+    _, first, _ = small_run
+    browser = _browser(tmp_path)
+    try:
+        text = check_page(browser, first.run_dir / "index.html", tmp_path / "screenshots", min_images=6)
+        assert "Audit passed" in text and "All reports ran" in text
+        for n in first.notebooks:
+            browser.get((first.run_dir / f"{n.name}.html").as_uri())
+            body = browser.find_element("tag name", "body").text
+            images = visible_images(browser)
+            browser.save_screenshot(str(tmp_path / "screenshots" / f"{n.name}.png"))
+            assert not P_ZERO.search(body), (n.name, P_ZERO.search(body))
+            assert "Traceback" not in body and images, n.name
+            assert all(done and w > 0 for _, done, w, _, _ in images), n.name
+    finally:
+        browser.quit()
+
+
 def test_by_council_adds_one_report_set_per_council(small_run, monkeypatch):
     project, first, _ = small_run
     monkeypatch.chdir(project)

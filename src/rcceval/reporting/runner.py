@@ -37,6 +37,7 @@ from rcceval.reporting.index import write_index
 from rcceval.reporting.report import REGION_CACHE_ENV, RUN_CACHE_ENV, SECTIONS_FILE, ensure_data, region_key
 
 KERNEL_NAME = "rcceval-project"
+KERNEL_WARNINGS = "ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning"
 PACKAGES = ("rcceval", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "matplotlib", "seaborn",
             "papermill", "nbconvert", "nbformat", "frictionless", "joblib", "pyyaml")
 
@@ -76,7 +77,9 @@ def project_kernel():
         spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True)
         (spec_dir / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            # errors only from the kernel itself; library deprecation noise filtered out of the reports
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--Application.log_level=40"],
+            "env": {"PYTHONWARNINGS": KERNEL_WARNINGS},
             "display_name": "rcceval (project environment)", "language": "python"}))
         old = os.environ.get("JUPYTER_PATH")
         os.environ["JUPYTER_PATH"] = tmp + (os.pathsep + old if old else "")
@@ -275,16 +278,26 @@ def _order(names: list[str]) -> list[str]:
     return done
 
 
+def outcome_line(n: NotebookRun) -> str:
+    """How a notebook ended, in a few words: done, partial (sections skipped) or failed with the reason."""
+    if not n.ok:
+        return f"failed after {n.seconds:.0f} s: {(n.error.splitlines() or ['no error recorded'])[0]}"
+    skipped = f" (partial: {len(n.skipped)} section{'s' if len(n.skipped) != 1 else ''} skipped)" if n.skipped else ""
+    return f"done in {n.seconds:.0f} s{skipped}"
+
+
+def progress(label: str, name: str, what: str) -> None:
+    """One line a notebook event, flushed at once, terminal or not (make report, CI logs)."""
+    print(f"{label}: {name} {what}", flush=True)
+
+
 def _run_set(params: params_mod.Parameters, run_dir: Path, root: Path, kernel: str, jobs: int,
              label: str) -> list[NotebookRun]:
     """Run the notebooks as a graph: up to `jobs` at once, each after those it depends on."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    from tqdm.auto import tqdm
-
     run_dir.mkdir(parents=True, exist_ok=True)
     names = _order(list(params.notebooks))
-    bar = tqdm(total=len(names), desc=f"{label}: notebooks", unit="nb", disable=None)
     runs: list[NotebookRun] = []
     finished: set[str] = set()
     running: dict = {}
@@ -297,21 +310,18 @@ def _run_set(params: params_mod.Parameters, run_dir: Path, root: Path, kernel: s
                     break
                 waiting.remove(name)
                 running[pool.submit(execute_notebook, name, params, run_dir, root, kernel)] = name
-            failed = [r.name for r in runs if not r.ok]
-            bar.set_postfix_str(f"running {', '.join(running.values()) or '-'}"
-                                + (f"; failed {', '.join(failed)}" if failed else ""))
+                progress(label, name, "started")
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in done:
                 finished.add(running.pop(future))
                 runs.append(future.result())
-                bar.update(1)
+                progress(label, runs[-1].name, outcome_line(runs[-1]))
     except BaseException:  # interrupted: stop the kernels so the worker threads end at once
         logging.disable(logging.CRITICAL)  # no "Kernel died" noise from the killed kernels
         rundir.stop_children()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    bar.close()
     return sorted(runs, key=lambda r: r.name)
 
 
