@@ -77,8 +77,9 @@ def test_placements_exact_rows(region):
         ("3", 2, 1, 2, "2022-10-01", "2022-11-01", "U6", 1, codes.UNPLANNED, "ALLEG", 31, False),
         ("3", 2, 2, 3, "2022-11-01", None, "U6", 1, codes.OPEN, "", 516, True),
     ]
-    assert rows(p, "4") == [("4", 1, 1, 1, "2023-06-01", "2023-08-01", "U6", 1, codes.UNKNOWN, "X1", 61, True)]
-    assert rows(p, "6")[0][8:] == (codes.UNKNOWN, "X1", 61, True)
+    # an ending of unknown cause is an ending (event of unknown cause), not censored
+    assert rows(p, "4") == [("4", 1, 1, 1, "2023-06-01", "2023-08-01", "U6", 1, codes.UNKNOWN, "X1", 61, False)]
+    assert rows(p, "6")[0][8:] == (codes.UNKNOWN, "X1", 61, False)
     assert "5" not in set(p["CHILD"])  # short breaks only
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from helpers903 import ep, hd, write_return
 from scipy import stats
 
 from rcceval.analyses.prediction import data as sd
@@ -17,8 +18,8 @@ from rcceval.analyses.prediction.analysis import NeedsStabilityAnalysis
 from rcceval.analyses.prediction.text import conclusion
 from rcceval.derive.frame import FrameOptions, analysis_frame
 from rcceval.derive.placements import derive_placements
-from rcceval.ingest.load import read_region
-from rcceval.ingest.validate import validate_region
+from rcceval.ingest.load import read_903, read_region
+from rcceval.ingest.validate import validate_903, validate_region
 from rcceval.reporting.publish import Publisher
 from rcceval.reporting.results import Estimate, Guarded
 from rcceval.spec.instruments import load_instrument
@@ -88,6 +89,40 @@ def test_horizon_outcome_classifies_censoring_and_competing_endings():
     assert out.cause.tolist() == [sd.NONE, sd.NONE, sd.NONE, sd.OTHER_ENDING, sd.UNPLANNED, sd.UNPLANNED, sd.OTHER_ENDING]
     assert out.known.tolist() == [True, False, True, True, True, True, True]
     assert out.y.tolist() == [False, False, False, False, True, True, False]
+
+
+def test_horizon_outcome_unknown_cause_is_an_ending_with_bounds_and_draws():
+    # rows: unknown ending day 30, unknown ending day 500 (after the horizon), unplanned day 50, open day 100
+    frame = pd.DataFrame({"DURATION_DAYS": [30, 500, 50, 100], "CENSORED": [False, False, False, True],
+                          "ENDING": ["unknown", "unknown", "unplanned_change", "open"]})
+    low = sd.horizon_outcome(frame, 365)
+    assert low.cause.tolist() == [sd.OTHER_ENDING, sd.NONE, sd.UNPLANNED, sd.NONE]
+    assert low.known.tolist() == [True, True, True, False]
+    high = sd.horizon_outcome(frame, 365, unknown_as="unplanned")
+    assert high.cause.tolist() == [sd.UNPLANNED, sd.NONE, sd.UNPLANNED, sd.NONE]
+    drawn = sd.horizon_outcome(frame, 365, unknown_as=np.array([False, True, True, True]))
+    assert drawn.cause.tolist() == low.cause.tolist()   # the draw only touches unknown endings
+    with pytest.raises(ValueError, match="unknown_as"):
+        sd.horizon_outcome(frame, 365, unknown_as="censored")
+
+
+def test_censoring_weights_do_not_count_unknown_endings_as_open(tmp_path):
+    """Four placements: unknown-cause ending day 10, open day 20, unplanned day 30, open day 400.
+    Only the open ones are censoring: G drops at day 20 only, from 1 to 1 - 1/3 (3 at risk on day 20)."""
+    write_return(tmp_path, "LA1", 2024, [hd("1"), hd("2"), hd("3"), hd("4")], [
+        ep("1", "01/01/2024", "S", "11/01/2024", "X1", ""),
+        ep("2", "11/03/2024", "S"),
+        ep("3", "01/01/2024", "S", "31/01/2024", "X1", "CREQB"),
+        ep("3", "31/01/2024", "P"),
+        ep("4", "26/02/2023", "S"),
+    ])
+    pl = derive_placements(validate_903(read_903(tmp_path)))
+    first = pl.loc[pl["PLACEMENT_NO"].eq(1)].set_index("CHILD").loc[["1", "2", "3", "4"]]
+    assert first["ENDING"].tolist() == ["unknown", "open", "unplanned_change", "open"]
+    assert first["CENSORED"].tolist() == [False, True, False, True]
+    w = smx.censoring_weights(first["DURATION_DAYS"].to_numpy(float), first["CENSORED"].to_numpy(bool), 365)
+    assert first["DURATION_DAYS"].tolist() == [10, 20, 30, 399]
+    np.testing.assert_allclose(w, [1.0, 0.0, 1.5, 1.5])
 
 
 def test_grouped_folds_keep_each_child_in_one_fold():

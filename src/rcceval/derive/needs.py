@@ -111,6 +111,11 @@ def capability(placements: pd.DataFrame, instrument: Instrument, register: pd.Da
     A registered setting's capability comes from the provider register by URN; a placement with no
     registered setting (URN XXXXXXX, most foster carers) takes it from its placement agreement
     (same LA, CHILD and start date). Where neither has it, it stays missing.
+
+    The register is one snapshot (one row per URN, no dates or versions), not the version in force at
+    each placement's start: a home that closed or deregistered before the snapshot is not in it, and a
+    home whose capability changed shows today's. Until a dated register exists this cannot be done "as
+    at the start"; the frame reports CAP_SOURCE so the missing capability can be seen.
     """
     cap = list(instrument.capability_columns)
     out = placements[KEY + ["START", "URN"]].copy()

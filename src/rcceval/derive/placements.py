@@ -87,8 +87,10 @@ def derive_placements(clean: Clean903 | pd.DataFrame, extract_date: pd.Timestamp
     """One row per placement (a stay with one carer), short breaks excluded.
 
     START is the first episode's DECOM, END the last episode's DEC (NaT when open at the extract
-    date); DURATION_DAYS runs to END or the extract date; CENSORED is true for open placements and
-    for endings that cannot be classified.
+    date); DURATION_DAYS runs to END or the extract date; CENSORED is true for open placements only.
+    An ending that cannot be classified (ENDING unknown) is still an ending: the placement stopped on
+    END, only its cause is unknown, so it is an event of unknown cause, not follow-up cut short
+    (censoring it would overstate survival; stats/impute_cause.py imputes or bounds its cause).
     """
     episodes = clean.episodes if isinstance(clean, Clean903) else clean
     extract = _extract(clean, extract_date, episodes)
@@ -108,7 +110,7 @@ def derive_placements(clean: Clean903 | pd.DataFrame, extract_date: pd.Timestamp
     out["PLACE_GROUP"] = out["PLACE"].map(codes.PLACE_GROUPS).fillna("temporary_other")
     out["N_EPISODES"] = ends - starts + 1
     out["ENDING"], out["ENDING_CODE"] = classify_endings(last, unplanned_reasons)
-    out["CENSORED"] = out["ENDING"].isin([codes.OPEN, codes.UNKNOWN])
+    out["CENSORED"] = out["ENDING"].eq(codes.OPEN)
     out["DURATION_DAYS"] = (out["END"].fillna(extract) - out["START"]).dt.days.astype("int64")
     return out[PLACEMENT_COLUMNS]
 

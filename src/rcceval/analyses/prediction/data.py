@@ -51,14 +51,32 @@ class Outcome:
     y: np.ndarray           # unplanned ending within the horizon (meaningful where known)
 
 
-def horizon_outcome(frame: pd.DataFrame, horizon_days: int) -> Outcome:
-    """Unplanned ending within the horizon; other endings compete, open or unknown endings are censored.
+UNKNOWN_AS = ("other", "unplanned")  # the two bounds for an ending of unknown cause
 
-    A placement ending on its first day (0 days) is counted as ending on day 1 so it has a first interval.
+
+def horizon_outcome(frame: pd.DataFrame, horizon_days: int, unknown_as: str | np.ndarray = "other") -> Outcome:
+    """Unplanned ending within the horizon; other endings compete, open placements are censored.
+
+    An ending of unknown cause (ENDING unknown) is an ending, never censored: the placement stopped,
+    so its status at the horizon is known except for the cause. `unknown_as` says which cause it gets:
+    "other" (none unplanned: the lower bound for unplanned endings, the default), "unplanned" (all
+    unplanned: the upper bound), or an array over the rows holding one imputed draw (True where the
+    unknown ending is taken as unplanned; stats/impute_cause.py draws them) for multiple imputation.
+    A placement ending on its first day (0 days) is counted as ending on day 1 so it has a first interval
+    (the analysis frame drops zero-day placements, so this only guards frames built otherwise).
     """
     days = np.maximum(frame["DURATION_DAYS"].to_numpy(dtype=float), 1.0)
     censored = frame["CENSORED"].to_numpy(bool)
-    unplanned = frame["ENDING"].eq(codes.UNPLANNED).to_numpy()
+    unknown = frame["ENDING"].eq(codes.UNKNOWN).to_numpy()
+    if isinstance(unknown_as, str):
+        if unknown_as not in UNKNOWN_AS:
+            raise ValueError(f"unknown_as must be one of {UNKNOWN_AS} or an array, not {unknown_as!r}")
+        as_unplanned = np.full(len(frame), unknown_as == "unplanned")
+    else:
+        as_unplanned = np.asarray(unknown_as, bool)
+        if as_unplanned.shape != (len(frame),):
+            raise ValueError(f"unknown_as has {as_unplanned.shape} values for {len(frame)} placements")
+    unplanned = frame["ENDING"].eq(codes.UNPLANNED).to_numpy() | (unknown & as_unplanned)
     within = days <= horizon_days
     cause = np.where(within & ~censored, np.where(unplanned, UNPLANNED, OTHER_ENDING), NONE)
     known = ~censored | (days >= horizon_days)
