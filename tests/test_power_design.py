@@ -134,3 +134,62 @@ def test_null_rejection_with_child_frailty_is_alpha_with_robust_ses_not_naive():
     assert lo <= r["power"] <= hi, r.to_dict()
     assert r["power_naive"] > hi, r.to_dict()
     assert r["design_effect_simulated"] > 1.2 and r["failed_fits"] == 0
+
+
+# ---- results and sentences from the numbers -------------------------------------------------------
+
+def test_power_result_states_design_effect_and_holm():
+    from rcceval.analyses.proposal.results import power_result
+
+    X = pd.DataFrame({"I_a": np.tile([0.0, 1, 2, 3], 50), "I_b": np.repeat([0.0, 1, 2, 3], 50)})
+    pa = pw.PowerAnalysis(family_size=16).fit(X, _events(), {"a": "I_a", "b": "I_b"}, scale=2.0,
+                                              observed={"a": 0.5, "b": 0.6}, design_effect={"a": 1.44, "b": 1.21})
+    res = power_result(pa, 125, 150, 40, "robust over naive variance")
+    m = res.headlines()["mdhr_80"]
+    assert m["covariate"] in ("a", "b") and m["design_effect"] == pytest.approx({"a": 1.44, "b": 1.21}[m["covariate"]])
+    assert m["multiplicity"] == {"method": "holm", "family_size": 16, "family_wise_alpha": 0.05,
+                                 "alpha_per_term": 0.003125, "rule": m["multiplicity"]["rule"]}
+    assert {"mdhr_independent", "mdhr_single_test"} <= set(res.tables()["mdhr_by_council"].frame.columns)
+
+
+def _shown_power(median: dict, region: dict, national: dict) -> dict:
+    return {"mdhr_80": {"covariate": "behaviour", "target_power": 0.8, "council_smallest": {"1": 3.0, "5": 1.6},
+                        "council_median": median, "council_largest": {"1": 1.4, "2": 1.25, "3": 1.2},
+                        "region": region, "national": national},
+            "events_with_needs": 100}
+
+
+def test_conclusions_are_read_off_the_numbers():
+    from rcceval.analyses.proposal.fields import ALL_DOMAINS, MISMATCH_ROW
+    from rcceval.analyses.proposal.text import conclusions_text
+
+    shown = _shown_power({"1": 1.5, "2": 1.3, "3": 1.19, "4": 1.15, "5": 1.1}, {"1": 1.15}, {"1": 1.03})
+    fields = pd.DataFrame({"title": ["Behaviour", "Health", "Education", "All", "Mismatch"],
+                           "delta_auc": [0.02, 0.01, 0.0, 0.05, 0.004], "ci_low": [0.005, -0.001, -0.01, 0.03, -0.002],
+                           "ci_high": [0.03, 0.02, 0.01, 0.07, 0.01], "wald_p": [0.001, 0.03, 0.2, 1e-9, 0.1]},
+                          index=["behaviour", "health", "education", ALL_DOMAINS, MISMATCH_ROW])
+    txt = conclusions_text(shown, 1.2, fields, 0.05)
+    assert ("by the smallest council not within 5 years; the median council with 3 years; the largest council with "
+            "3 years; the pooled region with 1 year; England with 1 year.") in txt
+    assert "One year of the median council's data detects only HR ≥ 1.50." in txt
+    # Holm over 3 domains: 0.001 < 0.05/3 rejected; 0.03 > 0.05/2 stops
+    assert "interval above zero: Behaviour." in txt and "the robust Wald test singles out Behaviour." in txt
+    assert "Mismatch (the capability fields) adds 0.004 to the AUC (95% CI -0.002–0.010): its interval includes no gain." in txt
+    # a larger reference effect reaches the median council in one year; no field table, no field bullet
+    txt = conclusions_text(_shown_power({"1": 1.5}, {"1": 1.15}, {"1": 1.03}), 1.6)
+    assert "the median council with 1 year" in txt and "**Fields**" not in txt
+    assert conclusions_text(None, 1.2) == "No conclusions: the sections above did not run."
+
+
+def test_false_positive_sentence_judges_the_rates_against_the_binomial_bound():
+    from rcceval.analyses.proposal.text import false_positive_text
+
+    idx = pd.MultiIndex.from_tuples([("median council, no effect", 1.0), ("median council, no effect", 2.0)],
+                                    names=["setting", "years"])
+    null = pd.DataFrame({"rejection_rate": [0.05, 0.06], "rejection_rate_naive": [0.12, 0.09]}, index=idx)
+    txt = false_positive_text(null, 0.05, 200)     # bound 0.05 +- 3 sqrt(0.0475 / 200) = 0.4%-9.6%
+    assert "5.0% (1 yr), 6.0% (2 yr)" in txt and "within 0.4%–9.6%" in txt
+    assert "within the bound: the test holds its level." in txt
+    assert "naive SEs) it would be 12.0%, 9.0%: above the bound with 1 year(s) of data: the test over-rejects." in txt
+    over = false_positive_text(null.drop(columns="rejection_rate_naive").assign(rejection_rate=[0.11, 0.02]), 0.05, 200)
+    assert "above the bound with 1 year(s)" in over and "naive" not in over
