@@ -58,6 +58,7 @@ output_dir = None
 
 # %%
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,9 @@ end = report.extract_date
 needs = bool(needs_columns(frame)) and report.inputs >= {"needs_assessments"}
 if needs:   # placements with needs and capability at the start
     d0 = design(fu, instrument, CoxSpec())
+REFERENCE_HR = 1.2          # the effect per point powered in the simulation and the conclusions
+NULL_CHILD_FRAILTY = 1.0    # assumed variance of a child's gamma frailty in the false-positive check
+shown_power = field_table = shown_sp = shown_sb = None   # each section's published results, for the conclusions
 
 # %% [markdown]
 # ## 1. The published specification
@@ -123,7 +127,7 @@ if report.section("power_903"):
     p903 = pw903.power_903(frame["START"], frame["EVENT_UNPLANNED"].to_numpy(bool), frame["LA"], end,
                            looked_after_all, target=pp.target, alpha=pp.alpha)
     shown_903 = pub.publish(p903)
-    display(Markdown(pw903.power_903_text(shown_903, pp.target)))
+    display(Markdown(pw903.power_903_text(shown_903, pp.target, REFERENCE_HR)))
     display(shown_903["power_903_pooled"].set_index(["unit", "years"]))
     wide903 = shown_903["power_903_by_council"].pivot(index="unit", columns="years", values="mdhr_per_sd")
     wide903.columns = [f"{k} year{'s' if k > 1 else ''}" for k in wide903.columns]
@@ -152,6 +156,15 @@ if report.section("power_903"):
 # information is the one that predicts the power actually achieved, so the figures use it (the
 # Hsieh–Lavori ones are in the tables, and are used when no model can be fitted). The headline is for the
 # domain with the median effective spread ("a typical domain"); the tables give every domain.
+#
+# **Clustering.** Both estimates are naive (model) variances, which take a child's several placements as
+# independent. The **design effect** of each term, its robust variance (clustered by child, as R's
+# `coxph(cluster = id)`) over its naive variance in the same fitted model, multiplies the variance: the
+# minimum detectable log HR grows by √deff (`mdhr_independent` in the tables is the figure without it).
+#
+# **Multiplicity.** Every need term of the model is a test. The family-wise error rate is held at α by
+# Holm's step-down test over the need terms, and each term is powered at α/m (Holm's first step, the
+# conservative power; `mdhr_single_test` is the figure for one pre-specified term at α).
 
 # %%
 if not needs:
@@ -165,12 +178,21 @@ if needs:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            fit0 = cox_efron(d0.time, (d0.cause == UNPLANNED).astype(float), d0.X, strata=d0.stratum)
-        observed = {lab: pw.observed_effective_sd(fit0.se[list(d0.X.columns).index(col)], n_events) for lab, col in domains.items()}
+            fit0 = cox_efron(d0.time, (d0.cause == UNPLANNED).astype(float), d0.X, strata=d0.stratum, cluster=d0.cluster)
+        index = {col: i for i, col in enumerate(d0.X.columns)}
+        observed = {lab: pw.observed_effective_sd(fit0.se[index[col]], n_events) for lab, col in domains.items()}
+        deff = pw.design_effect(fit0.var_robust, fit0.var_naive)
+        design_effects = {lab: float(deff[index[col]]) for lab, col in domains.items()}
     except ValueError as exc:
+        design_effects = None
         display(Markdown(f"*The Cox model could not be fitted for the observed-information check: {exc}.*"))
-    pa = pw.PowerAnalysis(target=pp.target, alpha=pp.alpha).fit(d0.X, events, domains, pw.national_scale(looked_after), observed)
-    power = q4.power_result(pa, n_events, len(d0.time), looked_after)
+    need_terms = [c for c in d0.X.columns if c.startswith(("I_", "F_", "S_"))]
+    pa = pw.PowerAnalysis(target=pp.target, alpha=pp.alpha, multiplicity="holm",
+                          family_size=max(1, len(need_terms))).fit(d0.X, events, domains, pw.national_scale(looked_after),
+                                                                  observed, design_effects)
+    power = q4.power_result(pa, n_events, len(d0.time), looked_after,
+                            "robust variance clustered by child over naive variance, Cox model fitted to this data"
+                            if design_effects else "not estimated (1)")
     shown_power = pub.publish(power)
     display(Markdown(q4text.power_text(shown_power, end)))
     mdhr = power.tables()["mdhr_80"].frame   # a model table, published as it is (its name is also a headline's)
@@ -181,9 +203,8 @@ if needs:
 # %% [markdown]
 # ### Events and minimum detectable HR by council
 #
-# Each council's own data, 1 to 5 years (the headline domain). A council whose minimum detectable HR is
-# above the effects that matter (the generating model's needs effects are HR 1.1–1.2 per point) cannot
-# expect a significant result on its own, however real the effect: pooling councils is the remedy.
+# Each council's own data, 1 to 5 years (the headline domain; design effect and Holm's level included), to
+# set against the effect a proposal must detect (the conclusions use HR 1.2 per point).
 
 # %%
 if needs:
@@ -217,13 +238,18 @@ if needs:
 # ### Checked by simulation
 #
 # Datasets of the median council's size (1–5 years), the largest council's (1 and 3 years) and the region's (1 year; England's is too large to simulate here) are drawn from the synthetic
-# region's generating model (`truth.json`: cause-specific Weibull hazards of the three endings; covariates
-# resampled from this data's placements with needs, capability and a placement request; placements entering
-# evenly over the years and followed to the end of the collection; the council frailty left out), with the
-# headline domain's effect set to HR 1.2 per point. Each is analysed with the Cox model (exact Efron, as R's
-# `coxph`; all other generating covariates adjusted for), and the share of datasets in which the Wald test is
-# significant is the simulated power (95% interval from the number of replicates). The analytic power at the
-# same mean number of events is shown beside it.
+# region's generating model (`truth.json`: cause-specific Weibull hazards of the three endings and its
+# log-normal council frailty; covariates resampled from this data's placements with needs, capability and a
+# placement request; placements entering evenly over the years and followed to the end of the collection),
+# with the headline domain's effect set to HR 1.2 per point. Placements are **clustered**: each child has
+# the data's mean number of placements, sharing the child's needs; the region's datasets are spread over its
+# councils (a baseline hazard per council in the fit). Each is analysed with the Cox model (exact Efron, as
+# R's `coxph`; all other generating covariates adjusted for; the **robust variance clustered by child**), and
+# the share of datasets in which the Wald test is significant at Holm's per-term level is the simulated power
+# (95% interval from the number of replicates; the naive test's rate beside it). The analytic power at the
+# same mean number of events (with the data's design effect) is shown beside it. The false-positive check
+# (no effect, nominal α) adds a child frailty (gamma, variance 1, an assumption: the generating model has none)
+# to show what the robust and the naive tests do when a child's placements share more than their needs.
 
 # %%
 if needs:
@@ -233,34 +259,43 @@ if needs:
         from rcceval.synth.recovery import proposal_generating_model
         model = proposal_generating_model(p.data_path)
     if model is not None and largest_council is not None:
+        from rcceval.synth.recovery import proposal_truth
+        hz = proposal_truth(p.data_path)["parameters"]["hazard"]
         dsb = design(fu, instrument, CoxSpec(second_best=True))
+        per_child = max(1, int(round(len(dsb.time) / max(1, len(np.unique(dsb.cluster))))))
+        clustering = pw.Clustering(placements_per_child=per_child, council_frailty_sd=float(hz.get("council_frailty_sd", 0.0)),
+                                   frailty_causes=tuple(hz.get("council_frailty_applies_to", model.baseline)))
         rows = pw.generating_rows(dsb, model.names)
         target = "intensity_" + pa.spread.loc[pa.headline, "column"][2:]
         model = model.with_effect(target, float(np.log(1.2)))
         per_year = c1.set_index("unit")["placements"]
-        settings = [(max(10, int(per_year[median_council]) * k), k) for k in (1, 2, 3, 4, 5)]
-        settings += [(max(10, int(per_year[largest_council]) * k), k) for k in (1, 3)]
+        settings = [(max(10, int(per_year[median_council]) * k), k, 1) for k in (1, 2, 3, 4, 5)]
+        settings += [(max(10, int(per_year[largest_council]) * k), k, 1) for k in (1, 3)]
         region_per_year = int(events.query("level == 'region' and years == 1")["placements"].iloc[0])
-        settings += [(max(10, region_per_year), 1)]
+        settings += [(max(10, region_per_year), 1, len(per_year))]
         labels = ["median council"] * 5 + ["largest council"] * 2 + ["region"]
         eff_obs = pa.spread.loc[pa.headline, "effective_sd_observed"]
-        sim = pw.SimulatedPower(model, rows, target, alpha=pp.alpha, replicates=pp.replicates, seed=p.seed, n_jobs=a.jobs,
-                                effective_sd=float(eff_obs) if np.isfinite(eff_obs) else None).fit(settings)
+        sim = pw.SimulatedPower(model, rows, target, alpha=pa.alpha_term, replicates=pp.replicates, seed=p.seed, n_jobs=a.jobs,
+                                effective_sd=float(eff_obs) if np.isfinite(eff_obs) else None, clustering=clustering,
+                                design_effect=float(pa.spread.loc[pa.headline, "design_effect"])).fit(settings)
         null = pw.SimulatedPower(model.with_effect(target, 0.0), rows, target, alpha=pp.alpha, replicates=pp.replicates,
-                                 seed=p.seed + 1, n_jobs=a.jobs).fit(settings[:2])
-        simulation = q4.simulation_result(sim, labels, null, "median council, no effect", pp.alpha)
+                                 seed=p.seed + 1, n_jobs=a.jobs,
+                                 clustering=replace(clustering, child_frailty_var=NULL_CHILD_FRAILTY)).fit(settings[:2])
+        simulation = q4.simulation_result(sim, labels, null, "median council, no effect", pa.alpha_term)
         shown_sim = pub.publish(simulation)
         st = simulation.tables()["simulated_power"].frame   # a model table, published as it is (also a headline's name)
         display(st)
-        curves = {"analytic, Hsieh-Lavori (σ, ρ² over all placements)": lambda d: pw.analytic_power(sim.log_hr, sim.sd, d, pp.alpha, sim.rho2)}
+        curves = {"analytic, Hsieh-Lavori (σ, ρ² over all placements)":
+                  lambda d: pw.analytic_power(sim.log_hr, sim.sd, d, sim.alpha, sim.rho2, sim.design_effect)}
         if sim.effective_sd:
-            curves["analytic, observed information"] = lambda d: pw.analytic_power(sim.log_hr, sim.effective_sd, d, pp.alpha)
+            curves["analytic, observed information"] = lambda d: pw.analytic_power(sim.log_hr, sim.effective_sd, d, sim.alpha,
+                                                                                   deff=sim.design_effect)
         st = st.reset_index()
         ax = q4plots.simulated_vs_analytic(st, curves, title=f"Simulated and analytic power, HR 1.2 per point ({pa.headline})")
         pub.figure("simulated_vs_analytic", ax.figure)
-        display(Markdown(q4text.simulation_text(st, pp.replicates)))
+        display(Markdown(q4text.simulation_text(st, pp.replicates, clustering.describe())))
         display(shown_sim["simulated_false_positives"])
-        display(Markdown(q4text.false_positive_text(shown_sim["simulated_false_positives"], pp.alpha)))
+        display(Markdown(q4text.false_positive_text(shown_sim["simulated_false_positives"], pp.alpha, pp.replicates)))
     else:
         display(Markdown("No generating model (not synthetic data): the simulation check needs one."))
 
@@ -287,6 +322,7 @@ if report.section("field_value") and needs:
     ax = q4plots.field_value(ft, title="What each field adds to predicting an unplanned ending")
     pub.figure("field_value", ax.figure)
     display(Markdown(q4text.field_value_text(fv.table, fv.ranking()) + "\n\n" + q4text.field_value_source(fv.reused)))
+    field_table = fv.table
 
 # %% [markdown]
 # ## 4. Did we secure the placement we wanted?
@@ -342,12 +378,12 @@ if report.section("secured") and needs:
 # %% [markdown]
 # ## Conclusions for a dataset proposal
 #
-# - **Pool**: a single council's data detects only large needs effects; the region's or England's detects
-#   the effects that matter within a year or two (tables above).
-# - **Collect the fields that carry the signal**: the need domains with the largest drop-one gains, and the
-#   capability fields behind mismatch.
-# - **Record placement requests**: without them nobody can say how often the placement wanted was secured,
-#   nor that second-best placements break down more.
+# Written from the numbers above: the effect of HR 1.2 per point against each unit's minimum detectable HR
+# (design effect and Holm's level included), the fields whose drop-one gain has an interval above zero and
+# the domains Holm's correction leaves, and what the placement requests show.
+
+# %%
+display(Markdown(q4text.conclusions_text(shown_power, REFERENCE_HR, field_table, pp.alpha, shown_sp, shown_sb)))
 
 # %%
 report.finish();

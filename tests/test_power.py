@@ -73,7 +73,7 @@ def test_power_analysis_table_is_the_closed_form():
                            {"unit": "B", "level": "council", "years": 1, "placements": 90, "events": 40},
                            {"unit": "C", "level": "council", "years": 1, "placements": 80, "events": 30},
                            {"unit": "Region (pooled)", "level": "region", "years": 1, "placements": 220, "events": 90}])
-    pa = pw.PowerAnalysis(target=0.8, alpha=0.05).fit(X, events, {"a": "I_a", "b": "I_b"}, scale=10.0)
+    pa = pw.PowerAnalysis(target=0.8, alpha=0.05, multiplicity="none").fit(X, events, {"a": "I_a", "b": "I_b"}, scale=10.0)
     sd, r2 = pw.covariate_spread(X, "I_a")
     row = pa.table[(pa.table["covariate"] == "a") & (pa.table["unit"] == "B")].iloc[0]
     assert pa.method == "Hsieh-Lavori"
@@ -190,7 +190,8 @@ def test_power_analysis_uses_observed_information_when_given():
     X = pd.DataFrame({"I_a": np.tile([0.0, 1, 2, 3], 50), "I_b": np.repeat([0.0, 1, 2, 3], 50)})
     events = pd.DataFrame([{"unit": "A", "level": "council", "years": 1, "placements": 50, "events": 25},
                            {"unit": "Region (pooled)", "level": "region", "years": 1, "placements": 50, "events": 25}])
-    pa = pw.PowerAnalysis().fit(X, events, {"a": "I_a", "b": "I_b"}, scale=2.0, observed={"a": 0.5, "b": 0.8})
+    pa = pw.PowerAnalysis(multiplicity="none").fit(X, events, {"a": "I_a", "b": "I_b"}, scale=2.0,
+                                                 observed={"a": 0.5, "b": 0.8})
     assert pa.method == "observed information"
     row = pa.table[(pa.table["covariate"] == "a") & (pa.table["unit"] == "A")].iloc[0]
     assert row["mdhr"] == pytest.approx(math.exp((Z975 + Z80) / (0.5 * 5)))

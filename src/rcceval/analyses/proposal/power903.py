@@ -75,15 +75,21 @@ def power_903(start: pd.Series, unplanned: np.ndarray, council: pd.Series, end: 
     return Power903Result(power_from_events(events, scale, target, alpha), target, alpha, scale, int(looked_after))
 
 
-def power_903_text(shown: dict, target: float) -> str:
-    """The paragraph under the 903-only power table."""
+def power_903_text(shown: dict, target: float, reference_hr: float = 1.2) -> str:
+    """The paragraph under the 903-only power table, every comparison read from the numbers."""
     head = shown.get(f"mdhr_per_sd_{target:.0%}_power_903", {})
     region, england = head.get("Region (pooled)", {}), head.get("England (scaled)", {})
     if not region:
         return "No placement in the data: no power can be computed."
+    nan = float("nan")
+    years = sorted(int(k.split()[0]) for k in region)
+    reach = [k for k in years if region.get(f"{k} years", nan) <= reference_hr]
+    pooled = (f"the pooled data reach HR {reference_hr:g} per standard deviation with {reach[0]} year"
+              f"{'s' if reach[0] > 1 else ''}" if reach else
+              f"the pooled data do not reach HR {reference_hr:g} per standard deviation within {years[-1]} years")
     return (f"From the 903's own unplanned endings, a proposed field would have to carry a hazard ratio of at "
-            f"least **{region.get('1 years', float('nan')):.2f} per standard deviation** to be detected with "
-            f"{target:.0%} power in one year of the pooled data ({region.get('5 years', float('nan')):.2f} with five "
-            f"years); England's data would detect {england.get('1 years', float('nan')):.2f} in one year. A single "
-            f"council's figures are in the table by council: pooling is what makes modest needs effects "
-            f"(HR 1.1–1.2) detectable.")
+            f"least **{region.get('1 years', nan):.2f} per standard deviation** to be detected with "
+            f"{target:.0%} power in one year of the pooled data ({region.get(f'{years[-1]} years', nan):.2f} with "
+            f"{years[-1]} years); England's data would detect {england.get('1 years', nan):.2f} in one year. For "
+            f"one field tested alone (α as given; several fields call for a multiplicity correction, as section 2b "
+            f"applies), {pooled}. A single council's figures are in the table by council.")

@@ -62,6 +62,8 @@ class PowerResult(Result):
     events_with_needs: int
     placements_with_needs: int
     looked_after: int
+    multiplicity: dict | None = None    # PowerAnalysis.multiplicity_note(): Holm, m, the per-term alpha
+    design_effect_source: str = "not estimated (1)"
 
     @property
     def by_council(self) -> pd.DataFrame:
@@ -73,7 +75,8 @@ class PowerResult(Result):
         return [c for c in self.table.columns if c.startswith("power_hr_")]
 
     def tables(self) -> dict[str, Table]:
-        hr = ["mdhr", "mdhr_observed"] + self.hr_columns
+        hr = ["mdhr", "mdhr_observed", "mdhr_independent", "mdhr_single_test"] + self.hr_columns
+        hr = [c for c in hr if c in self.table.columns]
         by_council = self.by_council[["unit", "level", "years", "placements", "events"] + hr].copy()
         by_council[hr] = by_council[hr].round(3)
         per_domain = self.table[self.table["level"] != "council"].pivot_table(index="covariate", columns=["unit", "years"],
@@ -90,6 +93,8 @@ class PowerResult(Result):
         mdhr = {"covariate": self.headline, "per": "one point of intensity (0-3)", "method": self.method,
                 "target_power": self.target, "alpha": self.alpha, "national_scale": self.scale,
                 **{k: sp[k] for k in ("sd", "rho2", "effective_sd", "effective_sd_hsieh_lavori", "effective_sd_observed")},
+                "design_effect": sp.get("design_effect", 1.0), "design_effect_source": self.design_effect_source,
+                "multiplicity": self.multiplicity,
                 **by(s, UNITS), "hsieh_lavori": by(self.summary_hsieh_lavori, UNITS),
                 "events": {"events_region": {str(k): Count(int(v)) for k, v in s["events_region"].items()},
                            "events_national": {str(k): v for k, v in s["events_national"].items()}},
@@ -101,12 +106,13 @@ class PowerResult(Result):
 
 
 def power_result(pa: pw.PowerAnalysis, events_with_needs: int, placements_with_needs: int,
-                 looked_after: int) -> PowerResult:
+                 looked_after: int, design_effect_source: str = "not estimated (1)") -> PowerResult:
     """The aggregates of a fitted PowerAnalysis as a frozen result."""
     return PowerResult(pa.headline, pa.method, pa.target, pa.scale, pa.spread, pa.table, pa.summary(),
                        pa.summary(column="mdhr_hsieh_lavori"),
                        {c: {str(k): v for k, v in pa.summary(c)["region"].items()} for c in pa.spread.index},
-                       pa.alpha, int(events_with_needs), int(placements_with_needs), int(looked_after))
+                       pa.alpha, int(events_with_needs), int(placements_with_needs), int(looked_after),
+                       pa.multiplicity_note(), design_effect_source)
 
 
 @dataclass(frozen=True)
@@ -123,11 +129,17 @@ class SimulationResult(Result):
     replicates: int
     seed: int
     alpha: float
+    clustering: dict | None = None      # Clustering.describe() of the power simulation
+    null_clustering: dict | None = None
+    null_alpha: float | None = None     # the level of the false-positive check (alpha when None)
 
     def tables(self) -> dict[str, Table]:
-        null = self.null.set_index(["setting", "years"])[["placements", "events_mean", "power", "ci_low", "ci_high"]]
+        cols = ["placements", "events_mean", "power", "ci_low", "ci_high"]
+        cols += [c for c in ("power_naive", "design_effect_simulated") if c in self.null.columns]
+        null = self.null.set_index(["setting", "years"])[cols]
         return {"simulated_power": Table(self.table.set_index(["setting", "years"]).round(4), kind="model"),
-                "simulated_false_positives": Table(null.rename(columns={"power": "rejection_rate"}).round(4),
+                "simulated_false_positives": Table(null.rename(columns={"power": "rejection_rate",
+                                                                        "power_naive": "rejection_rate_naive"}).round(4),
                                                    kind="model")}
 
     def headlines(self) -> dict[str, Any]:
@@ -138,15 +150,21 @@ class SimulationResult(Result):
                                     "sd": self.sd, "rho2": self.rho2, "replicates": self.replicates, "seed": self.seed,
                                     "settings": settings},
                 "simulated_false_positive_rate": {
-                    "years": self.null["years"].tolist(), "alpha": self.alpha,
-                    "rate": [Estimate(r["power"], r["ci_low"], r["ci_high"]) for _, r in self.null.iterrows()]}}
+                    "years": self.null["years"].tolist(),
+                    "alpha": self.alpha if self.null_alpha is None else self.null_alpha,
+                    "rate": [Estimate(r["power"], r["ci_low"], r["ci_high"]) for _, r in self.null.iterrows()],
+                    **({"rate_naive": self.null["power_naive"].tolist(), "clustering": self.null_clustering}
+                       if "power_naive" in self.null.columns else {})},
+                **({"simulation_clustering": self.clustering} if self.clustering is not None else {})}
 
 
 def simulation_result(sim: pw.SimulatedPower, labels: list[str], null: pw.SimulatedPower, null_label: str,
                       alpha: float) -> SimulationResult:
+    """`alpha` is the power simulation's level (per term); the null check's is null.alpha."""
+    describe = lambda s: None if s.clustering is None else s.clustering.describe()   # noqa: E731
     return SimulationResult(sim.table.assign(setting=labels), null.table.assign(setting=null_label), sim.target,
                             float(sim.log_hr), float(sim.sd), float(sim.rho2), sim.effective_sd, sim.replicates,
-                            sim.seed, alpha)
+                            sim.seed, alpha, describe(sim), describe(null), float(null.alpha))
 
 
 @dataclass(frozen=True)
