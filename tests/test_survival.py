@@ -644,3 +644,16 @@ def test_region_scale_recovers_the_generating_hazard_ratios(tmp_path):
     # the needs re-scored at reviews fit on the same placements
     tv = fit_time_varying_needs(fu, assessments, INST, m.spec, rows=m.design.rows)
     assert tv.n > m.n and tv.n_events == m.n_events
+
+
+def test_an_indicator_equal_to_another_covariate_is_left_out_and_listed():
+    # UASC children have no home postcode, so "distance unknown" is UASC exactly: the model
+    # cannot hold both (R's coxph gives the later one NA); the unknown level goes, UASC stays
+    from rcceval.analyses.survival.data import aliased_columns
+    uasc = np.array([0, 0, 1, 0, 1, 0, 0, 1], dtype=float)
+    X = pd.DataFrame({"DISTANCE_BAND=unknown": uasc, "AGE_BAND=16-17": [0, 1, 1, 0, 0, 1, 0, 1.0],
+                      "UASC": uasc, "MISMATCH": [0, 1, 2, 0, 1, 3, 0, 2.0]})
+    assert aliased_columns(X) == ["DISTANCE_BAND=unknown"]
+    X["SUM"] = X["AGE_BAND=16-17"] + 2 * X["MISMATCH"]
+    assert aliased_columns(X) == ["SUM", "DISTANCE_BAND=unknown"]
+    assert aliased_columns(X.drop(columns=["SUM", "UASC"])) == []

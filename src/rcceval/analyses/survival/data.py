@@ -379,13 +379,31 @@ def design(fu: pd.DataFrame, instrument: Instrument, spec: CoxSpec = CoxSpec()) 
             X[col] = sub[col].astype(float)
     constant = [c for c in X.columns if X[c].nunique() < 2]
     X = X.drop(columns=constant)
+    aliased = aliased_columns(X)
+    X = X.drop(columns=aliased)
     stratum = sub[STRATUM].to_numpy()
     if spec.extra_strata:
         stratum = pd.Series(stratum).str.cat([sub[c].astype(str).reset_index(drop=True)
                                                for c in spec.extra_strata], sep="|").to_numpy()
     return Design(X=X, time=sub[TIME].to_numpy(dtype=float), cause=sub[CAUSE].to_numpy(),
                   cluster=sub[CLUSTER].to_numpy(), stratum=stratum, rows=sub.index,
-                  excluded=excluded, dropped=constant + rare)
+                  excluded=excluded, dropped=constant + rare + aliased)
+
+
+def aliased_columns(X: pd.DataFrame, tol: float = 1e-9) -> list[str]:
+    """Columns that are exact linear combinations of others (R's coxph reports them as aliased, NA):
+    left out and listed. Checked in column order with "unknown"/"missing" levels last, so an
+    unknown-level indicator goes before a substantive covariate it coincides with (UASC children
+    have no home postcode, so "distance unknown" is UASC)."""
+    if X.shape[1] < 2:
+        return []
+    last = [c for c in X.columns if str(c).endswith(("=unknown", "=missing"))]
+    order = [c for c in X.columns if c not in last] + last
+    Z = X[order].to_numpy(dtype=float)
+    Z = Z - Z.mean(axis=0)
+    Z = Z / np.maximum(np.linalg.norm(Z, axis=0), 1e-300)
+    r = np.abs(np.diag(np.linalg.qr(Z, mode="r")))
+    return [c for c, v in zip(order, r, strict=True) if v < tol * max(1.0, r.max())]
 
 
 def _level_order(level: str):
