@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYNTH := data/synthetic
 SEED ?= 20240331
 
-.PHONY: setup lint test test-fast report synth bench bench-derive system-deps lab docs
+.PHONY: setup lint test test-slow test-fast report synth bench bench-derive system-deps lab docs
 
 setup: $(STAMP)
 
@@ -22,13 +22,18 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 
 # Two workers (the CI machine's two cores); one test file per worker, so each file's
-# module-scoped fixtures (generated regions, fitted models) are built once.
+# module-scoped fixtures (generated regions, fitted models) are built once. `make test` runs every
+# check not marked slow (a few minutes); `make test-slow` the slow ones (region scale, calibration
+# over many regions, a second full run for byte-identity), which CI runs after `make test`.
 TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 -m slow
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -x -m "not slow"
 
 # Debian packages some checks need: headless Chromium (the report rendering test) and R with
 # survival and cmprsk (the reference implementation the survival models are tested against).

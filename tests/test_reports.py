@@ -42,12 +42,20 @@ def small_run(project):
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(project)
         first = run(project / "parameters" / "small.yaml", run_id="first")
-        second = run(project / "parameters" / "small.yaml", run_id="second")
-    return project, first, second
+    return project, first
+
+
+@pytest.fixture(scope="module")
+def second_run(small_run):
+    """The same run again, from scratch (its own run id, so nothing of the first is reused)."""
+    project, _ = small_run
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(project)
+        return run(project / "parameters" / "small.yaml", run_id="second")
 
 
 def test_run_writes_every_output(small_run):
-    project, first, _ = small_run
+    project, first = small_run
     out = first.run_dir
     assert first.ok, [n.error for n in first.notebooks]
     for name in params_mod.Parameters().notebooks:
@@ -71,8 +79,10 @@ def test_run_writes_every_output(small_run):
     assert "00_data_quality.html" in index and "FAILED" not in index and not list((project / "outputs").glob(".first.*"))
 
 
-def test_results_are_byte_identical_across_runs(small_run):
-    _, first, second = small_run
+@pytest.mark.slow
+def test_results_are_byte_identical_across_runs(small_run, second_run):
+    _, first = small_run
+    second = second_run
     for n in first.notebooks:
         a = (first.run_dir / n.name / "results.json").read_bytes()
         assert a == (second.run_dir / n.name / "results.json").read_bytes()
@@ -93,7 +103,7 @@ def _identifiers(data_dir: Path) -> tuple[set[str], set[str]]:
 
 
 def test_no_child_identifier_or_date_of_birth_in_any_output(small_run):
-    project, first, _ = small_run
+    project, first = small_run
     manifest = json.loads((first.run_dir / "manifest.json").read_text())
     ids, dobs = _identifiers(Path(manifest["data_dir"]))
     assert len(ids) > 100
@@ -211,7 +221,7 @@ def test_notebook_parameters_cell_is_the_one_set_of_defaults():
 
 
 def test_a_notebook_runs_alone_with_papermill(small_run, tmp_path):
-    project, first, _ = small_run
+    project, first = small_run
     values = yaml.safe_load((project / "parameters" / "small.yaml").read_text())
     values.update(output_dir=str(tmp_path / "alone"), data_dir=str(project / "data" / "synthetic"))
     params_file = tmp_path / "alone.yaml"
@@ -247,7 +257,7 @@ def _browser(tmp_path):
 
 @pytest.mark.slow
 def test_index_and_reports_render_with_their_figures_in_chromium(small_run, tmp_path):
-    _, first, _ = small_run
+    _, first = small_run
     browser = _browser(tmp_path)
     try:
         for page, min_images in [("index.html", 2), ("00_data_quality.html", 2)]:
@@ -268,7 +278,7 @@ def test_index_and_every_report_read_cleanly_in_chromium(small_run, tmp_path):
     """The real run's index.html: no key names, no "p 0", every figure loads, a sane height; each report:
     no "p 0", no traceback, every figure loads. Screenshots under tmp_path/screenshots."""
     from test_index_browser import P_ZERO, check_page, visible_images
-    _, first, _ = small_run
+    _, first = small_run
     browser = _browser(tmp_path)
     try:
         text = check_page(browser, first.run_dir / "index.html", tmp_path / "screenshots", min_images=6)
@@ -286,7 +296,7 @@ def test_index_and_every_report_read_cleanly_in_chromium(small_run, tmp_path):
 
 
 def test_by_council_adds_one_report_set_per_council(small_run, monkeypatch):
-    project, first, _ = small_run
+    project, first = small_run
     monkeypatch.chdir(project)
     # 00 alone: the per-council split is the runner's, the same for every notebook
     outcome = run(project / "parameters" / "small.yaml", only=["00_data_quality"], by_la=True,
@@ -309,7 +319,7 @@ def test_by_council_adds_one_report_set_per_council(small_run, monkeypatch):
 
 def test_html_hides_code_unless_asked(small_run, tmp_path):
     from rcceval.reporting.runner import export_html
-    _, first, _ = small_run
+    _, first = small_run
     executed = first.run_dir / "00_data_quality.ipynb"
     export_html(executed, tmp_path / "hidden.html", keep_code=False)
     export_html(executed, tmp_path / "code.html", keep_code=True)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from rcceval.errors import DataValidationError, ParameterError
 from rcceval.spec import codes
+from rcceval.synth.params import SCALES
 
 
 def load_clean(data_dir: str, strict: bool = False):
@@ -235,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_schema)
     p = sub.add_parser("synth", help="generate the synthetic region")
     p.add_argument("--out", default="data/synthetic")
-    p.add_argument("--scale", choices=["small", "region", "national"], default="region")
+    p.add_argument("--scale", choices=list(SCALES), default="region")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--null-needs", action="store_true", help="needs and mismatch have no effect on endings")
     p.add_argument("--force", action="store_true", help="replace a data folder that already exists")

@@ -17,9 +17,9 @@ import yaml
 from rcceval.checking import Checker
 from rcceval.errors import ParameterError
 from rcceval.spec import codes
+from rcceval.synth.params import SCALES
 
 NOTEBOOK_DIR_NAME = "notebooks"
-SCALES = ("small", "region", "national")
 DATA_SOURCES = ("synthetic", "folder")
 COSTING_NOTEBOOK = "03_unit_cost_vs_needs_led"
 ALL_NOTEBOOKS = ("00_data_quality", "01_needs_predict_stability", "02_placement_survival", COSTING_NOTEBOOK,

@@ -58,11 +58,10 @@ from .csvout import DateStrings
 from .episodes import build_episodes, short_breaks
 from .extras import visible_placements, write_agreements, write_lookup, write_needs, write_register, write_requests
 from .journeys import Tables
+from .params import SCALES
 from .region import Region, simulate_region
 from .returns import make_people, write_returns
 from .truth import build_truth, write_truth
-
-SCALES = ("small", "region", "national")
 
 
 def generate(out_dir: Path | str, scale: str = "small", seed: int = 1, null_needs: bool = False,

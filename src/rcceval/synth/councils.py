@@ -1,7 +1,7 @@
 """Councils and their geography: England's real councils at real postcodes.
 
-The region is the South East's 19 councils (scale "region"), England's 152 ("national") or two
-neighbouring Berkshire unitaries, West Berkshire and Reading ("small"), each with its ONS code
+The region is the South East's 19 councils (scale "region"), England's 152 ("national"), the six
+Berkshire unitaries ("berkshire") or two of them, West Berkshire and Reading ("small"), each with its ONS code
 (the 903 folder name), DfE three-digit code, name and its count looked after on 31 March 2024
 (la2024.py, from the DfE table). Each council's "sectors" are real postcodes inside it (the pool
 of postcode_pool.py, positions in metres on the national grid); the postcodes of the rest of
@@ -15,10 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .la2024 import COUNCILS_2024
+from .params import SCALES
 from .postcode_pool import pool
 from .rng import stream
 
 SMALL_CODES = ("E06000037", "E06000038")  # West Berkshire, Reading
+# The six Berkshire unitaries (about 1,070 looked after): about 2.4 times the small region, enough
+# events per model term (about 10) for Wald intervals to reach their nominal coverage.
+BERKSHIRE_CODES = ("E06000036", "E06000037", "E06000038", "E06000039", "E06000040", "E06000041")
 
 
 @dataclass
@@ -46,11 +50,13 @@ def scale_councils(scale: str) -> list[tuple[str, str, str, str, int]]:
     """(ONS code, DfE code, name, region, size) of the councils of a scale."""
     if scale == "small":
         return [c for c in COUNCILS_2024 if c[0] in SMALL_CODES]
+    if scale == "berkshire":
+        return [c for c in COUNCILS_2024 if c[0] in BERKSHIRE_CODES]
     if scale == "region":
         return [c for c in COUNCILS_2024 if c[3] == "South East"]
     if scale == "national":
         return list(COUNCILS_2024)
-    raise ValueError(f"scale must be one of ['national', 'region', 'small'], not {scale!r}")
+    raise ValueError(f"scale must be one of {sorted(SCALES)}, not {scale!r}")
 
 
 def council_codes(scale: str) -> list[str]:

@@ -25,7 +25,7 @@ INSTRUMENT = "rcceval-open-v1"
 # national: England's 152).
 # 3+ placements in the year, % by South East council 2024 (one suppressed): the spread to match.
 SOUTH_EAST_3PLUS_2024: list[int] = [14, 11, 16, 12, 13, 16, 17, 12, 10, 18, 11, 9, 15, 13, 11, 13, 12, 11]
-SCALES: tuple[str, ...] = ("small", "region", "national")
+SCALES: tuple[str, ...] = ("small", "berkshire", "region", "national")
 
 # Placement type groups (the hazard's "type group" covariate) and their 903 PLACE codes.
 TYPE_GROUPS: dict[str, list[str]] = {
