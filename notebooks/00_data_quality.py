@@ -54,7 +54,7 @@ from rcceval.reporting.report import open_report
 report = open_report(globals(), "00_data_quality")
 p = report.params
 result = quality.fit(report.region, report.placements, pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end),
-                     report.extract_date.year, p.analysis.lookback_days)
+                     report.extract_date.year, p.analysis.lookback_days, region_councils=report.data_councils)
 shown = report.publish.publish(result)  # every table and headline through disclosure control
 
 # %% [markdown]
@@ -92,6 +92,17 @@ plt.show()
 # %%
 display(shown["stability_measures"].set_index("LA"))
 display(Markdown(text.stability_summary(shown, result.year)))
+
+# %% [markdown]
+# ## Where new placements are
+#
+# New placements in the latest collection year by the DfE's location categories (straight-line distance between the home and placement postcodes, from the ONS Postcode Directory), and inside or outside the region's councils. The DfE's published percentages for England and the South East follow.
+
+# %%
+display(shown["new_placement_location"])
+display(shown["new_placement_region"])
+display(shown["new_placement_location_england"])
+display(Markdown(text.location_summary(shown, result.location_published, result.year)))
 
 # %% [markdown]
 # ## Coverage of the needs data and placement requests
