@@ -201,3 +201,23 @@ def _bad_page(tmp_path: Path) -> Path:
     page.write_text('<!DOCTYPE html><html lang="en"><head><title>bad</title></head><body><main><h1>Bad</h1>'
                     '<img src="x.png"><button></button></main></body></html>')
     return page
+
+
+def test_index_figures_carry_the_alt_text_their_report_saved(tmp_path: Path):
+    from test_index import Q1, _run_folder
+
+    from rcceval.params import Parameters
+    from rcceval.reporting import answers
+    from rcceval.reporting.index import write_index
+    from rcceval.reporting.runner import NotebookRun, RunOutcome
+    run = _run_folder(tmp_path)
+    folder = run / "01_needs_predict_stability" / "figures"
+    folder.mkdir(parents=True)
+    for stem in ("auc_and_gains", "calibration"):
+        (folder / f"{stem}.png").write_bytes(b"png")
+    (folder / ALT_FILE).write_text(json.dumps({"auc_and_gains": 'AUC of M0, M1 & M2 "with" intervals.'}))
+    page = write_index(RunOutcome(run, [NotebookRun("01_needs_predict_stability", ok=True, results=Q1)]), run, "r",
+                       Parameters(data_source="synthetic")).read_text()
+    assert re.findall(r'<img src="([^"]+)" alt="([^"]*)"', page) == [
+        ("01_needs_predict_stability/figures/auc_and_gains.png", "AUC of M0, M1 &amp; M2 &quot;with&quot; intervals."),
+        ("01_needs_predict_stability/figures/calibration.png", answers.figure_label("calibration"))]  # none saved
