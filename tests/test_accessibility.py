@@ -72,8 +72,13 @@ def test_alt_text_is_written_from_what_the_figure_shows():
         ax.plot([2021, 2022, 2023], [10, 12, 11], label=la)
     ax.set(title="Children looked after on 31 March", xlabel="Year", ylabel="Children")
     ax.legend(title="Council")
-    assert figures.describe(fig) == ("Children looked after on 31 March: line chart of Children against Year; "
-                                     "Council: S01, S02.")
+    assert figures.describe(fig) == ("Children looked after on 31 March: line chart of Children against Year, "
+                                     "from 2021 to 2023; Council: S01, S02.")
+    ax.clear()
+    ax.plot(["2024", "2025"], [448, 437])
+    ax.axhline(400)                                             # a reference line: not a second series
+    ax.set(ylabel="Children")
+    assert figures.describe(fig) == "Line chart of Children, from 2024 to 2025."
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2)
@@ -92,8 +97,9 @@ def test_publisher_figure_keeps_each_alt_text_beside_the_figures(tmp_path: Path)
     fig, ax = plt.subplots()
     ax.scatter([1, 2, 3], [3, 1, 2])
     ax.set(xlabel="Weeks", ylabel="Cost")
-    assert pub.figure("points", fig) == "Scatter plot of Cost against Weeks."
-    assert pub.figure("given", fig, alt="  Cost  by\nweek, as  said. ") == "Cost by week, as said."
+    pub.figure("points", fig)
+    pub.figure("given", fig, alt="  Cost  by\nweek, as  said. ")
+    assert pub.alt_texts == {"points": "Scatter plot of Cost against Weeks.", "given": "Cost by week, as said."}
     plt.close(fig)
     assert json.loads((tmp_path / "nb" / "figures" / ALT_FILE).read_text()) == {
         "given": "Cost by week, as said.", "points": "Scatter plot of Cost against Weeks."}
@@ -174,8 +180,8 @@ def test_rendered_report_has_contents_ordered_headings_and_alt_on_every_figure(s
     alts = re.findall(r'<img alt="([^"]*)"', page)
     stored = json.loads((small_report.parent / "small" / "figures" / ALT_FILE).read_text())
     assert alts == [stored["cla"], stored["mix"]]                  # every figure, once, with its alt text
-    assert stored["cla"] == ("Children looked after on 31 March: line chart of Children against Year; "
-                             "Council: S01, S02.")
+    assert stored["cla"] == ("Children looked after on 31 March: line chart of Children against Year, "
+                             "from 2024 to 2025; Council: S01, S02.")
     assert stored["mix"] == "Bar chart: 70% of placements are foster placements, 30% residential."
     assert page.count("<img") == 2 and "Traceback" not in page
     assert "This part of the report stopped on an unexpected error (ValueError" in page

@@ -85,6 +85,21 @@ def _categories(ax: Any, axis: str) -> list[str]:
     return [w for w in words if not re.fullmatch(r"[−\-+]?[\d.,]+%?|£[\d.,]+[km]?", w)]
 
 
+def _span(ax: Any) -> str:
+    """", from A to B" for lines over labelled points (years as text, whole numbers); "" otherwise
+    (dates and continuous scales: the axis label says what is plotted)."""
+    import numpy as np
+
+    xs = [v for ln in ax.lines if not _reference(ln) for v in ln.get_xdata()]
+    if xs and all(isinstance(v, str) for v in xs):
+        first, last = xs[0], xs[-1]
+    elif xs and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in xs):
+        first, last = min(xs), max(xs)
+    else:
+        return ""
+    return f", from {_clean(first)} to {_clean(last)}" if first != last else ""
+
+
 def _named(words: list[str], limit: int) -> str:
     shown = ", ".join(words[:limit])
     return shown + (f" and {len(words) - limit} more" if len(words) > limit else "")
@@ -102,7 +117,10 @@ def _axes_text(ax: Any) -> str:
     elif y or x:
         parts.append(f" of {y or x}")
     cats = _categories(ax, "x") or _categories(ax, "y")
-    if cats:
+    span = _span(ax) if kind.startswith("line chart") else ""
+    if span:
+        parts.append(span)
+    elif cats:
         parts.append(f", for {_named(cats, MAX_CATEGORIES)}")
     legend = ax.get_legend()
     if legend is not None:

@@ -94,12 +94,13 @@ class Publisher:
         self.tables.append(name)
         return frame
 
-    def figure(self, name: str, fig: Any, alt: str | None = None, show: bool | None = None) -> str:
+    def figure(self, name: str, fig: Any, alt: str | None = None, show: bool | None = None) -> None:
         """Save a matplotlib figure (drawn from published tables or model results) as PNG and SVG, with
         its alt text (`alt`, or one written from the figure by figures.describe) in figures/alt.json.
         In a notebook kernel (show None) the saved PNG is displayed with the alt text in its output
         metadata, so the report's <img> carries it (reporting/html.py), and the figure is closed so
-        the inline backend does not show it a second time. Returns the alt text."""
+        the inline backend does not show it a second time. Nothing is returned (a notebook cell ending
+        in this call shows no value); the alt text is in self.alt_texts."""
         from rcceval.reporting.figures import describe
 
         folder = self.dir / "figures"
@@ -119,7 +120,6 @@ class Publisher:
 
             display(Image(data=png.read_bytes(), format="png", metadata={"alt": text}))
             plt.close(fig)
-        return text
 
     def publish(self, result: Result, prefix: str = "") -> dict[str, Any]:
         """Publish a result: every table it declares through disclosure control and the audit (with the
