@@ -114,11 +114,16 @@ def _axes_text(ax: Any) -> str:
     x, y = _clean(ax.get_xlabel()), _clean(ax.get_ylabel())
     if x and y:
         parts.append(f" of {y} against {x}")
-    elif y or x:
-        parts.append(f" of {y or x}")
+    elif y:
+        parts.append(f" of {y}")
+    elif x:
+        parts.append(f" over {x}")
     cats = _categories(ax, "x") or _categories(ax, "y")
     span = _span(ax) if kind.startswith("line chart") else ""
-    if span:
+    rows, columns = _categories(ax, "y"), _categories(ax, "x")
+    if kind == "heat map" and rows and columns:
+        parts.append(f", rows {_named(rows, MAX_CATEGORIES)}; columns {_named(columns, MAX_CATEGORIES)}")
+    elif span:
         parts.append(span)
     elif cats:
         parts.append(f", for {_named(cats, MAX_CATEGORIES)}")

@@ -34,6 +34,14 @@ def render_html(nb: Any, keep_code: bool = False) -> str:
     return add_contents(body)
 
 
+def _filler_headers(soup: Any) -> None:
+    """pandas' empty header cells (the corner above the index, the gaps beside an index name) as
+    plain cells: an empty <th> announces a column with no name."""
+    for th in soup.select("table.dataframe th"):
+        if not th.get_text(strip=True):
+            th.name = "td"
+
+
 def _text(tag: Any) -> str:
     """A heading's words, without nbconvert's pilcrow anchor link."""
     parts = [s for s in tag.strings if not (s.parent is not None and "anchor-link" in (s.parent.get("class") or []))]
@@ -41,16 +49,18 @@ def _text(tag: Any) -> str:
 
 
 def add_contents(page: str) -> str:
-    """The page with a table of contents after its title: every h2 to h4 below the first h1, nested by
+    """The page with a table of contents after its title and introduction: every h2 to h4 below the first h1, nested by
     level, each linking to its heading (nbconvert gives headings ids; one is made where missing).
-    A page without an h1, or with no section heading, is returned unchanged but for its <title>."""
+    A page without an h1, or with no section heading, gets no contents. pandas' empty header cells
+    become plain cells (_filler_headers)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(page, "html.parser")
+    _filler_headers(soup)
     heads = [h for h in soup.find_all(_HEADING) if not h.find_parent("nav")]
     title = next((h for h in heads if h.name == "h1"), None)
     if title is None:
-        return page
+        return str(soup)
     if soup.title is not None:
         soup.title.string = _text(title)
     sections = [h for h in heads[heads.index(title) + 1:] if h.name in ("h2", "h3", "h4")]
@@ -80,8 +90,11 @@ def add_contents(page: str) -> str:
         item.append(link)
         stack[-1][1].append(item)
         stack[-1][2] = item
-    cell = title.find_parent(class_="jp-Cell")
-    (cell or title).insert_after(nav)
+    text = title.find_parent(class_="jp-RenderedHTMLCommon")     # the title's cell: after its introduction
+    if text is not None:
+        text.append(nav)
+    else:
+        (title.find_parent(class_="jp-Cell") or title).insert_after(nav)
     return str(soup)
 
 
