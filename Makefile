@@ -14,7 +14,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,docs,pdf]'
 	touch $(STAMP)
 
 # Lint (no auto-format): the rules and ignores are in pyproject.toml's [tool.ruff].

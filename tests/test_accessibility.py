@@ -169,6 +169,7 @@ def small_report(tmp_path_factory) -> Path:
     return tmp / "small.html"
 
 
+@pytest.mark.slow
 def test_rendered_report_has_contents_ordered_headings_and_alt_on_every_figure(small_report: Path):
     page = small_report.read_text(encoding="utf-8")
     assert heading_problems(heading_levels(page)) == []
@@ -189,6 +190,7 @@ def test_rendered_report_has_contents_ordered_headings_and_alt_on_every_figure(s
     assert "This part of the report stopped on an unexpected error (ValueError" in page
 
 
+@pytest.mark.slow
 def test_axe_finds_no_serious_violation_in_a_report_or_index(small_report: Path, index_page: Path,  # noqa: F811
                                                                  tmp_path: Path):
     source = axe_source()

@@ -106,7 +106,12 @@ class Publisher:
         folder = self.dir / "figures"
         folder.mkdir(parents=True, exist_ok=True)
         png = folder / f"{name}.png"
-        text = " ".join((alt or describe(fig)).split())
+        if not alt:
+            try:
+                alt = describe(fig)
+            except Exception:  # noqa: BLE001 - an odd figure must not stop a report: it still gets a name
+                alt = f"Figure: {name.replace('_', ' ')}."
+        text = " ".join(alt.split())
         fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
         self.figures.append(name)
