@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 import pytest
 
 matplotlib.use("Agg")
@@ -79,6 +80,17 @@ def test_alt_text_is_written_from_what_the_figure_shows():
     ax.axhline(400)                                             # a reference line: not a second series
     ax.set(ylabel="Children")
     assert figures.describe(fig) == "Line chart of Children, from 2024 to 2025."
+    plt.close(fig)
+
+    fig, ax = plt.subplots()                                    # values on the ticks are not categories
+    ax.barh(["Complex or co-\noccurring", "All"], [-6000, -2000])
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"£{v:,.0f}".replace("-", "\u2212")))
+    ax.set(xlabel="Needs-led minus unit cost, £ a week")
+    assert figures.describe(fig) == "Bar chart over Needs-led minus unit cost, £ a week, for Complex or co-occurring, All."
+    ax.clear()
+    ax.plot([10, 100, 1000], [0.2, 0.5, 0.9])
+    ax.set(xscale="log", xlabel="Endings", ylabel="Power")
+    assert figures.describe(fig) == "Line chart of Power against Endings, from 10 to 1000."
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2)

@@ -42,8 +42,21 @@ def numeric(values: pd.Series) -> pd.Series:
 
 
 def _clean(text: str) -> str:
-    """Label text as a sentence fragment: mathtext dollars and runs of white space removed."""
-    return re.sub(r"\s+", " ", str(text).replace("$", "")).strip()
+    """Label text as a sentence fragment: mathtext ($, \\mathdefault{}) and runs of white space removed,
+    a word broken over two lines ("co-\\noccurring") joined again."""
+    text = re.sub(r"\\mathdefault\{((?:[^{}]|\{[^{}]*\})*)\}", r"\1", str(text).replace("$", ""))
+    return re.sub(r"\s+", " ", re.sub(r"-\n\s*", "-", text)).strip()
+
+
+def _is_number(word: str) -> bool:
+    """A tick label that is a value (12, -0.5, 40%, £-6,000, −2, 10^{3}, 1.5k), not a category."""
+    t = re.sub(r"[£$%,{}\s]", "", word.replace("\u2212", "-"))
+    t = re.sub(r"^10\^", "", t).rstrip("kmbKMB")
+    try:
+        float(t)
+    except ValueError:
+        return False
+    return True
 
 
 def _kind(ax: Any) -> str:
@@ -82,7 +95,7 @@ def _categories(ax: Any, axis: str) -> list[str]:
     """Tick labels that are words (categories), not numbers."""
     ticks = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
     words = [_clean(t.get_text()) for t in ticks if _clean(t.get_text())]
-    return [w for w in words if not re.fullmatch(r"[−\-+]?[\d.,]+%?|£[\d.,]+[km]?", w)]
+    return [w for w in words if not _is_number(w)]
 
 
 def _span(ax: Any) -> str:
