@@ -295,6 +295,30 @@ def test_index_and_every_report_read_cleanly_in_chromium(small_run, tmp_path):
         browser.quit()
 
 
+@pytest.mark.slow
+def test_index_and_every_report_pass_axe_with_contents_and_alt_text(small_run, tmp_path):
+    """The real run's pages: axe-core finds no serious or critical violation; each report has its
+    contents list, its headings in order and an alt text on every image."""
+    from a11y import axe_source, blocking, violations
+
+    from rcceval.reporting.render import heading_levels, heading_problems
+    _, first, _ = small_run
+    pages = ["index.html"] + [f"{n.name}.html" for n in first.notebooks]
+    for name in pages[1:]:
+        page = (first.run_dir / name).read_text(encoding="utf-8")
+        assert heading_problems(heading_levels(page)) == [], name
+        assert '<nav aria-labelledby="contents" class="toc">' in page, name
+        images = re.findall(r"<img\b[^>]*>", page)
+        assert images and all(re.search(r'\salt="[^"]+"', i) for i in images), name
+    source = axe_source()
+    browser = _browser(tmp_path)
+    try:
+        found = {name: blocking(violations(browser, first.run_dir / name, source)) for name in pages}
+    finally:
+        browser.quit()
+    assert found == {name: [] for name in pages}
+
+
 def test_by_council_adds_one_report_set_per_council(small_run, monkeypatch):
     project, first = small_run
     monkeypatch.chdir(project)

@@ -1,4 +1,4 @@
-"""`rcceval` command line: validate, derive placements, stability measures, schemas, synthetic data.
+"""`rcceval` command line: validate, derive placements, stability, run the reports, PDF, schemas, synthetic data.
 
 Every command reports bad input as a clear message (file, row, column, value, rule) and exits
 non-zero; it never shows a Python traceback for a data or parameter problem.
@@ -197,6 +197,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
+def cmd_pdf(args: argparse.Namespace) -> int:
+    from rcceval.reporting.pdf import BrowserMissing, print_run
+    try:
+        written = print_run(Path(args.run_dir), reports=args.reports, out=Path(args.out) if args.out else None)
+    except BrowserMissing as exc:
+        print(f"rcceval pdf: {exc}", file=sys.stderr)
+        return 2
+    for pdf in written:
+        print(f"pdf: {pdf}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rcceval", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -231,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="only check the parameter file and list, per report, what will and will not run on the data")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("pdf", help="print a run's index.html (and its reports) to PDF with headless Chromium")
+    p.add_argument("run_dir", help="a run folder that `rcceval run` wrote (outputs/<run>/)")
+    p.add_argument("--reports", action="store_true", help="each report too (NAME.pdf beside NAME.html)")
+    p.add_argument("--out", metavar="DIR", help="write the PDFs here (default: the run folder)")
+    p.set_defaults(func=cmd_pdf)
     p = sub.add_parser("schema", help="publish the dataset specifications")
     p.add_argument("--docs", required=True, metavar="DIR", help="write datapackage.json and the data dictionary here")
     p.set_defaults(func=cmd_schema)

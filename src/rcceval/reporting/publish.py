@@ -6,7 +6,7 @@ publish() call are then audited together with every table published before them 
 the linear relations each declares or implies, and more cells suppressed until no hidden cell can be
 worked out; only then is anything written. A call whose audit fails writes nothing (AuditError names
 the table). The audit's settings and result go to audit.json beside results.json (for the manifest). Figures are saved as
-PNG and SVG; headline figures collect into results.json, written deterministically (sorted keys,
+PNG and SVG with an alt text (figures/alt.json); headline figures collect into results.json, written deterministically (sorted keys,
 no timestamps) so that the same inputs give a byte-identical file.
 """
 from __future__ import annotations
@@ -74,6 +74,7 @@ class Publisher:
         self.results: dict[str, Any] = {}
         self.tables: list[str] = []
         self.figures: list[str] = []
+        self.alt_texts: dict[str, str] = {}       # figure name -> alt text (figures/alt.json)
         self.published: dict[str, pd.DataFrame] = {}
         self.audited: list[AuditTable] = []       # every table published so far, as the audit sees it
         self.relations: list[Relation] = []       # every relation among them
@@ -93,14 +94,37 @@ class Publisher:
         self.tables.append(name)
         return frame
 
-    def figure(self, name: str, fig: Any) -> None:
-        """Save a matplotlib figure (drawn from published tables or model results) as PNG and SVG."""
+    def figure(self, name: str, fig: Any, alt: str | None = None, show: bool | None = None) -> None:
+        """Save a matplotlib figure (drawn from published tables or model results) as PNG and SVG, with
+        its alt text (`alt`, or one written from the figure by figures.describe) in figures/alt.json.
+        In a notebook kernel (show None) the saved PNG is displayed with the alt text in its output
+        metadata, so the report's <img> carries it (reporting/html.py), and the figure is closed so
+        the inline backend does not show it a second time. Nothing is returned (a notebook cell ending
+        in this call shows no value); the alt text is in self.alt_texts."""
+        from rcceval.reporting.figures import describe
+
         folder = self.dir / "figures"
         folder.mkdir(parents=True, exist_ok=True)
         png = folder / f"{name}.png"
+        if not alt:
+            try:
+                alt = describe(fig)
+            except Exception:  # noqa: BLE001 - an odd figure must not stop a report: it still gets a name
+                alt = f"Figure: {name.replace('_', ' ')}."
+        text = " ".join(alt.split())
         fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
         self.figures.append(name)
+        self.alt_texts[name] = text
+        (folder / ALT_FILE).write_text(json.dumps(self.alt_texts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if show is None:
+            show = _in_kernel()
+        if show:
+            import matplotlib.pyplot as plt
+            from IPython.display import Image, display
+
+            display(Image(data=png.read_bytes(), format="png", metadata={"alt": text}))
+            plt.close(fig)
 
     def publish(self, result: Result, prefix: str = "") -> dict[str, Any]:
         """Publish a result: every table it declares through disclosure control and the audit (with the
@@ -285,6 +309,19 @@ class Publisher:
         (self.dir / "audit.json").write_text(json.dumps(_plain(self.audit_summary()), indent=2, sort_keys=True) + "\n",
                                              encoding="utf-8")
         return path
+
+
+ALT_FILE = "alt.json"   # beside a report's figures: each figure's alt text (index.html's <img alt> too)
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (a report being run), not in a plain Python process or a test."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _flat(tab: Table) -> bool:

@@ -202,5 +202,9 @@ class Report:
 
 
 def open_report(namespace: dict, notebook: str) -> Report:
-    """Check the notebook's parameters (as papermill injected them) and open its report."""
+    """Check the notebook's parameters (as papermill injected them) and open its report (in the
+    reports' one figure style, whatever the notebook set before)."""
+    from rcceval.reporting.figures import apply_style
+
+    apply_style()
     return Report(params_mod.from_namespace(namespace, source=f"{notebook} parameters"), notebook)
