@@ -61,8 +61,9 @@ extract_date = None
 unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
 strict = False
 disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
-analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'jobs': 2}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200}
 power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
+parallel = {'workers': 2, 'scheduler': None}
 costing = 'parameters/costing.yaml'
 seed = 20240331
 notebooks = ['03_unit_cost_vs_needs_led']
@@ -107,7 +108,7 @@ if needs_led:
     generating = (lambda names, strata: recovery.generating_hazards(truth, names, strata)) if truth is not None else None
     result = analyse(frame, cp, instrument, report.region.tables.get("placement_agreements"),
                      hazards=report.artifact("02_placement_survival", "hazards"),   # None when run alone: fitted here
-                     generating=generating, header=report.region.c903.header, seed=p.seed, n_jobs=a.jobs)
+                     generating=generating, header=report.region.c903.header, seed=p.seed, n_jobs=p.parallel)
     headline = pub.publish(result)   # every table and headline through disclosure control
 tables = pub.published           # the protected tables, by name
 

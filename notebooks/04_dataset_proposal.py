@@ -47,8 +47,9 @@ extract_date = None
 unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
 strict = False
 disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
-analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'jobs': 2}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200}
 power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
+parallel = {'workers': 2, 'scheduler': None}
 costing = 'parameters/costing.yaml'
 seed = 20240331
 notebooks = ['04_dataset_proposal']
@@ -275,11 +276,11 @@ if needs:
         settings += [(max(10, region_per_year), 1, len(per_year))]
         labels = ["median council"] * 5 + ["largest council"] * 2 + ["region"]
         eff_obs = pa.spread.loc[pa.headline, "effective_sd_observed"]
-        sim = pw.SimulatedPower(model, rows, target, alpha=pa.alpha_term, replicates=pp.replicates, seed=p.seed, n_jobs=a.jobs,
+        sim = pw.SimulatedPower(model, rows, target, alpha=pa.alpha_term, replicates=pp.replicates, seed=p.seed, n_jobs=p.parallel,
                                 effective_sd=float(eff_obs) if np.isfinite(eff_obs) else None, clustering=clustering,
                                 design_effect=float(pa.spread.loc[pa.headline, "design_effect"])).fit(settings)
         null = pw.SimulatedPower(model.with_effect(target, 0.0), rows, target, alpha=pp.alpha, replicates=pp.replicates,
-                                 seed=p.seed + 1, n_jobs=a.jobs,
+                                 seed=p.seed + 1, n_jobs=p.parallel,
                                  clustering=replace(clustering, child_frailty_var=NULL_CHILD_FRAILTY)).fit(settings[:2])
         simulation = q4.simulation_result(sim, labels, null, "median council, no effect", pa.alpha_term)
         shown_sim = pub.publish(simulation)
@@ -315,7 +316,7 @@ if needs:
 # %%
 if report.section("field_value") and needs:
     fv = FieldValue(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
-                    n_jobs=a.jobs).fit(frame, instrument, drop_one=report.artifact("01_needs_predict_stability", "drop_one"))
+                    n_jobs=p.parallel).fit(frame, instrument, drop_one=report.artifact("01_needs_predict_stability", "drop_one"))
     shown_fv = pub.publish(fv)
     ft = fv.tables()["field_value"].frame   # a model table, published as it is (also a headline's name)
     display(ft.drop(columns="dataset_fields"))

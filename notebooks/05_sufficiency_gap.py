@@ -50,8 +50,9 @@ extract_date = None
 unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
 strict = False
 disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
-analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'jobs': 2}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200}
 power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
+parallel = {'workers': 2, 'scheduler': None}
 costing = 'parameters/costing.yaml'
 seed = 20240331
 notebooks = ['05_sufficiency_gap']
@@ -82,11 +83,12 @@ needs_ok, provision_ok = report.section("needs_audit"), report.section("provisio
 full = needs_ok and provision_ok
 if full:
     result = fit(report.region, report.placements, instrument, report.extract_date, p.analysis.lookback_days,
-                 pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), p.seed, unit_costs)
+                 pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), p.seed, unit_costs,
+                 parallel=p.parallel)
     display(Markdown(text.census(result)))
 else:   # the 903 alone: the forecast of all children looked after
     result = fit_forecast(report.region, report.placements, instrument, report.extract_date, p.analysis.lookback_days,
-                          p.seed, unit_costs)
+                          p.seed, unit_costs, parallel=p.parallel)
 shown = report.publish.publish(result)  # every table and headline through disclosure control
 
 # %% [markdown]
