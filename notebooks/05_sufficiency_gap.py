@@ -228,8 +228,8 @@ if full:
     overall.index.name, overall.columns.name = None, None
     display(Markdown("**Shortfall (at least), all need profiles together**, by council and reach:"))
     display(overall)
-    fig = splot.shortfall_heatmaps(shortfall, children, sg.REACH_LABELS)
-    report.publish.figure("shortfall_heatmap", fig)
+    axes = splot.shortfall_heatmaps(shortfall, children, sg.REACH_LABELS)
+    report.publish.figure("shortfall_heatmap", axes[0].figure)
     plt.show()
     rules = shown["gap_rules"]
     rules = rules.loc[rules["REACH"].isin(sg.REACHES)].pivot(index="REACH", columns="label", values="shortfall")
@@ -293,8 +293,8 @@ if report.section("forecast"):
     display(shown["entry_trend"])
     display(Markdown("Children looked after on 31 March, forecast (95% interval):"))
     display(text.forecast_cells(result.forecast.table, PROFILE_LABELS))
-    fig = splot.forecast_fan(shown["profile_by_year"], shown["forecast"].reset_index())
-    report.publish.figure("forecast", fig)
+    axes = splot.forecast_fan(shown["profile_by_year"], shown["forecast"].reset_index())
+    report.publish.figure("forecast", axes[0].figure)
     plt.show()
     display(Markdown("By age band and placement type group:"))
     display(shown["forecast_detail"])

@@ -94,7 +94,10 @@ class Publisher:
         return frame
 
     def figure(self, name: str, fig: Any) -> None:
-        """Save a matplotlib figure (drawn from published tables or model results) as PNG and SVG."""
+        """Save a matplotlib figure (drawn from published tables or model results) as PNG and SVG;
+        `fig` may be the figure or what a plot function returned (its axes, or an array of them)."""
+        from rcceval.reporting.figures import figure_of
+        fig = figure_of(fig)
         folder = self.dir / "figures"
         folder.mkdir(parents=True, exist_ok=True)
         png = folder / f"{name}.png"
