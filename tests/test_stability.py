@@ -281,7 +281,8 @@ def test_without_sensitivity_analyses_the_fit_gives_the_same_main_results(small)
     frame, _, q1, extract = small
     lean = NeedsStabilityAnalysis(seed=5, bootstrap=200, n_jobs=1, sensitivity=False).fit(frame, extract_date=extract)
     full, got = q1.to_dict(), lean.to_dict()
-    assert set(full) - set(got) == {"complete_follow_up", "council_ci_width_vs_pooled_median"}
+    assert set(full) - set(got) == {"complete_follow_up", "n_complete_follow_up", "n_complete_follow_up_unplanned",
+                                    "council_ci_width_vs_pooled_median", "n_with_request"}
     assert set(got) <= set(full) and got == {k: full[k] for k in got}
     assert got["auc_m1"] == full["auc_m1"] and got["n_placements"] == q1.counts["n_placements"]
     assert set(q1.tables()) - set(lean.tables()) == {"council_ci_widths", "complete_follow_up_odds_ratios",
