@@ -156,7 +156,7 @@ if report.section("curves"):
                                    title=f"Cumulative incidence of each ending, by {label}")
     pub.figure("cif_by_profile", axes[0].figure)
     plt.show()
-    display(tables["cif_by_tier"])
+    display(tables["cif_1y_2y_by_tier"])
 
 # %% [markdown]
 # ## One-year figures by what the 903 holds
@@ -324,7 +324,7 @@ if report.section("time_varying") and need_profiles:
 # %%
 if result.recovery is not None:
     display(tables["recovery"])
-    display(Markdown(q2text.recovery(headline["recovery"])))
+    display(Markdown(q2text.recovery(headline.headlines["recovery"])))
 else:
     display(Markdown("Not synthetic data: no generating values to compare with."))
 
