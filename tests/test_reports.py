@@ -14,6 +14,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
+from required import missing
 
 from rcceval import params as params_mod
 from rcceval.errors import ParameterError
@@ -238,12 +239,9 @@ def test_a_notebook_runs_alone_with_papermill(small_run, tmp_path):
 
 def _browser(tmp_path):
     """Headless Debian Chromium driven by chromedriver (both from apt: see Makefile system-deps)."""
-    import os
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromedriver are not installed: .ci/run installs them (make system-deps)")
-        pytest.skip("chromium/chromedriver not installed (make system-deps)")
+        missing("chromium and chromedriver are not installed (.ci/run installs them: make system-deps)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     opts = webdriver.ChromeOptions()

@@ -36,6 +36,15 @@ def positive_jobs(text: str) -> int:
     return jobs
 
 
+def scheduler_address(text: str) -> str:
+    """--scheduler: a Dask scheduler address, checked as the parameter file's parallel.scheduler is."""
+    from rcceval.parallel import scheduler_problem
+    problem = scheduler_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"--scheduler {text!r}: {problem.removeprefix('must be null or ')}")
+    return text
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from rcceval.ingest.load import read_region
     from rcceval.ingest.validate import validate_region
@@ -43,7 +52,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not args.no_dfe:
         from rcceval.ingest.dfe_rules import merge_dfe
         from rcceval.ingest.load import find_903_root
-        merge_dfe(region.returns.problems, find_903_root(Path(args.data_dir)), jobs=args.jobs)
+        from rcceval.parallel import ParallelSetting
+        workers = ParallelSetting(workers=args.jobs, scheduler=args.scheduler)
+        merge_dfe(region.returns.problems, find_903_root(Path(args.data_dir)), jobs=workers)
     report = validate_region(region, strict=args.strict, raise_on_stop=False).report
     print(report.summary(limit=args.limit))
     out = Path(args.out) if args.out else None
@@ -224,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20, help="problems printed (default 20)")
     p.add_argument("--no-dfe", action="store_true", help="skip the DfE rules (csc-validator-be-903)")
     p.add_argument("--jobs", type=positive_jobs, default=1, help="council-years validated in parallel (DfE rules)")
+    p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="tcp://HOST:PORT",
+                   help="run the DfE rules on this Dask scheduler instead (pip install 'rcceval[dask]')")
     p.set_defaults(func=cmd_validate)
     p = data_cmd("placements", "derive the placements table")
     p.add_argument("--out", required=True, help="CSV, or parquet or an Excel workbook (.xlsx) by extension")

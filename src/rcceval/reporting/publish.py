@@ -64,6 +64,39 @@ def _numbers(frame: pd.DataFrame, columns: Sequence[Any]) -> np.ndarray:
                             for c in columns])
 
 
+class Shown(dict):
+    """What publish() returns: the published tables and headlines of one result, by name.
+
+    Tables (tables/NAME.csv) and headlines (results.json) are written apart, but a notebook reads
+    both from this one mapping, where a table and a headline of the same name would silently
+    replace each other. Such a name is not in the mapping: reading it raises ValueError naming
+    both, and `shown.tables[name]` or `shown.headlines[name]` says which is meant.
+    """
+
+    def __init__(self, source: str, tables: dict[str, pd.DataFrame], headlines: dict[str, Any]) -> None:
+        self.source = source
+        self.tables = dict(tables)
+        self.headlines = dict(headlines)
+        self.clashes = frozenset(self.tables) & frozenset(self.headlines)
+        super().__init__({k: v for part in (self.tables, self.headlines) for k, v in part.items()
+                          if k not in self.clashes})
+
+    def _ambiguous(self, key: str) -> ValueError:
+        return ValueError(f"{self.source}: '{key}' is both a published table and a published headline: "
+                          f"read shown.tables['{key}'] (tables/{key}.csv) or shown.headlines['{key}'] "
+                          "(results.json)")
+
+    def __missing__(self, key: str) -> Any:
+        if key in self.clashes:
+            raise self._ambiguous(key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.clashes:
+            raise self._ambiguous(key)
+        return super().get(key, default)
+
+
 class Publisher:
     """Publishes one notebook's tables, figures and headline figures into its output folder."""
 
@@ -100,9 +133,11 @@ class Publisher:
         In a notebook kernel (show None) the saved PNG is displayed with the alt text in its output
         metadata, so the report's <img> carries it (reporting/html.py), and the figure is closed so
         the inline backend does not show it a second time. Nothing is returned (a notebook cell ending
-        in this call shows no value); the alt text is in self.alt_texts."""
-        from rcceval.reporting.figures import describe
+        in this call shows no value); the alt text is in self.alt_texts. `fig` may be the figure or
+        what a plot function returned (its axes, or an array of them)."""
+        from rcceval.reporting.figures import describe, figure_of
 
+        fig = figure_of(fig)
         folder = self.dir / "figures"
         folder.mkdir(parents=True, exist_ok=True)
         png = folder / f"{name}.png"
@@ -126,7 +161,7 @@ class Publisher:
             display(Image(data=png.read_bytes(), format="png", metadata={"alt": text}))
             plt.close(fig)
 
-    def publish(self, result: Result, prefix: str = "") -> dict[str, Any]:
+    def publish(self, result: Result, prefix: str = "") -> Shown:
         """Publish a result: every table it declares through disclosure control and the audit (with the
         relations it declares), every headline with its counts and shares protected. Returns the
         published (protected) tables and headlines, for the notebook to display: nothing else of the
@@ -134,10 +169,9 @@ class Publisher:
         tables = result.tables()
         own = set(tables)
         renamed = {prefix + k: replace(v, relations=tuple(_prefixed(v.relations, own, prefix))) for k, v in tables.items()}
-        shown: dict[str, Any] = dict(self.publish_tables(renamed, _prefixed(result.relations(), own, prefix)))
-        for key, value in result.headlines().items():
-            shown[prefix + key] = self.headline(prefix + key, value)
-        return shown
+        shown_tables = self.publish_tables(renamed, _prefixed(result.relations(), own, prefix))
+        shown_headlines = {prefix + key: self.headline(prefix + key, value) for key, value in result.headlines().items()}
+        return Shown(type(result).__name__, shown_tables, shown_headlines)
 
     def publish_table(self, name: str, tab: Table) -> pd.DataFrame:
         """One declared table through the disclosure rule of its kind and the audit."""
