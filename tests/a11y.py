@@ -4,7 +4,6 @@ when it is missing (`make axe`, or `python tests/a11y.py`, does the same ahead o
 missing axe or npm fails the test; elsewhere it skips."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -39,13 +38,11 @@ def install_axe() -> Path:
 
 
 def axe_source() -> str:
-    import pytest
+    from required import missing
     try:
         return install_axe().read_text(encoding="utf-8")
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"axe-core is needed for the accessibility check: {exc}")
-        pytest.skip(f"axe-core not available: {exc}")
+        missing(f"axe-core is needed for the accessibility check: {exc}")
 
 
 def violations(browser, page: Path, source: str) -> list[dict]:

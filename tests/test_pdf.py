@@ -4,13 +4,13 @@ PDF's text is read back (tests/pdftext.py) and must hold the answers and the pro
 what the print CSS leaves out (the council selector's hidden councils)."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 from pdftext import page_texts
+from required import missing
 from test_index_browser import index_page  # noqa: F401 - the hand-made index.html fixture
 
 from rcceval import cli
@@ -21,9 +21,7 @@ A4 = (595, 842)   # points
 
 def _need_chromium() -> None:
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromedriver are not installed: .ci/run installs them (make system-deps)")
-        pytest.skip("chromium/chromedriver not installed (make system-deps)")
+        missing("chromium and chromedriver are not installed: .ci/run installs them (make system-deps)")
 
 
 def _pages(data: bytes) -> list[tuple[float, float]]:
