@@ -161,6 +161,7 @@ def test_identity_resample_reproduces_the_cross_validated_aucs(prepared, monkeyp
     np.testing.assert_allclose([smx.weighted_auc(preds[m], data.y, w) for m in SPECS], got, atol=1e-9)
 
 
+@pytest.mark.slow   # ~100 s on a loaded 2-core machine: 100 replicates refitted to convergence
 def test_one_step_and_converged_bootstrap_intervals_agree(prepared):
     """The one-step approximation: ΔAUC and drop-one intervals within 10% of their width of the intervals
     from refits iterated to convergence (same resamples)."""

@@ -152,7 +152,7 @@ def _start(rows: Rows, link: str, row_w: np.ndarray | None = None) -> np.ndarray
 
 def fit_glm(X: np.ndarray, names: list[str], rows: Rows, clusters: np.ndarray, link: str = CLOGLOG,
             interval_names: list[str] | None = None, start: np.ndarray | None = None, maxiter: int = 50,
-            tol: float = 1e-10, robust: bool = True, freq_weights: np.ndarray | None = None) -> GLMResult:
+            tol: float | None = None, robust: bool = True, freq_weights: np.ndarray | None = None) -> GLMResult:
     """Fit by Fisher scoring with step-halving; vcovCL (HC1) covariance clustered on `clusters` (one code per
     placement; see the module docstring for the convention).
 
@@ -162,6 +162,8 @@ def fit_glm(X: np.ndarray, names: list[str], rows: Rows, clusters: np.ndarray, l
     only). `freq_weights` (one per placement, e.g. bootstrap counts) weight each placement's rows; a
     placement of weight 0 is left out. Robust covariances are for unweighted fits only.
     """
+    if tol is None:     # relative change in log-likelihood; robust fits converge further so that
+        tol = 1e-13 if robust else 1e-10   # their SEs match R's vcovCL to 1e-6 (predictions need less)
     X = np.asfortranarray(X, dtype=float)     # column-major: the rank-k update (dsyrk) is fastest so
     n, p = X.shape
     K = rows.n_intervals
