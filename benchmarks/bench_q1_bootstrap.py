@@ -30,6 +30,7 @@ def main() -> int:
     ap.add_argument("--replicates", type=int, default=3)
     ap.add_argument("--steps", type=int, default=1, help="Fisher-scoring steps per refit")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--profile", action="store_true", help="print where a replicate's time goes (cProfile)")
     args = ap.parse_args()
 
     from rcceval.analyses.prediction import bootstrap as sb
@@ -67,6 +68,12 @@ def main() -> int:
     print(f"fits + cross-validation without bootstrap       {fit_s:8.1f} s")
     print(f"per replicate (whole cross-validation refitted)  {per_wall:8.2f} s wall  {per_cpu:8.2f} s CPU")
     print(f"200 replicates on 2 workers (projected)         {200 * per_cpu / 2 / 60:8.1f} min")
+    if args.profile:
+        import cProfile
+        import pstats
+        prof = cProfile.Profile()
+        prof.runcall(sb._chunk, d, 1, [args.replicates + 1], args.steps)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(12)
     print(f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

@@ -142,7 +142,7 @@ def refit(X: np.ndarray, rows: sf.Rows, base: np.ndarray, weights: Sequence[np.n
     if steps is None:
         names = [f"x{j}" for j in range(X.shape[1])]
         return [sf.fit_glm(X, names, rows, np.zeros(X.shape[0]), link, start=base, robust=False, freq_weights=v,
-                           maxiter=100).params for v in weights]
+                           tol=1e-12, maxiter=100).params for v in weights]
     at_base = _pieces(X, rows, base, link)
     out = []
     for v, fr in zip(weights, free):
