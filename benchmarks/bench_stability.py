@@ -7,6 +7,8 @@
 Budget (the issue): the whole notebook at region scale under 2 minutes on 2 cores. The notebook's own
 time is load + validate + derive (shared with every report), the analysis frame, and the analysis
 timed here; `rcceval run parameters/default.yaml --only 01_needs_predict_stability` measures it whole.
+Since issue 16 every bootstrap replicate reruns the cross-validation (bench_q1_bootstrap.py times one
+replicate), so with 200 replicates the analysis no longer fits this budget; `--bootstrap 0` times the rest.
 """
 from __future__ import annotations
 

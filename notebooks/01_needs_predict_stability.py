@@ -35,12 +35,18 @@
 # | M1 | M0 + intensity and frequency of each need domain |
 # | M2 | M1 + mismatch (how far needs exceed the placement's capability, summed over domains) |
 #
-# Confidence intervals are robust to the placements of one child being related (clustered by child).
+# Confidence intervals are robust to the placements of one child being related (clustered by child, in
+# the convention of R's `sandwich::vcovCL(glm, cluster = ~child, type = "HC1")`).
+# **Incremental value** is judged first by the likelihood-ratio and cluster-robust Wald tests of the
+# added terms — for nested models these are the valid tests of "no added value", a test on the gain in
+# AUC is not (Pepe et al. 2013) — and second by the gain in AUC as a measure of size.
 # Prediction is judged **out of sample**: 5-fold cross-validation with all of a child's placements in
 # one fold, on the predicted risk of an unplanned ending by the horizon with other endings competing;
 # placements censored before the horizon are handled by inverse-probability-of-censoring weights.
-# Gains in AUC get bootstrap intervals that resample children. A logistic model of placements with
-# complete follow-up is the sensitivity analysis (odds ratios). Small counts are suppressed ("c").
+# AUCs and their gains get intervals from a bootstrap that resamples children and **reruns the whole
+# cross-validation** in each replicate (every fold's models refitted by one Fisher-scoring step from the
+# fold's fit, a standard one-step approximation). A logistic model of placements with complete
+# follow-up is the sensitivity analysis (odds ratios). Small counts are suppressed ("c").
 
 # %% tags=["parameters"]
 # Parameters: papermill replaces these (rcceval run, or papermill -f parameters/default.yaml)
@@ -154,15 +160,18 @@ if needs:
     report.publish.figure("hazard_ratios_needs", q1plots.effects(shown["hazard_ratios_needs"]).figure)
 
 # %% [markdown]
-# ## Model comparison
+# ## Incremental value and model comparison
 #
-# Likelihood-ratio tests compare each model with the one before it (the same placements); the
-# cluster-robust Wald test of the same terms does not assume placements of one child are independent.
+# First the tests of what each step adds (`incremental_value`): the likelihood-ratio test compares each
+# model with the one before it (the same placements); the cluster-robust Wald test of the same terms
+# does not assume placements of one child are independent. The gain in cross-validated AUC, with its
+# refitting-bootstrap interval, is beside them as a measure of size, not as the test.
 # AIC: lower is better. AUC and Brier score are cross-validated (folds by child) and censoring-weighted;
 # `brier_null` is the Brier score of predicting the overall rate for everyone.
 
 # %%
 if needs:
+    display(shown["incremental_value"])
     comparison = shown["model_comparison"]
     display(comparison.iloc[:, :10].round(1).assign(lr_p=comparison["lr_p"], wald_robust_p=comparison["wald_robust_p"]))
     display(comparison[["label"] + list(comparison.columns[10:])].round(4))
@@ -184,8 +193,9 @@ if needs:
 # ## Contribution of each domain
 #
 # M1 refitted without one domain at a time (its intensity and frequency), in the same folds: the fall
-# in cross-validated AUC, with a bootstrap interval, is that domain's contribution over and above the
-# others.
+# in cross-validated AUC, with a bootstrap interval (the cross-validation rerun in every replicate), is
+# that domain's contribution over and above the others; `boot_shift` is how far the replicates' median
+# sits from the estimate (a resample has fewer distinct children; intervals are re-centred on the estimate).
 
 # %%
 if needs:

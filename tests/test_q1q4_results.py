@@ -87,6 +87,17 @@ def test_stability_headlines_are_typed_and_exact():
     assert h["drop_one_delta_auc"] == {"a": Estimate(0.04, 0.01, 0.07, 0.95)}
     assert h["complete_follow_up"] == {"n_placements": Count(80), "lr_test_m1_m0": HypothesisTest(9.0, 2, 0.011, "likelihood ratio")}
     assert h["council_ci_width_vs_pooled_median"] == 2.0             # median of 1.5 and 2.5, pooled left out
+    # incremental value: the tests of the added terms first, ΔAUC second (Pepe et al. 2013)
+    inc = h["incremental_value"]
+    assert list(inc) == ["M1 - M0", "M2 - M1"] and list(inc["M2 - M1"]) == ["lr_test", "wald_robust", "delta_auc"]
+    assert inc["M1 - M0"]["lr_test"] == HypothesisTest(20.0, 2, 4.5e-5, "likelihood ratio")
+    assert inc["M2 - M1"]["wald_robust"] == HypothesisTest(3.5, 1, 0.061, "cluster-robust Wald")
+    assert inc["M2 - M1"]["delta_auc"] == Estimate(0.01, -0.01, 0.03, 0.95)
+    assert list(h).index("incremental_value") < list(h).index("auc_m0")
+    table = _stability().incremental_value()
+    assert table.loc["M1 - M0", ["added_terms", "lr_chi2", "lr_df", "wald_p", "delta_auc_ci_low"]].tolist() == \
+        [2, 20.0, 2, 1.2e-4, 0.02]
+    assert list(_stability().tables())[0] == "incremental_value"
 
 
 def test_stability_publishes_its_tables_with_counts_protected(tmp_path):
@@ -108,7 +119,7 @@ def test_without_sensitivity_analyses_the_result_still_has_its_headlines():
     h = _stability(sensitivity=False).to_dict()
     assert "complete_follow_up" not in h and "council_ci_width_vs_pooled_median" not in h
     assert h["delta_auc_m1_m0"] == {"value": 0.05, "lower": 0.02, "upper": 0.08, "level": 0.95}
-    assert set(_stability(sensitivity=False).tables()) == {"coverage", "hazard_ratios_needs", "hazard_ratios_all",
+    assert set(_stability(sensitivity=False).tables()) == {"incremental_value", "coverage", "hazard_ratios_needs", "hazard_ratios_all",
                                                            "model_comparison", "delta_auc", "calibration", "drop_one_domain"}
 
 

@@ -22,10 +22,12 @@ from rcceval.ingest.load import read_903, read_region
 from rcceval.ingest.validate import validate_903, validate_region
 from rcceval.reporting.publish import Publisher
 from rcceval.reporting.results import Estimate, Guarded
+from rcceval.reporting.results import Test as HypothesisTest  # not "Test*": pytest would collect it
 from rcceval.spec.instruments import load_instrument
 from rcceval.synth import generate
 
 NULL_SEEDS = (1, 2, 3, 4, 5)
+BOOT = 40          # bootstrap replicates in these tests (each reruns the cross-validation); 200+ in reports
 
 
 def synthetic_frame(out, scale: str = "small", seed: int = 12, null_needs: bool = False) -> tuple[pd.DataFrame, dict, pd.Timestamp]:
@@ -181,10 +183,16 @@ def test_aliased_columns_are_found():
 
 # ---- on a small synthetic region ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
+def small_analysis(tmp_path_factory):
     frame, truth, extract = synthetic_frame(tmp_path_factory.mktemp("q1_small"))
-    q1 = NeedsStabilityAnalysis(seed=5, bootstrap=200, n_jobs=2).fit(frame, extract_date=extract)
-    return frame, truth, q1, extract
+    model = NeedsStabilityAnalysis(seed=5, bootstrap=BOOT, n_jobs=2)
+    q1 = model.fit(frame, extract_date=extract)
+    return frame, truth, q1, extract, model
+
+
+@pytest.fixture(scope="module")
+def small(small_analysis):
+    return small_analysis[:4]
 
 
 def test_fitter_agrees_with_statsmodels(small):
@@ -207,8 +215,11 @@ def test_fitter_agrees_with_statsmodels(small):
     ref = sm.GLM(y, design, family=sm.families.Binomial(link=sm.families.links.CLogLog()), offset=offset).fit(
         cov_type="cluster", cov_kwds={"groups": clusters[pp.placement]}, tol=1e-12)
     np.testing.assert_allclose(mine.params, ref.params, atol=1e-5)
-    np.testing.assert_allclose(mine.bse, ref.bse, rtol=1e-4)
     assert mine.loglik == pytest.approx(ref.llf, rel=1e-9)
+    # robust SEs follow R's vcovCL (expected-information bread; test_question_1_robust_variance_is_r_vcovcl),
+    # statsmodels' the observed information: the same factor, a few percent apart for cloglog
+    ratio = mine.bse / ref.bse
+    assert 0.9 < ratio.min() and ratio.max() < 1.1 and np.abs(ratio - 1).max() > 1e-4
     known = out.known
     logit = sf.fit_glm(X.to_numpy()[known], list(X.columns), sf.Rows.of_placements(out.y[known]), clusters[known],
                        link=sf.LOGIT)
@@ -216,6 +227,43 @@ def test_fitter_agrees_with_statsmodels(small):
                  family=sm.families.Binomial()).fit(cov_type="cluster", cov_kwds={"groups": clusters[known]}, tol=1e-12)
     np.testing.assert_allclose(logit.params, ref.params, atol=1e-6)
     np.testing.assert_allclose(logit.bse, ref.bse, rtol=1e-5)
+
+
+def test_question_1_robust_variance_is_r_vcovcl(small_analysis):
+    """M1's robust covariance, as question 1 fits and reports it, equals R's
+    vcovCL(glm(y ~ X + factor(interval) - 1 + offset(off), binomial("cloglog")), cluster = ~child,
+    type = "HC1") on the expanded person-period rows, to 1e-6 (the convention stated in fit.py)."""
+    from r_reference import max_rel_diff, run_r
+    from test_robust import _require_sandwich
+
+    from rcceval.stats.robust import person_period_vcov_cl
+
+    _require_sandwich()
+    q1 = small_analysis[4]
+    d, m1 = q1._data, q1.models["M1"].unplanned
+    rows, terms = d.rows[sd.UNPLANNED], d.terms["M1"]
+    cols = {f"c{j}": d.X[t].to_numpy()[rows.placement] for j, t in enumerate(terms)}
+    pp = pd.DataFrame({"y": rows.y, **cols, "k": rows.interval.astype(float), "off": rows.offset,
+                       "child": d.clusters[rows.placement].astype(float)})
+    formula = "y ~ " + " + ".join(cols) + " + factor(k) - 1 + offset(off)"
+    ref = run_r(f"""suppressPackageStartupMessages(library(sandwich)); d <- inp("d")
+f <- glm({formula}, family = binomial(link = "cloglog"), data = d,
+         control = glm.control(epsilon = 1e-14, maxit = 100))
+emit("coef", coef(f)); emit("V", vcovCL(f, cluster = ~child, type = "HC1"))""", {"d": pp})
+    V = ref["V"]
+    se_r = np.sqrt(np.diag(V))
+    assert np.max(np.abs(m1.params - ref["coef"]) / se_r) < 1e-4     # the same fit (in SEs: some coef are ~0)
+    # the sandwich itself, at R's coefficients: variances entry by entry, covariances on the correlation
+    # scale (an entry near 0 has no relative precision to speak of)
+    X = d.X[terms].to_numpy()
+    at_r = person_period_vcov_cl(X, rows.placement, rows.interval, rows.y, ref["coef"], d.clusters, "cloglog",
+                                 rows.offset, rows.n_intervals)
+    assert max_rel_diff(np.diag(at_r), np.diag(V)) < 1e-6
+    assert np.max(np.abs(at_r - V) / np.outer(se_r, se_r)) < 1e-6
+    # and what question 1 reports, at its own estimate: SEs, and covariances on the correlation scale
+    se = q1.summary.xs("M1")["se"].to_numpy()
+    np.testing.assert_allclose(se, se_r, rtol=1e-6)
+    assert np.max(np.abs(m1.cov - V) / np.outer(se_r, se_r)) < 1e-6
 
 
 def test_needs_effect_is_found(small):
@@ -271,7 +319,7 @@ def test_calibration_and_other_outputs(small):
 
 def test_results_do_not_depend_on_the_number_of_workers(small):
     frame, _, q1, extract = small
-    again = NeedsStabilityAnalysis(seed=5, bootstrap=200, n_jobs=1).fit(frame, extract_date=extract)
+    again = NeedsStabilityAnalysis(seed=5, bootstrap=BOOT, n_jobs=1).fit(frame, extract_date=extract)
     assert again.to_dict() == q1.to_dict()
 
 
@@ -295,11 +343,21 @@ def test_conclusion_is_written_from_the_published_numbers(small, tmp_path):
     q1 = small[2]
     shown = Publisher(tmp_path, "01").publish(q1)
     text = conclusion(shown)
-    assert "Adding the need domains improved" in text
+    assert "Adding the 16 need-domain terms to what the 903 holds improved the model" in text
+    assert "Adding the need domains improved how well" in text
+    # incremental value is led by the tests (Pepe et al. 2013), ΔAUC second, with its bootstrap named
+    assert text.index("likelihood ratio χ²") < text.index("cluster-robust Wald") < text.index("ΔAUC +") \
+        and text.index("**Incremental value") < text.index("**Discrimination, out of fold.**")
+    assert f"{BOOT} replicates of a child bootstrap rerunning the cross-validation; one-step refits" in text
+    lr = q1.to_dict()["lr_test_m1_m0"]
+    assert f"likelihood ratio χ² = {lr['statistic']:.1f} on 16 df" in text
     assert f"{q1.to_dict()['auc_m1']['value']:.3f}" in text
     assert f"**{q1.counts['n_placements']:,} placements of {q1.counts['n_children']:,} children**" in text
     flat = dict(shown, delta_auc_m1_m0=Estimate(0.001, -0.004, 0.006))
-    assert "no clear evidence that adding the need domains improved" in conclusion(flat)
+    assert "no clear evidence that adding the need domains improved discrimination" in conclusion(flat)
+    weak = dict(shown, wald_robust_m1_m0=HypothesisTest(20.0, 16, 0.22, "cluster-robust Wald"))
+    assert "The evidence that adding the 16 need-domain terms" in conclusion(weak)
+    assert "the likelihood-ratio test rejects no added value but the cluster-robust Wald test does not" in conclusion(weak)
     few = dict(shown, n_placements=Guarded("c"))     # a suppressed count stays "c" in the text
     assert "**c placements of" in conclusion(few)
 
@@ -311,7 +369,8 @@ def null_runs(tmp_path_factory):
     for seed in NULL_SEEDS:
         frame, truth, extract = synthetic_frame(tmp_path_factory.mktemp(f"q1_null{seed}"), seed=seed, null_needs=True)
         assert truth["true_effects"]["unplanned"]["log_hr"]["intensity_behaviour"] == 0
-        runs.append(NeedsStabilityAnalysis(seed=seed, bootstrap=200, drop_one_domains=False).fit(frame, extract_date=extract).to_dict())
+        runs.append(NeedsStabilityAnalysis(seed=seed, bootstrap=BOOT, drop_one_domains=False, n_jobs=2)
+                    .fit(frame, extract_date=extract).to_dict())
     return runs
 
 
@@ -344,7 +403,7 @@ def test_region_scale_recovers_the_generating_hazard_ratios(tmp_path):
     capability one point lower). The need terms are checked in M2; mismatch and second best in the
     sensitivity model that adds second best (placements with a request), where both are identifiable."""
     frame, truth, extract = synthetic_frame(tmp_path, scale="region", seed=20240331)
-    q1 = NeedsStabilityAnalysis(seed=1, bootstrap=50, n_jobs=2).fit(frame, extract_date=extract)
+    q1 = NeedsStabilityAnalysis(seed=1, bootstrap=30, n_jobs=2).fit(frame, extract_date=extract)
     log_hr = truth["true_effects"]["unplanned"]["log_hr"]
     res = q1.to_dict()
     assert res["delta_auc_m1_m0"]["lower"] > 0.03 and res["delta_auc_m2_m1"]["lower"] > 0

@@ -17,8 +17,16 @@ frequency of each need domain; M2 = M1 + mismatch between needs and the placemen
 
 Prediction is judged out of fold (folds grouped by child) on the risk of an unplanned ending by the
 horizon, with other endings competing (cumulative incidence from the unplanned and the other-ending
-hazard models of the same covariates), by censoring-weighted AUC, Brier score and calibration; the
-AUC gains get bootstrap intervals resampling children (see stability_metrics).
+hazard models of the same covariates), by censoring-weighted AUC, Brier score and calibration. The
+AUCs, their gains (ΔAUC) and the drop-one gains get intervals from a child bootstrap that reruns the
+whole cross-validation in each replicate (every fold's models refitted on the resampled children by
+one Fisher-scoring step from the fold's fit: the one-step bootstrap, see bootstrap.py).
+
+Incremental value is judged first by the likelihood-ratio test and the cluster-robust (by child) Wald
+test of the added terms, ΔAUC second: for nested models a test of ΔAUC is underpowered and its null
+distribution is not the one assumed (Pepe, Kerr, Longton & Wang 2013, Stat Med 32:1467-82), while the
+LR and Wald tests of the added coefficients are the valid tests of "no incremental value".
+Robust variances follow R's sandwich::vcovCL(glm, cluster = ~child, type = "HC1") (fit.py).
 
 Usage (lifelines / statsmodels habits: configure, fit, read data frames):
 
@@ -33,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rcceval.analyses.prediction import bootstrap as sb
 from rcceval.analyses.prediction import data as sd
 from rcceval.analyses.prediction import fit as sf
 from rcceval.analyses.prediction import metrics as smx
@@ -95,23 +104,38 @@ def _start_for(result: sf.GLMResult, terms: list[str]) -> np.ndarray:
 
 
 def _fold_job(fold: int, folds: np.ndarray, X: pd.DataFrame, rows: dict, clusters: np.ndarray,
-              specs: dict, starts: dict, interval_names: list[str]) -> tuple[np.ndarray, dict]:
-    """Fit every model on the other folds; predict the cumulative incidence for this fold's placements."""
+              specs: dict, starts: dict, interval_names: list[str]) -> tuple[np.ndarray, dict, dict]:
+    """Fit every model on the other folds; predict the cumulative incidence for this fold's placements.
+    Also returns each fit's parameters by (model, cause): the bootstrap's refits start from them."""
     train, test = folds != fold, folds == fold
     Xtr, Xte = X.loc[train], X.loc[test]
     rows_tr = {c: _subset_rows(r, train) for c, r in rows.items()}
     cl = clusters[train]
-    other_h, preds = {}, {}
+    other_h, preds, fits = {}, {}, {}
     for name, (terms, other_of) in specs.items():
         if other_of is None:   # a main model: its own other-ending hazard
             res = _fit(Xtr, terms, rows_tr[sd.OTHER_ENDING], cl, interval_names, starts[(name, sd.OTHER_ENDING)],
                        robust=False)
             other_h[name] = sf.interval_hazards(res, Xte[terms].to_numpy())
+            fits[(name, sd.OTHER_ENDING)] = res.params
     for name, (terms, other_of) in specs.items():
         res = _fit(Xtr, terms, rows_tr[sd.UNPLANNED], cl, interval_names, starts[(name, sd.UNPLANNED)], robust=False)
         unplanned_h = sf.interval_hazards(res, Xte[terms].to_numpy())
         preds[name] = sf.cif_from_interval_hazards(unplanned_h, other_h[other_of or name])
-    return np.flatnonzero(test), preds
+        fits[(name, sd.UNPLANNED)] = res.params
+    return np.flatnonzero(test), preds, fits
+
+
+def bootstrap_data(X: pd.DataFrame, rows: dict, clusters: np.ndarray, folds: np.ndarray, n_folds: int,
+                   frame: pd.DataFrame, horizon_days: int, y: np.ndarray, specs: dict,
+                   fold_fits: list[dict]) -> sb.CVBootstrapData:
+    """What the refitting bootstrap needs, from the analysis's design, folds and fold fits."""
+    return sb.CVBootstrapData(
+        X=np.ascontiguousarray(X.to_numpy(float)), columns=list(X.columns), rows=rows,
+        child=np.asarray(clusters, np.int64), n_children=int(clusters.max()) + 1 if len(clusters) else 0,
+        folds=folds, n_folds=n_folds, time=np.maximum(frame["DURATION_DAYS"].to_numpy(float), 1.0),
+        censored=frame["CENSORED"].to_numpy(bool), horizon=float(horizon_days), y=np.asarray(y, bool), specs=specs,
+        bases={(f, m, c): par for f, fits in enumerate(fold_fits) for (m, c), par in fits.items()})
 
 
 @dataclass
@@ -124,6 +148,7 @@ class NeedsStabilityAnalysis:
     bootstrap: int = 200
     seed: int = 0
     n_jobs: Workers = 1
+    bootstrap_steps: int | None = 1    # Fisher-scoring steps per bootstrap refit (None: to convergence)
     min_level_events: int = 10
     drop_one_domains: bool = True
     sensitivity: bool = True       # False: skip the complete-follow-up, per-council and second-best analyses
@@ -146,6 +171,7 @@ class NeedsStabilityAnalysis:
     levels: sd.Levels = field(default=None, init=False, repr=False)
     aliased: list = field(default_factory=list, init=False, repr=False)
     timings: dict = field(default_factory=dict, init=False, repr=False)   # seconds per step (not in to_dict)
+    bootstrap_seconds: float = field(default=float("nan"), init=False, repr=False)
     domain_test_table: pd.DataFrame = field(default=None, init=False, repr=False)
 
     # ---- fitting -----------------------------------------------------------------------------------
@@ -174,7 +200,8 @@ class NeedsStabilityAnalysis:
         """The fitted aggregates as a frozen result (no child-level rows)."""
         settings = {"horizon_days": self.horizon_days, "interval_days": self.interval_days, "folds": self.folds,
                     "bootstrap": self.bootstrap, "seed": self.seed, "level": self.level,
-                    "min_level_events": self.min_level_events}
+                    "min_level_events": self.min_level_events, "bootstrap_steps": self.bootstrap_steps,
+                    "bootstrap_method": sb.method_label(self.bootstrap_steps)}
         return StabilityResult(
             settings=settings, counts=dict(self.counts), coverage=self.coverage, summary=self.summary,
             comparison=self.comparison, delta_auc=self.delta_auc, drop_one=self.drop_one,
@@ -277,18 +304,23 @@ class NeedsStabilityAnalysis:
         results = [_fold_job(f, folds, d.X, d.rows, d.clusters, specs, starts, d.interval_names)
                    for f in range(self.folds)]
         oof = pd.DataFrame(index=range(len(d.X)), columns=list(specs), dtype=float)
-        for idx, preds in results:
+        for idx, preds, _ in results:
             for name, p in preds.items():
                 oof.loc[idx, name] = p
         oof["fold"] = folds
         self.oof = oof
         y, w = d.outcome.y, d.weights
         scores = {k: oof[k].to_numpy(float) for k in specs}
-        boot = smx.bootstrap_aucs(scores, y, w, d.clusters, self.bootstrap, self.seed + 1, self.n_jobs)["all"]
+        t = time.perf_counter()
+        data = bootstrap_data(d.X, d.rows, d.clusters, folds, self.folds, d.frame, self.horizon_days, y, specs,
+                              [fits for _, _, fits in results])
+        self._bootstrap_data = data          # child-level: kept for benchmarks and checks, never published
+        boot = sb.cv_bootstrap(data, self.bootstrap, self.seed, self.n_jobs, self.bootstrap_steps)
+        self.bootstrap_seconds = time.perf_counter() - t     # part of the cross-validation step's time
         point = {k: smx.weighted_auc(v, y, w) for k, v in scores.items()}
         prevalence = float(np.sum(w * y) / np.sum(w))
         for m in MODELS:
-            lo, hi = smx.percentile_ci(boot[m], self.level)
+            lo, hi = smx.centred_percentile_ci(point[m], boot[m].to_numpy(), self.level)
             self.comparison.loc[m, ["auc", "auc_ci_low", "auc_ci_high"]] = [point[m], lo, hi]
             self.comparison.loc[m, "brier"] = smx.brier(scores[m], y, w)
         self.comparison["brier_null"] = prevalence * (1 - prevalence)
@@ -297,19 +329,25 @@ class NeedsStabilityAnalysis:
         for dom in d.domains if self.drop_one_domains else []:
             row = self._delta(point, boot, "M1", DROP + dom)
             rows.append({"domain": dom, "auc_without": point[DROP + dom], **{k: row[k] for k in
-                         ("estimate", "ci_low", "ci_high", "se")}})
-        self.drop_one = pd.DataFrame(rows, columns=["domain", "auc_without", "estimate", "ci_low", "ci_high", "se"])
+                         ("estimate", "ci_low", "ci_high", "se", "boot_shift")}})
+        self.drop_one = pd.DataFrame(rows, columns=["domain", "auc_without", "estimate", "ci_low", "ci_high", "se",
+                                                    "boot_shift"])
         cal = [smx.calibration_table(scores[m], y, w).assign(model=m) for m in MODELS]
         self.calibration = pd.concat(cal, ignore_index=True)[["model", "group", "placements", "predicted", "observed",
                                                               "observed_ci_low", "observed_ci_high"]]
         self.counts["prevalence_weighted"] = prevalence
 
     def _delta(self, point: dict, boot: pd.DataFrame, a: str, b: str) -> dict:
+        """ΔAUC of a over b with the refitting bootstrap's interval (re-centred percentile, see
+        metrics.centred_percentile_ci), its SE and the replicates' median shift from the estimate."""
         diff = (boot[a] - boot[b]).to_numpy()
-        lo, hi = smx.percentile_ci(diff, self.level)
+        est = point[a] - point[b]
+        lo, hi = smx.centred_percentile_ci(est, diff, self.level)
+        finite = diff[np.isfinite(diff)]
         return {"comparison": f"{a} - {b}" if not b.startswith(DROP) else f"drop {b[len(DROP):]}",
-                "estimate": point[a] - point[b], "ci_low": lo, "ci_high": hi,
-                "se": float(np.nanstd(diff, ddof=1)) if len(diff) > 1 else float("nan")}
+                "estimate": est, "ci_low": lo, "ci_high": hi,
+                "se": float(np.std(finite, ddof=1)) if len(finite) > 1 else float("nan"),
+                "boot_shift": float(np.median(finite) - est) if len(finite) else float("nan")}
 
     # ---- sensitivity analyses -------------------------------------------------------------------------
     def _complete_follow_up(self, d: _Prepared, extract_date) -> None:

@@ -6,7 +6,7 @@ placement type, provider, previous placements, distance band, UASC, SDQ band, co
 every placement starting in the window with an age band, by the same discrete-time hazard model
 (complementary log-log, person-period rows, cluster-robust variance by child), judged out of fold
 (folds by child) by censoring-weighted AUC, Brier score and calibration, with a child bootstrap
-interval for the AUC, exactly as NeedsStabilityAnalysis judges M0 when needs are there.
+interval for the AUC that reruns the cross-validation in each replicate (one-step refits), exactly as NeedsStabilityAnalysis judges M0 when needs are there.
 
 What needs data would have to bring to be detectable: question 4's analytic power (Hsieh–Lavori /
 Schoenfeld) gives, from the 903's own number of unplanned endings, the smallest hazard ratio per
@@ -23,9 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rcceval.analyses.prediction import bootstrap as sb
 from rcceval.analyses.prediction import data as sd
 from rcceval.analyses.prediction import metrics as smx
-from rcceval.analyses.prediction.analysis import _fit, _fold_job, _rows_for, _start_for
+from rcceval.analyses.prediction.analysis import _fit, _fold_job, _rows_for, _start_for, bootstrap_data
 from rcceval.analyses.proposal import power as pw
 from rcceval.parallel import Workers
 from rcceval.reporting.results import Count, Result, Table, estimate
@@ -79,6 +80,7 @@ class BaselineAnalysis:
     bootstrap: int = 200
     seed: int = 0
     n_jobs: Workers = 1
+    bootstrap_steps: int | None = 1   # Fisher-scoring steps per bootstrap refit (None: to convergence)
     min_level_events: int = 10
     level: float = 0.95
     target: float = 0.8           # power at which the minimum detectable HR is read
@@ -111,15 +113,18 @@ class BaselineAnalysis:
         specs = {"M0": (terms, None)}
         starts = {("M0", sd.UNPLANNED): _start_for(un, terms), ("M0", sd.OTHER_ENDING): _start_for(ot, terms)}
         risk = np.full(len(fr), np.nan)
+        fold_fits = []
         for f in range(self.folds):
-            idx, preds = _fold_job(f, folds, X, rows, clusters, specs, starts, names)
+            idx, preds, fits = _fold_job(f, folds, X, rows, clusters, specs, starts, names)
             risk[idx] = preds["M0"]
+            fold_fits.append(fits)
         full_time = np.maximum(fr["DURATION_DAYS"].to_numpy(float), 1.0)
         w = smx.censoring_weights(full_time, fr["CENSORED"].to_numpy(bool), self.horizon_days)
         y = outcome.y
         auc = smx.weighted_auc(risk, y, w)
-        boot = smx.bootstrap_aucs({"M0": risk}, y, w, clusters, self.bootstrap, self.seed + 1, self.n_jobs)["all"]
-        lo, hi = smx.percentile_ci(boot["M0"], self.level)
+        data = bootstrap_data(X, rows, clusters, folds, self.folds, fr, self.horizon_days, y, specs, fold_fits)
+        boot = sb.cv_bootstrap(data, self.bootstrap, self.seed, self.n_jobs, self.bootstrap_steps)
+        lo, hi = smx.centred_percentile_ci(auc, boot["M0"].to_numpy(), self.level)
         prevalence = float(np.sum(w * y) / np.sum(w))
         performance = pd.DataFrame([{"model": "M0 (903 only)", "placements": len(fr), "auc": auc, "auc_ci_low": lo,
                                      "auc_ci_high": hi, "brier": smx.brier(risk, y, w),

@@ -6,9 +6,21 @@ columns, and statsmodels solves every IRLS step by a pseudo-inverse/QR of that w
 40 s a fit on 2 cores); question 1 needs ~150 fits (cross-validation, drop-one, councils). The
 covariates are constant within a placement, so the information matrix and the score aggregate to
 placement level: X'diag(sum of row weights)X plus a placement-by-interval block. That is the same
-estimator, the same log-likelihood and the same CRV1 cluster-robust covariance statsmodels reports
-(``GLM(..., family=Binomial(CLogLog())).fit(cov_type="cluster")``; tests/test_stability.py checks the
-agreement to 1e-6), about a hundred times faster.
+estimator and the same log-likelihood as statsmodels' ``GLM(..., family=Binomial(CLogLog()))`` on the
+expanded rows (tests/test_stability.py checks the agreement), about a hundred times faster.
+
+Robust variance convention (stated because packages differ): R's
+``sandwich::vcovCL(glm_fit, cluster = ~child, type = "HC1")`` with its default cadjust = TRUE, i.e.
+    V = G/(G-1) * (n-1)/(n-k) * I^-1 (sum_g s_g s_g') I^-1,
+with I the *expected* (Fisher) information, s_g the score summed over child g, n the person-period
+rows and k the parameters estimated (covariates and interval intercepts). It is computed by
+stats.robust.person_period_vcov_cl; tests/test_stability.py checks question 1's model against R to 1e-6.
+statsmodels' ``cov_type="cluster"`` has the same factor but the observed information as bread: equal
+for the logit link (canonical), up to ~5% apart in SE for the complementary log-log link.
+
+Frequency weights (`freq_weights`, one per placement) multiply each placement's rows in the
+log-likelihood, score and information: a bootstrap resample of children is a weight vector (how many
+times each child was drawn), so no rows are copied (analyses/prediction/bootstrap.py).
 """
 from __future__ import annotations
 
@@ -16,8 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, sparse, stats
+from scipy import linalg, stats
 from scipy.linalg import blas
+
+from rcceval.stats.robust import person_period_vcov_cl
 
 CLOGLOG, LOGIT = "cloglog", "logit"
 _ETA_MAX = 30.0
@@ -128,43 +142,54 @@ def _info_and_score(X, rows: Rows, w, u, n):
     return info, score
 
 
-def _start(rows: Rows, link: str) -> np.ndarray:
+def _start(rows: Rows, link: str, row_w: np.ndarray | None = None) -> np.ndarray:
     K = rows.n_intervals
-    n_k = np.bincount(rows.interval, minlength=K).astype(float)
-    e_k = np.bincount(rows.interval, rows.y, minlength=K)
+    n_k = np.bincount(rows.interval, row_w, minlength=K).astype(float)
+    e_k = np.bincount(rows.interval, rows.y if row_w is None else rows.y * row_w, minlength=K)
     rate = np.clip((e_k + 0.5) / (n_k + 1.0), 1e-6, 1 - 1e-6)
     return np.log(-np.log1p(-rate)) if link == CLOGLOG else np.log(rate / (1 - rate))
 
 
 def fit_glm(X: np.ndarray, names: list[str], rows: Rows, clusters: np.ndarray, link: str = CLOGLOG,
             interval_names: list[str] | None = None, start: np.ndarray | None = None, maxiter: int = 50,
-            tol: float = 1e-10, robust: bool = True) -> GLMResult:
-    """Fit by Fisher scoring with step-halving; CRV1 covariance clustered on `clusters` (one code per placement).
+            tol: float | None = None, robust: bool = True, freq_weights: np.ndarray | None = None) -> GLMResult:
+    """Fit by Fisher scoring with step-halving; vcovCL (HC1) covariance clustered on `clusters` (one code per
+    placement; see the module docstring for the convention).
 
     Columns constant over the rows (a level absent from a training fold) and intervals with no rows are
     dropped: their coefficient is 0 and its variance NaN. `start` (covariates then intercepts) speeds up
-    refits of a similar model; `robust=False` skips the covariance (cross-validation needs predictions only). The robust covariance uses the observed
-    information as bread and statsmodels' small-sample factor G/(G-1) * (N-1)/(N-k).
+    refits of a similar model; `robust=False` skips the covariance (cross-validation needs predictions
+    only). `freq_weights` (one per placement, e.g. bootstrap counts) weight each placement's rows; a
+    placement of weight 0 is left out. Robust covariances are for unweighted fits only.
     """
+    if tol is None:     # relative change in log-likelihood; robust fits converge further so that
+        tol = 1e-13 if robust else 1e-10   # their SEs match R's vcovCL to 1e-6 (predictions need less)
     X = np.asfortranarray(X, dtype=float)     # column-major: the rank-k update (dsyrk) is fastest so
     n, p = X.shape
     K = rows.n_intervals
-    used = np.bincount(rows.placement, minlength=n) > 0
+    fw = None if freq_weights is None else np.asarray(freq_weights, float)
+    if fw is not None and robust:
+        raise ValueError("fit_glm: the robust covariance is not defined here for frequency-weighted fits")
+    row_w = None if fw is None else fw[rows.placement]
+    used = np.bincount(rows.placement, row_w, minlength=n) > 0
     Xu = X[used]
     var_ok = (Xu.max(axis=0) - Xu.min(axis=0)) > 0 if len(Xu) else np.zeros(p, bool)
-    k_ok = np.bincount(rows.interval, minlength=K) > 0
+    k_ok = np.bincount(rows.interval, row_w, minlength=K) > 0
     free = np.r_[var_ok, k_ok]
     params = np.zeros(p + K)
-    params[p:] = _start(rows, link)
+    params[p:] = _start(rows, link, row_w)
     if start is not None:                       # a warm start (e.g. the full-data fit for a fold)
         params = np.where(np.isfinite(start), start, params)
     params[~free] = 0.0
 
     def loglik(par):
         eta = (X @ par[:p])[rows.placement] + par[p:][rows.interval] + rows.offset
-        return eta, _mu_terms(eta, rows.y, link)
+        terms = _mu_terms(eta, rows.y, link)
+        if row_w is not None:
+            terms = tuple(t * row_w for t in terms)
+        return eta, terms
 
-    eta, (ll, u, w, _) = loglik(params)
+    _, (ll, u, w, _) = loglik(params)
     current = ll.sum()
     converged, it = False, 0
     for it in range(1, maxiter + 1):  # noqa: B007  (it is reported after the loop)
@@ -184,7 +209,7 @@ def fit_glm(X: np.ndarray, names: list[str], rows: Rows, clusters: np.ndarray, l
             if np.isfinite(new) and new >= current - 1e-12 * abs(current):
                 break
             halve /= 2
-        params, eta, (ll, u, w, _) = trial, eta_t, terms_t
+        params, (ll, u, w, _) = trial, terms_t
         change = abs(new - current) / (abs(current) + 0.1)
         current = new
         if change < tol:
@@ -194,26 +219,11 @@ def fit_glm(X: np.ndarray, names: list[str], rows: Rows, clusters: np.ndarray, l
     if not robust:
         return GLMResult(names_all, params, np.full((p + K, p + K), np.nan), float(current), len(rows.y), 0,
                          int(free.sum()), converged, it, link, p)
-    # robust covariance at the estimate
-    _, u, _, w_obs = _mu_terms(eta, rows.y, link)
-    info, _ = _info_and_score(X, rows, w_obs, u, n)
-    f = np.flatnonzero(free)
-    bread = np.full((p + K, p + K), np.nan)
-    try:
-        bread_f = linalg.inv(info[np.ix_(f, f)])
-    except linalg.LinAlgError:
-        bread_f = linalg.pinv(info[np.ix_(f, f)])
-    codes, cl = np.unique(clusters, return_inverse=True)
-    G = len(codes)
-    C = sparse.csr_matrix((np.ones(n), (cl, np.arange(n))), shape=(G, n))
-    u_pl = np.bincount(rows.placement, u, minlength=n)
-    u_pk = np.bincount(rows.placement * K + rows.interval, u, minlength=n * K).reshape(n, K)
-    S = np.hstack([C @ (X * u_pl[:, None]), C @ u_pk])[:, f]
-    meat = S.T @ S
-    n_rows, k = len(rows.y), len(f)
-    factor = G / (G - 1.0) * (n_rows - 1.0) / (n_rows - k) if G > 1 and n_rows > k else np.nan
-    bread[np.ix_(f, f)] = bread_f @ meat @ bread_f * factor
-    return GLMResult(names_all, params, bread, float(current), n_rows, G, k, converged, it, link, p)
+    # robust covariance at the estimate: R's vcovCL(HC1) convention (stats/robust.py)
+    cov = person_period_vcov_cl(X, rows.placement, rows.interval, rows.y, params, clusters, link, rows.offset, K,
+                                free)
+    G = len(np.unique(clusters))
+    return GLMResult(names_all, params, cov, float(current), len(rows.y), G, int(free.sum()), converged, it, link, p)
 
 
 def lr_test(small: GLMResult, big: GLMResult) -> dict:

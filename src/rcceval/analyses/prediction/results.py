@@ -18,7 +18,7 @@ from rcceval.reporting.results import Count, Estimate, Result, Table, Test
 MODELS = ("M0", "M1", "M2")
 COMPARISONS = (("M1", "M0"), ("M2", "M1"), ("M2", "M0"))
 POOLED = "Region (pooled)"
-LR, WALD = "likelihood ratio", "cluster-robust Wald"
+LR, WALD = "likelihood ratio", "cluster-robust Wald"   # robust: vcovCL HC1 by child (fit.py)
 COMPARISON_COLUMNS = ["label", "parameters", "loglik", "aic", "lr_statistic", "lr_df", "lr_p",
                       "wald_robust_statistic", "wald_robust_df", "wald_robust_p", "auc", "auc_ci_low",
                       "auc_ci_high", "brier", "brier_null"]
@@ -68,6 +68,27 @@ class StabilityResult(Result):
     second_best: pd.DataFrame | None = None
 
     # ---- views ------------------------------------------------------------------------------------
+    def incremental_value(self) -> pd.DataFrame:
+        """What the need domains (M1 - M0) and mismatch (M2 - M1) add, led by the tests of the added terms.
+
+        Pepe, Kerr, Longton & Wang (2013, Stat Med 32:1467-82): for nested models the likelihood-ratio
+        (and Wald) test of the added coefficients is the valid and more powerful test of "no incremental
+        value"; a test built on ΔAUC is underpowered and its null distribution is not the one assumed.
+        So the tests come first (LR, model-based; Wald with the vcovCL-HC1 covariance clustered by
+        child), and ΔAUC with its refitting-bootstrap interval second, as a measure of size.
+        """
+        c, rows = self.comparison, []
+        for big, small in COMPARISONS[:2]:
+            d = self.delta_auc.loc[f"{big} - {small}"]
+            rows.append({"comparison": f"{big} - {small}",
+                         "added_terms": len([t for t in self.terms[big] if t not in self.terms[small]]),
+                         "lr_chi2": c.loc[big, "lr_statistic"], "lr_df": int(c.loc[big, "lr_df"]),
+                         "lr_p": c.loc[big, "lr_p"], "wald_robust": c.loc[big, "wald_robust_statistic"],
+                         "wald_df": int(c.loc[big, "wald_robust_df"]), "wald_p": c.loc[big, "wald_robust_p"],
+                         "delta_auc": d["estimate"], "delta_auc_ci_low": d["ci_low"],
+                         "delta_auc_ci_high": d["ci_high"]})
+        return pd.DataFrame(rows).set_index("comparison")
+
     def effects(self, models: tuple[str, ...] = ("M1", "M2"), needs_only: bool = True) -> pd.DataFrame:
         """Hazard ratios with CIs, terms by model (the needs domains and mismatch by default)."""
         s = self.summary[self.summary.index.get_level_values("model").isin(models)]
@@ -94,6 +115,7 @@ class StabilityResult(Result):
     # ---- publishing -------------------------------------------------------------------------------
     def tables(self) -> dict[str, Table]:
         out = {
+            "incremental_value": Table(self.incremental_value().round(5), kind="model"),
             "coverage": Table(self.coverage, counts=("placements", "known_at_horizon", "unplanned_within_horizon"),
                               percent_of={"pct_unplanned": "unplanned_within_horizon"}),
             "hazard_ratios_needs": Table(self.effects(("M1", "M2")).round(4), kind="model"),
@@ -117,7 +139,14 @@ class StabilityResult(Result):
     def headlines(self) -> dict[str, Any]:
         out: dict[str, Any] = {k: Count(v) if k in COUNT_KEYS else v for k, v in self.counts.items()}
         out.update({k: self.settings[k] for k in ("horizon_days", "interval_days", "folds", "bootstrap")})
+        out["bootstrap_method"] = self.settings.get("bootstrap_method")
         c, level = self.comparison, self.settings["level"]
+        # incremental value first: the tests of the added terms, then ΔAUC (Pepe et al. 2013)
+        out["incremental_value"] = {
+            k: {"lr_test": Test(r["lr_chi2"], int(r["lr_df"]), r["lr_p"], LR),
+                "wald_robust": Test(r["wald_robust"], int(r["wald_df"]), r["wald_p"], WALD),
+                "delta_auc": Estimate(r["delta_auc"], r["delta_auc_ci_low"], r["delta_auc_ci_high"], level)}
+            for k, r in self.incremental_value().iterrows()}
         for m in MODELS:
             out[f"auc_{m.lower()}"] = Estimate(c.loc[m, "auc"], c.loc[m, "auc_ci_low"], c.loc[m, "auc_ci_high"], level)
             out[f"brier_{m.lower()}"] = c.loc[m, "brier"]
@@ -150,10 +179,10 @@ class StabilityResult(Result):
 
 
 def drop_one_key(horizon_days: int, interval_days: int, folds: int, bootstrap: int, seed: int, level: float,
-                 min_level_events: int, **_: Any) -> tuple:
+                 min_level_events: int, bootstrap_steps: int | None = 1, **_: Any) -> tuple:
     """What question 1's drop-one results depend on besides the data: question 4 reuses them only if equal."""
     return (int(horizon_days), int(interval_days), int(folds), int(bootstrap), int(seed), float(level),
-            int(min_level_events))
+            int(min_level_events), bootstrap_steps)
 
 
 __all__ = ["DropOneResults", "StabilityResult", "drop_one_key"]

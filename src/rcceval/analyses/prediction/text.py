@@ -27,6 +27,26 @@ def term_label(term: str) -> str:
     return term.lower().replace("_", " ")
 
 
+def _chi2(t: dict) -> str:
+    return f"χ² = {t['statistic']:.1f} on {t['df']} df, {fmt_p(t['p'])}"
+
+
+def tests_sentence(what: str, lr: dict, wald: dict, alpha: float = 0.05) -> str:
+    """The lead sentence on incremental value: the likelihood-ratio and cluster-robust Wald tests of the
+    added terms (Pepe et al. 2013: the valid tests for nested models), chosen by what both say."""
+    both = f"likelihood ratio {_chi2(lr)}; cluster-robust Wald (by child) {_chi2(wald)}"
+    lr_rej, wald_rej = lr["p"] < alpha, wald["p"] < alpha
+    if lr_rej and wald_rej:
+        return f"{what[0].upper() + what[1:]} improved the model of unplanned endings ({both})."
+    if lr_rej or wald_rej:
+        which = "likelihood-ratio" if lr_rej else "cluster-robust Wald"
+        other = "cluster-robust Wald" if lr_rej else "likelihood-ratio"
+        return (f"The evidence that {what} improved the model is mixed: the {which} test rejects no added value "
+                f"but the {other} test does not ({both})"
+                + ("; the Wald test allows for placements of one child being related." if lr_rej else "."))
+    return f"There is no clear evidence that {what} improved the model of unplanned endings ({both})."
+
+
 def _delta_phrase(d: dict) -> str:
     return f"ΔAUC {d['value']:+.3f}, 95% CI {d['lower']:+.3f} to {d['upper']:+.3f}"
 
@@ -39,11 +59,12 @@ def _verdict(d: dict, what: str) -> str:
 
 def _verdict_text(d: dict, what: str) -> str:
     if d["lower"] > 0:
-        return f"{what} improved how well unplanned endings were predicted ({_delta_phrase(d)})"
+        return f"{what} improved how well unplanned endings were ranked out of sample ({_delta_phrase(d)})"
     if d["upper"] < 0:
-        return (f"{what} did not improve prediction: out of sample it was slightly worse ({_delta_phrase(d)}), "
+        return (f"{what} did not improve discrimination: out of sample it was slightly worse ({_delta_phrase(d)}), "
                 "as happens when added terms carry no signal and only cost precision")
-    return f"there is no clear evidence that {what} improved prediction ({_delta_phrase(d)}; the interval includes 0)"
+    return (f"there is no clear evidence that {what} improved discrimination out of sample ({_delta_phrase(d)}; "
+            "the interval includes 0)")
 
 
 def _n(x) -> str:
@@ -91,13 +112,18 @@ def conclusion(shown: dict) -> str:
     d10, d21 = res["delta_auc_m1_m0"], res["delta_auc_m2_m1"]
     lr10, lr21 = res["lr_test_m1_m0"], res["lr_test_m2_m1"]
     out.append(
-        f"Using what the 903 already holds, the cross-validated AUC was **{res['auc_m0']['value']:.3f}**; with the "
-        f"need domains it was **{res['auc_m1']['value']:.3f}**, and with mismatch as well **{res['auc_m2']['value']:.3f}**. "
-        f"{_verdict(d10, 'adding the need domains')}; the likelihood-ratio test of the "
-        f"{lr10['df']} domain terms gives χ² = {lr10['statistic']:.1f}, {fmt_p(lr10['p'])} "
-        f"(cluster-robust Wald {fmt_p(res['wald_robust_m1_m0']['p'])}). "
-        f"On top of the needs, {_verdict_text(d21, 'adding mismatch')} (likelihood ratio χ² = {lr21['statistic']:.1f} on {lr21['df']} df, "
-        f"{fmt_p(lr21['p'])}).")
+        "**Incremental value, by the tests of the added terms** (for nested models these, not a ΔAUC test, are "
+        "the valid tests of no added value; Pepe et al. 2013). "
+        + tests_sentence(f"adding the {lr10['df']} need-domain terms to what the 903 holds", lr10,
+                         res["wald_robust_m1_m0"]) + " On top of the needs, "
+        + tests_sentence("adding mismatch", lr21, res["wald_robust_m2_m1"]).replace("There is", "there is", 1))
+    method = res.get("bootstrap_method") or "child bootstrap"
+    out.append(
+        f"**Discrimination, out of fold.** Using what the 903 already holds, the cross-validated AUC was "
+        f"**{res['auc_m0']['value']:.3f}**; with the need domains it was **{res['auc_m1']['value']:.3f}**, and with "
+        f"mismatch as well **{res['auc_m2']['value']:.3f}**. {_verdict(d10, 'adding the need domains')}; on top of "
+        f"the needs, {_verdict_text(d21, 'adding mismatch')}. Intervals: {res['bootstrap']} replicates of a "
+        f"{method}.")
     drops = res.get("drop_one_delta_auc", {})
     helped = sorted(((v["value"], k, v) for k, v in drops.items() if v["lower"] > 0), reverse=True)
     if helped:

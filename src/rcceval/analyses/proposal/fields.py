@@ -69,17 +69,19 @@ class FieldValue:
     level: float = 0.95
     interval_days: int = 30
     min_level_events: int = 10
+    bootstrap_steps: int | None = 1     # question 1's refitting bootstrap: Fisher-scoring steps per refit
 
     def key(self) -> tuple:
         """The question 1 settings the drop-one results must have been computed with to be reused."""
         return drop_one_key(self.horizon_days, self.interval_days, self.folds, self.bootstrap, self.seed, self.level,
-                            self.min_level_events)
+                            self.min_level_events, self.bootstrap_steps)
 
     def drop_one(self, frame: pd.DataFrame) -> DropOneResults:
         """Question 1's drop-one results computed here (when report 01 did not hand them over)."""
         q1 = NeedsStabilityAnalysis(horizon_days=self.horizon_days, interval_days=self.interval_days, folds=self.folds,
                                     bootstrap=self.bootstrap, seed=self.seed, n_jobs=self.n_jobs, level=self.level,
-                                    min_level_events=self.min_level_events, sensitivity=False)
+                                    min_level_events=self.min_level_events, bootstrap_steps=self.bootstrap_steps,
+                                    sensitivity=False)
         return q1.fit(frame).drop_one_results()
 
     def fit(self, frame: pd.DataFrame | None, instrument: Instrument | None = None,
