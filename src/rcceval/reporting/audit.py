@@ -41,7 +41,7 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from rcceval.reporting.disclosure import DisclosureSettings
-from rcceval.reporting.results import Relation, Term
+from rcceval.reporting.results import Relation, Term, Unknown
 
 TOLERANCE = 1e-6
 RULE = ("every hidden cell's feasible interval [lo, hi], given all published values and relations (hidden cells >= 0), "
@@ -67,6 +67,28 @@ class AuditTable:
     hidden: np.ndarray
     editable: bool = True
     crosstab: bool = False
+    latent: bool = False      # unpublished quantities (Unknown): LP variables >= 0, never audit targets
+
+
+LATENT = "(unpublished)"
+
+
+def latent_table(relations: Sequence[Relation]) -> AuditTable | None:
+    """The Unknowns of the relations as one table of free non-negative cells (one a name)."""
+    values: dict[str, float] = {}
+    for rel in relations:
+        for t in rel.terms:
+            if isinstance(t, Unknown):
+                if t.name in values and abs(values[t.name] - t.value) > TOLERANCE * max(1.0, abs(t.value)):
+                    raise AuditError(f"unpublished quantity '{t.name}' is declared with two values "
+                                     f"({values[t.name]:g}, {t.value:g}) in '{rel.name}'")
+                values.setdefault(t.name, float(t.value))
+    if not values:
+        return None
+    names = list(values)
+    true = np.array([[values[n]] for n in names])
+    return AuditTable(LATENT, pd.DataFrame({"value": true[:, 0]}, index=names), ["value"], true,
+                      np.ones_like(true, dtype=bool), editable=False, latent=True)
 
 
 @dataclass
@@ -152,8 +174,16 @@ class _Cells:
         self.hidden = np.concatenate([t.hidden.ravel() for t in self.tables]) if self.tables else np.zeros(0, bool)
         self.editable = np.concatenate([np.full(t.true.size, t.editable) for t in self.tables]) if self.tables \
             else np.zeros(0, bool)
+        self.target = np.concatenate([np.full(t.true.size, not t.latent) for t in self.tables]) if self.tables \
+            else np.zeros(0, bool)
+        self.unknowns = {}
+        for i, t in enumerate(self.tables):
+            if t.latent:
+                self.unknowns.update({n: int(self.offset[i] + r) for r, n in enumerate(t.frame.index)})
 
-    def index(self, term: Term) -> int:
+    def index(self, term: Term | Unknown) -> int:
+        if isinstance(term, Unknown):
+            return self.unknowns[term.name]
         if term.table not in self.by_name:
             raise AuditError(f"a relation names table '{term.table}', which is not published with it or before it")
         t = self.tables[self.by_name[term.table]]
@@ -261,7 +291,7 @@ class _Solver:
         for c in range(n):
             members = order[starts[c]:starts[c + 1]]
             cells = var[members]
-            targets = [int(k) for k in cells if hidden[k]]
+            targets = [int(k) for k in cells if hidden[k] and self.cells.target[k]]
             if not targets:
                 continue
             rows = np.unique(Auc[:, members].indices)
@@ -321,11 +351,13 @@ def audit(tables: Sequence[AuditTable], relations: Sequence[Relation],
     relations only ever appended) holds the intervals of blocks no new table or relation touched.
     exact=True: the exact interval of every hidden cell (two LPs each), not only of those near the width."""
     t0 = time.perf_counter()
-    cells = _Cells(tables)
+    tables = [t for t in tables if not t.latent]
+    latent = latent_table(relations)
+    cells = _Cells(tables + ([latent] if latent is not None else []))
     A, b, _ = _matrix(cells, relations, settings)
     solver = _Solver(A, b, cells, settings, cache, exact)
     hidden = cells.hidden.copy()
-    result = AuditResult(hidden_before=int(hidden.sum()), relations=len(relations))
+    result = AuditResult(hidden_before=int((hidden & cells.target).sum()), relations=len(relations))
     width = settings.width - TOLERANCE
     Acsr = A.tocsr()
     Acsc = A.tocsc()
@@ -353,6 +385,7 @@ def audit(tables: Sequence[AuditTable], relations: Sequence[Relation],
             result.added.append(cells.where(pick))
     for i, t in enumerate(tables):
         t.hidden = hidden[cells.offset[i]:cells.offset[i + 1]].reshape(t.true.shape)
+    found = {k: v for k, v in found.items() if cells.target[k]}
     result.intervals = [Interval(*cells.where(k), lo, hi, ex) for k, (lo, hi, ex) in sorted(found.items())]
     result.lps = solver.lps
     result.seconds = time.perf_counter() - t0
@@ -364,8 +397,9 @@ def _subtraction(Acsr: sparse.csr_matrix, hidden: np.ndarray, cells: _Cells, res
     cheapest other shown editable cell of it. Sparse counts per relation; cheap next to the LPs."""
     mask = Acsr.copy()
     mask.data = (mask.data != 0).astype(float)
+    unpublished = (~cells.target).astype(float)
     while True:
-        lone = np.flatnonzero(mask @ hidden.astype(float) == 1)
+        lone = np.flatnonzero((mask @ hidden.astype(float) == 1) & (mask @ unpublished == 0))
         if lone.size == 0:
             return
         for r in lone:
@@ -443,5 +477,5 @@ def refuse_failed(outcome: Any) -> None:
             raise AuditError(f"{where}: {n.error.split('AuditError:', 1)[1].strip()}")
 
 
-__all__ = ["AuditError", "AuditResult", "AuditTable", "Interval", "RULE", "audit", "implied_relations",
+__all__ = ["AuditError", "AuditResult", "AuditTable", "Interval", "LATENT", "RULE", "audit", "implied_relations", "latent_table",
            "manifest_section", "refuse_failed"]
