@@ -422,8 +422,10 @@ def _subtraction(Acsr: sparse.csr_matrix, hidden: np.ndarray, cells: _Cells, res
 def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: np.ndarray, cells: _Cells) -> int | None:
     """The shown editable cell to suppress next for hidden cell k: the smallest non-zero one in a relation
     holding k (zeros only if none), else in a relation holding another hidden cell linked to k."""
-    rels = Acsc.indices[Acsc.indptr[k]:Acsc.indptr[k + 1]]
-    for _ in range(2):
+    rels = np.unique(Acsc.indices[Acsc.indptr[k]:Acsc.indptr[k + 1]])
+    seen = 0
+    while len(rels) > seen:                 # outwards through linked hidden cells until a free one is found
+        seen = len(rels)
         members = np.unique(np.concatenate([Acsr.indices[Acsr.indptr[r]:Acsr.indptr[r + 1]] for r in rels])) \
             if len(rels) else np.zeros(0, int)
         free = members[~hidden[members] & cells.editable[members]]
@@ -433,8 +435,7 @@ def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: 
             pool = nonzero if nonzero.size else free
             return int(pool[np.lexsort((pool, cells.true[pool]))][0])
         linked = members[hidden[members]]
-        rels = np.unique(np.concatenate([Acsc.indices[Acsc.indptr[j]:Acsc.indptr[j + 1]] for j in linked])) \
-            if linked.size else rels
+        rels = np.unique(np.concatenate([rels] + [Acsc.indices[Acsc.indptr[j]:Acsc.indptr[j + 1]] for j in linked]))
     return None
 
 

@@ -81,7 +81,7 @@ class Publisher:
         self.relations: list[Relation] = []       # every relation among them
         self.audits: list[AuditResult] = []
         self._lp_cache: dict = {}                 # intervals of blocks of hidden cells no later call changed
-        from rcceval.reporting.report import load_shared   # (report.py imports this module)
+        from rcceval.reporting.report import load_shared  # (report.py imports this module)
         # cells the run's family audit (family.py: the region with its councils) asked hidden
         self.force: dict[str, list[tuple[int, int]]] = load_shared(family_key("hide", self.dir)) or {}
 
@@ -190,7 +190,7 @@ class Publisher:
                     self._check(tables[name].frame, name)
                 staged = [self._stage(name, tables[name]) for name in batch]
                 known = {t.name for t in self.audited} | {st.name for st in staged if st.cells is not None}
-                ready = [r for r in pending if all(t.table in known for t in r.terms)]
+                ready = [r for r in pending if all(isinstance(t, Unknown) or t.table in known for t in r.terms)]
                 pending = [r for r in pending if r not in ready]
                 rels = ready + [r for st in staged if st.cells is not None
                                 for r in implied_relations(st.name, st.cells.frame, st.tab.kind, st.cells.columns,

@@ -22,7 +22,7 @@ the publisher knows what disclosure control each needs and index.html knows how 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -248,6 +248,16 @@ def at_risk_relations(table: str, frame: pd.DataFrame, time: str, at_risk: str =
     return tuple(out)
 
 
+def _unknowns(table: str, key: str) -> Callable[..., Unknown]:
+    """Unknown(name, value, -1) of one group of an at-risk table; a negative value is a table of another layout."""
+    def unknown(what: str, day: Any, value: float, coef: float = -1.0) -> Unknown:
+        if value < -1e-9:
+            raise ValueError(f"table '{table}' ({key}): {what} at day {day} would be {value:g}: not a "
+                             f"Kaplan-Meier at-risk table with cumulative events and censored")
+        return Unknown(f"{table}[{key}] {what} {day}", float(value), coef)
+    return unknown
+
+
 def km_at_risk_relations(table: str, frame: pd.DataFrame, time: str = "day", at_risk: str = "at_risk",
                          events: str = "events", censored: str = "censored",
                          by: tuple[str, ...] = ("profile",)) -> tuple[Relation, ...]:
@@ -281,13 +291,7 @@ def km_at_risk_relations(table: str, frame: pd.DataFrame, time: str = "day", at_
         first = order[0]
         if E[first] or C[first]:
             raise ValueError(f"table '{table}' ({key}): events and censored at the first day must be 0 (counted from the start)")
-        tag = f"{table}[{key}]"
-
-        def unknown(what: str, day: Any, value: float, coef: float = -1.0) -> Unknown:
-            if value < -1e-9:
-                raise ValueError(f"table '{table}' ({key}): {what} at day {day} would be {value:g}: not a "
-                                 f"Kaplan-Meier at-risk table with cumulative events and censored")
-            return Unknown(f"{tag} {what} {day}", float(value), coef)
+        unknown = _unknowns(table, key)
 
         ties = {first: 0.0}
         for prev, cur in zip(order[:-1], order[1:], strict=True):
@@ -315,6 +319,51 @@ def km_at_risk_relations(table: str, frame: pd.DataFrame, time: str = "day", at_
     return tuple(out)
 
 
+def term_value(term: Term | Unknown, tables: Mapping[str, Table], headlines: Mapping[str, float] | None = None) -> float:
+    """The true value of a relation's term, addressed as the audit addresses it (audit._Cells.index):
+    a crosstab's cell by index label (with its margins), a rows table's by position or selector, a
+    headline by its path (table "headlines")."""
+    if isinstance(term, Unknown):
+        return float(term.value)
+    if term.table == "headlines":
+        return float((headlines or {})[term.where])
+    tab = tables[term.table]
+    if tab.kind == "crosstab":
+        frame = tab.frame.copy()
+        if tab.margins:
+            frame["Total"] = frame.sum(axis=1)
+            frame.loc["Total"] = frame.sum(axis=0)
+        return float(frame.iloc[term.where][term.column] if isinstance(term.where, int) and term.where not in frame.index
+                     else frame.loc[term.where, term.column])
+    flat = (tab.frame.reset_index() if tab.index else tab.frame).reset_index(drop=True)
+    if isinstance(term.where, dict):
+        hit = np.logical_and.reduce([flat[k].eq(v).to_numpy() for k, v in term.where.items()])
+        if hit.sum() != 1:
+            raise KeyError(f"{term.table}: {term.where} matches {int(hit.sum())} rows")
+        row = flat.loc[hit].iloc[0]
+    else:
+        row = flat.iloc[int(term.where)]
+    value = pd.to_numeric(row[term.column], errors="coerce")
+    return 0.0 if pd.isna(value) else float(value)
+
+
+def holding(relations: Sequence[Relation], tables: Mapping[str, Table],
+            headlines: Mapping[str, float] | None = None) -> tuple[Relation, ...]:
+    """The relations that hold on the true values (a structural relation a reader would assume, kept
+    where it is true: where it is not, a reader using it would be misled, not informed). A relation
+    naming a row or table the result does not have is left out too."""
+    out = []
+    for rel in relations:
+        try:
+            lhs = sum(t.coef * term_value(t, tables, headlines) if isinstance(t, Term) else t.coef * t.value
+                      for t in rel.terms)
+        except KeyError:
+            continue
+        if rel.constant is None or abs(lhs - (rel.constant or 0.0)) <= 1e-6 * max(1.0, abs(lhs)):
+            out.append(rel)
+    return tuple(out)
+
+
 def sums_to(whole: str, parts: tuple[str, ...], cells: list[tuple[Any, str]]) -> tuple[Relation, ...]:
     """whole[cell] = sum of parts[cell] for each (where, column) cell: per-council tables of the same
     shape summing to the region's table."""
@@ -330,4 +379,4 @@ def estimate(value: float, interval: tuple[float, float] | None = None, level: f
 
 
 __all__ = ["Cell", "Count", "Estimate", "Follows", "Guarded", "Relation", "Result", "Share", "SUPPRESSED", "Table", "Term",
-           "Test", "Unknown", "at_risk_relations", "km_at_risk_relations", "estimate", "serialise", "sums_to"]
+           "Test", "Unknown", "at_risk_relations", "holding", "km_at_risk_relations", "estimate", "serialise", "sums_to"]
