@@ -237,14 +237,9 @@ class SurvivalResult(Result):
         counts of the main model (placements, events, each reason left out) the coverage rows."""
         tabs = self.tables()
         cov = [str(p) for p in self.coverage["placements"]]
-        c = lambda label, col="n", coef=1.0: Term("coverage", {"placements": label}, col, coef)  # noqa: E731
-        left = [x for x in cov if x.startswith("left out of the main model: ")]
-        model = "in the main Cox model"
-        cands: list[Relation] = []
-        if len(cov) >= 3:
-            cands.append(Relation((c(cov[0], coef=-1.0), c(cov[1]), c(cov[2])), 0.0, "coverage: all = parts"))
-            cands.append(Relation((c(cov[2]), *(c(x, coef=-1.0) for x in left), c(model, coef=-1.0)), 0.0,
-                                  "coverage: followed up - left out = in the main model"))
+        left = [x for x in cov if x.startswith(LEFT_OUT)]
+        model, c = MAIN_MODEL, _coverage_cell
+        cands: list[Relation] = list(coverage_relations(self.coverage))
         profiles = [str(p) for p in self.by_tier["profile"]]
         starts = {name: self.at_risk[name].reset_index(drop=True) for name in ("any", "unplanned")}
         for p in profiles:
@@ -367,6 +362,30 @@ class SurvivalResult(Result):
         if self.recovery is not None:
             out["recovery"] = recovery_counts(self.recovery)
         return out
+
+
+LEFT_OUT = "left out of the main model: "
+MAIN_MODEL = "in the main Cox model"
+
+
+def _coverage_cell(label: str, col: str = "n", coef: float = 1.0) -> Term:
+    return Term("coverage", {"placements": label}, col, coef)
+
+
+def coverage_relations(coverage: pd.DataFrame) -> tuple[Relation, ...]:
+    """The coverage table's rows as a reader adds them up (analysis.py's _coverage: all placements,
+    no follow-up, followed up, each reason left out of the main model, in the main model): all = no
+    follow-up + followed up; followed up - every reason left out = in the main model."""
+    cov = [str(p) for p in coverage["placements"]]
+    if len(cov) < 3:
+        return ()
+    c = _coverage_cell
+    left = [x for x in cov if x.startswith(LEFT_OUT)]
+    out = [Relation((c(cov[0], coef=-1.0), c(cov[1]), c(cov[2])), 0.0, "coverage: all = parts")]
+    if MAIN_MODEL in cov:
+        out.append(Relation((c(cov[2]), *(c(x, coef=-1.0) for x in left), c(MAIN_MODEL, coef=-1.0)), 0.0,
+                            "coverage: followed up - left out = in the main model"))
+    return tuple(out)
 
 
 def recovery_counts(recovered: pd.DataFrame) -> dict[str, Any]:
