@@ -252,7 +252,7 @@ def _unknowns(table: str, key: str) -> Callable[..., Unknown]:
     """Unknown(name, value, -1) of one group of an at-risk table; a negative value is a table of another layout."""
     def unknown(what: str, day: Any, value: float, coef: float = -1.0) -> Unknown:
         if value < -1e-9:
-            raise ValueError(f"table '{table}' ({key}): {what} at day {day} would be {value:g}: not a "
+            raise ValueError(f"table '{table}' ({key}): {what} {day} would be {value:g}: not a "
                              f"Kaplan-Meier at-risk table with cumulative events and censored")
         return Unknown(f"{table}[{key}] {what} {day}", float(value), coef)
     return unknown
