@@ -98,7 +98,7 @@ def km_equations(name: str, frame: pd.DataFrame, key: str = "profile"):
     cumulative, #{T <= day}): ties on a day and endings between days are unknown but >= 0."""
     eq = []
     for prof, g in frame.groupby(key, sort=False):
-        rows = [int(i) for i in g.sort_values("day").index]
+        rows = [int(i) for i in g.index[np.argsort(pd.to_numeric(g["day"]).to_numpy(), kind="stable")]]
         start = rows[0]
         for a, b in zip(rows[:-1], rows[1:], strict=True):
             tie_b, tie_a = ("?", f"{name}{prof} tie {b}", None, -1.0), ("?", f"{name}{prof} tie {a}", None, -1.0)

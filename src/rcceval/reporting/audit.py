@@ -11,6 +11,9 @@ module does what tau-Argus and R's sdcTable audit do: for each hidden cell it co
     x_j = shown_j    (published cells; shown_j +- round_to/2 when counts are rounded)
     x_j >= 0         (hidden cells: a count; nothing more is assumed known about them)
 
+    u_j >= 0         (unpublished quantities a relation names, results.Unknown: ties on a reported day,
+                      endings between two days; free, and not themselves required protected)
+
 A right-hand side "known elsewhere" (a rows table's totals_shown) that is itself a small count
 (1..threshold-1) is not taken as known: it is hidden wherever it is published.
 
@@ -24,6 +27,9 @@ then the audit is repeated for that cell's connected block, until every hidden c
 cell is left to suppress (AuditError naming the table). LPs are solved per connected block of hidden
 cells (cells linked through relations), and a block's intervals are cached until one of its cells
 changes, so each hidden cell costs two small LPs.
+
+Headline counts and shares are cells too (publish.py), and a `--by la` run's region and councils are
+audited together once every notebook has run (family.py).
 """
 from __future__ import annotations
 
@@ -68,6 +74,9 @@ class AuditTable:
     editable: bool = True
     crosstab: bool = False
     latent: bool = False      # unpublished quantities (Unknown): LP variables >= 0, never audit targets
+    # cells whose feasible interval need not be wide (None: every cell of a published table): a share's
+    # count hidden only because its complement is small, whose value a table may show
+    exempt: np.ndarray | None = None
 
 
 LATENT = "(unpublished)"
@@ -174,8 +183,8 @@ class _Cells:
         self.hidden = np.concatenate([t.hidden.ravel() for t in self.tables]) if self.tables else np.zeros(0, bool)
         self.editable = np.concatenate([np.full(t.true.size, t.editable) for t in self.tables]) if self.tables \
             else np.zeros(0, bool)
-        self.target = np.concatenate([np.full(t.true.size, not t.latent) for t in self.tables]) if self.tables \
-            else np.zeros(0, bool)
+        self.target = np.concatenate([np.full(t.true.size, not t.latent) & (True if t.exempt is None else ~t.exempt.ravel())
+                                      for t in self.tables]) if self.tables else np.zeros(0, bool)
         self.unknowns = {}
         for i, t in enumerate(self.tables):
             if t.latent:

@@ -5,7 +5,11 @@ still carries a child-level column (CHILD, DOB, UPN...) is refused outright. The
 publish() call are then audited together with every table published before them (audit.py), under
 the linear relations each declares or implies, and more cells suppressed until no hidden cell can be
 worked out; only then is anything written. A call whose audit fails writes nothing (AuditError names
-the table). The audit's settings and result go to audit.json beside results.json (for the manifest). Figures are saved as
+the table). Headline counts and shares are then audited as cells of a table "headlines" with the
+tables (under the ties a result declares: a headline that is a table's margin), and hidden where the
+audit says. The audit's settings and result go to audit.json beside results.json (for the manifest), and
+the audit's cells with their true values to the run's private cache for the family audit of a `--by la`
+run (family.py), which may hand back cells to hide before the audit (a notebook run again). Figures are saved as
 PNG and SVG; headline figures collect into results.json, written deterministically (sorted keys,
 no timestamps) so that the same inputs give a byte-identical file.
 """
@@ -137,7 +141,7 @@ class Publisher:
         name it as Term(HEADLINES, path, "value")): a headline that is a table's margin cannot give a
         hidden cell away, and a headline the audit hides is shown as "c". Tables already published stay
         as they were; only headlines are suppressed further."""
-        rows: list[tuple[str, float, bool]] = []            # path, value, hidden
+        rows: list[tuple[str, float, bool, bool]] = []      # path, value, hidden, exempt from the width rule
         rels: list[Relation] = []
         for key, value in values.items():
             _collect(value, (key[len(strip):] if strip and key.startswith(strip) else key,), rows, rels,
@@ -147,10 +151,11 @@ class Publisher:
             return out
         name = HEADLINES if not any(t.name == HEADLINES for t in self.audited) else \
             f"{HEADLINES}#{sum(t.name.startswith(HEADLINES) for t in self.audited) + 1}"
-        frame = pd.DataFrame({"value": [v for _, v, _ in rows]}, index=[p for p, _, _ in rows])
+        frame = pd.DataFrame({"value": [r[1] for r in rows]}, index=[r[0] for r in rows])
         true = frame.to_numpy(dtype=float)
-        hidden = np.array([[h] for _, _, h in rows], dtype=bool) | self._forced(name, true.shape)
-        cells = AuditTable(name, frame, ["value"], true, hidden, crosstab=True)
+        hidden = np.array([[r[2]] for r in rows], dtype=bool) | self._forced(name, true.shape)
+        cells = AuditTable(name, frame, ["value"], true, hidden, crosstab=True,
+                           exempt=np.array([[r[3]] for r in rows], dtype=bool))
         renamed = [replace(r, terms=tuple(replace(t, table=name) if getattr(t, "table", None) == HEADLINES else t
                                           for t in r.terms)) for r in list(relations) + rels]
         state = (len(self.audited), len(self.relations), len(self.audits))
@@ -165,7 +170,7 @@ class Publisher:
         cells.editable = False
         self.audited.append(cells)
         self.relations += renamed
-        gone = {p for (p, _, _), h in zip(rows, cells.hidden[:, 0], strict=True) if h}
+        gone = {r[0] for r, h in zip(rows, cells.hidden[:, 0], strict=True) if h}
         out = {}
         for key, value in values.items():
             path = (key[len(strip):] if strip and key.startswith(strip) else key,)
@@ -295,11 +300,9 @@ class Publisher:
         audit added, the narrowest feasible interval of any hidden cell, LPs solved and seconds."""
         primary = secondary = 0
         for t in self.audited:
-            never = np.array([[str(r).endswith("/rest")] * t.true.shape[1] for r in t.frame.index], dtype=bool) \
-                if t.name.startswith(HEADLINES) else np.zeros(t.true.shape, bool)   # a share's rest is never shown
-            small = self.settings.primary(t.true) & t.hidden & ~never
+            small = self.settings.primary(t.true) & t.hidden
             primary += int(small.sum())
-            secondary += int((t.hidden & ~small & ~never).sum())
+            secondary += int((t.hidden & ~small).sum())
         last = self.audits[-1].summary() if self.audits else {}
         narrowest = last.get("narrowest")
         return {"settings": {**asdict(self.settings), "protection_width": self.settings.width},
@@ -372,15 +375,16 @@ def _collect(value: Any, path: tuple, rows: list, rels: list, settings: Disclosu
         return
     if isinstance(value, Share):
         count, total = float(value.count), float(value.total)
-        hide = bool(small(np.array([count, total - count, total])).any())
+        own, rest, whole = (bool(x) for x in small(np.array([count, total - count, total])))
         p = _path(path)
-        rows += [(f"{p}/count", count, hide), (f"{p}/total", total, bool(small(np.array([total]))[0])),
-                 (f"{p}/rest", total - count, True)]                      # the rest is never shown: a cell to protect
-        rels.append(Relation((Term(HEADLINES, f"{p}/count", "value"), Term(HEADLINES, f"{p}/rest", "value"),
+        # hidden for a small rest (or total) only: its value may be a table's shown cell, so not held to the width
+        rows += [(f"{p}/count", count, own or rest or whole, (rest or whole) and not own),
+                 (f"{p}/total", total, whole, False)]
+        rels.append(Relation((Term(HEADLINES, f"{p}/count", "value"), Unknown(f"{HEADLINES} {p}/rest", total - count),
                               Term(HEADLINES, f"{p}/total", "value", -1.0)), 0.0, f"headline {p}: count + rest = total"))
         return
     if isinstance(value, Count):
-        rows.append((_path(path), float(value.value), bool(small(np.array([float(value.value)]))[0])))
+        rows.append((_path(path), float(value.value), bool(small(np.array([float(value.value)]))[0]), False))
         return
     if isinstance(value, dict):
         for k, v in value.items():

@@ -12,7 +12,7 @@ import pandas as pd
 
 from rcceval.analyses.quality import checks
 from rcceval.ingest.validate import CleanRegion
-from rcceval.reporting.results import Count, Result, Share, Table
+from rcceval.reporting.results import Count, Relation, Result, Share, Table, Term, holding
 
 STABILITY_COUNTS = ("cla_31_march", "n_3plus_year", "cla_two_years", "n_3plus_two_years",
                     "long_term_denominator", "long_term_stable")
@@ -50,6 +50,32 @@ class QualityResult(Result):
                                 percent_of={"pct_with_assessment": "with_assessment",
                                             "pct_with_request": "with_request"}, totals_shown=True)
         return out
+
+    def relations(self) -> tuple[Relation, ...]:
+        """The headlines that are table margins (kept where they hold, results.holding): children looked
+        after each year = the council-by-year table's Total row; the stability and coverage shares' counts
+        and totals = the ALL rows they are read from. So the audit treats a headline as the margin it is."""
+        h = lambda path, coef=1.0: Term("headlines", path, "value", coef)  # noqa: E731
+        out = [Relation((h(f"children_looked_after_31_march/{y}"), Term("cla_by_council_year", "Total", y, -1.0)),
+                        0.0, f"headline children looked after {y} = the table's total") for y in self.cla.columns]
+        ties = {"pct_3plus_placements_year": ("stability_measures", "n_3plus_year", "cla_31_march"),
+                "pct_long_term_stability": ("stability_measures", "long_term_stable", "long_term_denominator"),
+                "pct_placements_with_assessment": ("coverage", "with_assessment", "placements"),
+                "pct_placements_with_request": ("coverage", "with_request", "placements")}
+        for key, (table, count, total) in ties.items():
+            out += [Relation((h(f"{key}/count"), Term(table, {"LA": "ALL"}, count, -1.0)), 0.0, f"headline {key} count"),
+                    Relation((h(f"{key}/total"), Term(table, {"LA": "ALL"}, total, -1.0)), 0.0, f"headline {key} total")]
+        out.append(Relation((h("placements_in_window"), Term("coverage", {"LA": "ALL"}, "placements", -1.0)), 0.0,
+                            "headline placements in the window"))
+        heads: dict[str, float] = {}
+        for key, value in self.headlines().items():
+            if isinstance(value, Count):
+                heads[key] = value.value
+            elif isinstance(value, Share):
+                heads[f"{key}/count"], heads[f"{key}/total"] = value.count, value.total
+            elif isinstance(value, dict):
+                heads.update({f"{key}/{k}": v.value for k, v in value.items() if isinstance(v, Count)})
+        return holding(out, self.tables(), heads)
 
     def headlines(self) -> dict[str, object]:
         stab = self.stability.set_index("LA").loc["ALL"]
