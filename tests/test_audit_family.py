@@ -164,10 +164,14 @@ def test_a_hidden_at_risk_count_narrowed_by_the_recursion_is_protected(tmp_path)
     got = attack({"at_risk": new}, eq)
     assert len(got) >= 2 and narrowest(got) >= WIDTH
     assert subtraction({"at_risk": new}, eq) == {}
-    # cheapest first: day 90's 6 at risk, then the censored counts (12, 12) the tie bounds still pinned
-    assert new["at_risk"].tolist() == ["40", "c", "c"] and new["censored"].tolist() == ["0", "c", "c"]
-    assert new["events"].tolist() == [0, 22, 25]
-    assert pub.audit_summary()["suppressed_by_audit"] == 3
+    # the cheapest cells that widen it: day 180's censored and events (day 90's 6 alone would not: the
+    # 3 new endings still bound the ties); then 3 lies in [0, 6], events in [22, 28], censored in [12, 18]
+    assert new["at_risk"].tolist() == ["40", "6", "c"] and new["censored"].tolist() == ["0", "12", "c"]
+    assert new["events"].tolist() == ["0", "22", "c"]
+    assert {k: (round(lo, 9), round(hi, 9)) for k, (lo, hi) in got.items()} == {
+        ("at_risk", 2, "at_risk"): (0.0, 6.0), ("at_risk", 2, "events"): (22.0, 28.0),
+        ("at_risk", 2, "censored"): (12.0, 18.0)}
+    assert pub.audit_summary()["suppressed_by_audit"] == 2
 
 
 # ---------------------------------------------------------------- coverage rows and headline counts
@@ -267,7 +271,8 @@ def test_a_cell_hidden_in_one_council_but_given_by_the_region_less_the_others_is
     found = family.audit_family("00", states, Publisher(tmp_path, "x").settings)
     assert found.relations_across == 4           # three categories and the headline count
     assert found.hide == {"LA2": {"cats": [(0, 0)]}}
-    family.hand_back(runs, "00", found.hide)
+    assert found.keep == {"LA2": {"cats": [(0, 0)]}}      # all LA2 hides when run again (no other cell)
+    family.hand_back(runs, "00", found.keep)
 
     runs = _publish_family(tmp_path / "run")          # the notebooks run again
     cats = {label: read(folder, "00", "cats") for label, folder in runs.items()}

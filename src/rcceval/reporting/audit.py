@@ -311,6 +311,41 @@ class _Solver:
             out.update(self.cache[key])
         return out
 
+    def one(self, k: int, hidden: np.ndarray) -> tuple[float, float]:
+        """The exact interval of cell k alone under `hidden` (its block found by search from k)."""
+        lo, hi, variable = self.bounds(hidden)
+        A = self.A
+        Ar = A.tocsr() if not hasattr(self, "_csr") else self._csr
+        self._csr = Ar
+        block, rels, frontier = {k}, set(), [k]
+        while frontier:
+            j = frontier.pop()
+            for r in A.indices[A.indptr[j]:A.indptr[j + 1]]:
+                if r in rels:
+                    continue
+                rels.add(int(r))
+                for m in Ar.indices[Ar.indptr[r]:Ar.indptr[r + 1]]:
+                    if variable[m] and m not in block:
+                        block.add(int(m))
+                        frontier.append(int(m))
+        cells = np.array(sorted(block))
+        rows = np.array(sorted(rels), dtype=int)
+        if rows.size == 0:
+            return lo[k], hi[k]
+        fixed = np.setdiff1d(np.unique(Ar[rows].indices), cells)
+        b = self.b[rows] - Ar[rows][:, fixed] @ self.cells.true[fixed]
+        A_eq = Ar[rows][:, cells]
+        bnds = list(zip(lo[cells], [None if not np.isfinite(h) else h for h in hi[cells]], strict=True))
+        i = int(np.searchsorted(cells, k))
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(cells))
+            c[i] = sign
+            res = linprog(c, A_eq=A_eq, b_eq=b, bounds=bnds, method="highs")
+            self.lps += 1
+            ends.append(sign * res.fun if res.status == 0 else (sign * np.inf if res.status == 3 else np.nan))
+        return ends[0], ends[1]
+
     def _block(self, Auc, rhs, members, cells, lo, hi, targets) -> dict[int, tuple[float, float, bool]]:
         """Intervals of a block's hidden cells. Every LP solution (and the true values) is a feasible
         point, so a cell two known feasible points set at least `width` apart is protected without
@@ -382,7 +417,7 @@ def audit(tables: Sequence[AuditTable], relations: Sequence[Relation],
             rels = set(Acsc.indices[Acsc.indptr[k]:Acsc.indptr[k + 1]].tolist())
             if rels & helped:
                 continue                      # re-check it once the round's suppressions are in
-            pick = _cheapest(k, Acsr, Acsc, hidden, cells)
+            pick = _best(k, found[k], _cheapest(k, Acsr, Acsc, hidden, cells, TRIALS), solver, hidden, width)
             if pick is None:
                 t, row, col = cells.where(k)
                 lo, hi, _ = found[k]
@@ -428,9 +463,35 @@ def _subtraction(Acsr: sparse.csr_matrix, hidden: np.ndarray, cells: _Cells, res
             result.added.append(cells.where(pick))
 
 
-def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: np.ndarray, cells: _Cells) -> int | None:
-    """The shown editable cell to suppress next for hidden cell k: the smallest non-zero one in a relation
-    holding k (zeros only if none), else in a relation holding another hidden cell linked to k."""
+TRIALS = 6
+
+
+def _best(k: int, now: tuple[float, float, bool], candidates: list[int], solver: "_Solver", hidden: np.ndarray,
+          width: float) -> int | None:
+    """Of the cheapest candidates (in order), the first whose suppression alone widens k's interval to
+    the width, else the one that widens it most, else the cheapest: a cell whose suppression leaves k
+    as narrow as before is not worth hiding (greedy picks that do not help are what make a secondary
+    pattern spread over a whole table). Two small LPs a candidate, on k's block only."""
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    base = now[1] - now[0]
+    best, gain = candidates[0], 0.0
+    for c in candidates:
+        trial = hidden.copy()
+        trial[c] = True
+        lo, hi = solver.one(k, trial)
+        if hi - lo >= width:
+            return c
+        if hi - lo - base > gain + TOLERANCE:
+            best, gain = c, hi - lo - base
+    return best
+
+
+def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: np.ndarray, cells: _Cells,
+              n: int = 1) -> list[int]:
+    """The shown editable cells to suppress next for hidden cell k (up to n, cheapest first): the smallest
+    non-zero ones in a relation holding k (zeros only if none), else in a relation holding another hidden
+    cell linked to k."""
     rels = np.unique(Acsc.indices[Acsc.indptr[k]:Acsc.indptr[k + 1]])
     seen = 0
     while len(rels) > seen:                 # outwards through linked hidden cells until a free one is found
@@ -442,10 +503,10 @@ def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: 
             values = cells.true[free]
             nonzero = free[values > 0]
             pool = nonzero if nonzero.size else free
-            return int(pool[np.lexsort((pool, cells.true[pool]))][0])
+            return [int(x) for x in pool[np.lexsort((pool, cells.true[pool]))][:n]]
         linked = members[hidden[members]]
         rels = np.unique(np.concatenate([rels] + [Acsc.indices[Acsc.indptr[j]:Acsc.indptr[j + 1]] for j in linked]))
-    return None
+    return []
 
 
 def manifest_section(work: Path, notebooks: Sequence[Any], sub_runs: dict[str, Any], settings: DisclosureSettings,

@@ -44,6 +44,9 @@ class FamilyOutcome:
 
     notebook: str
     hide: dict[str, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)   # label -> table -> cells
+    # every hidden cell of every table of the runs with cells added: what those runs hide when run again
+    # (not only the new cells: a run's own secondary choices could otherwise differ the second time)
+    keep: dict[str, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
     result: AuditResult | None = None
     relations_across: int = 0
     seconds: float = 0.0
@@ -154,6 +157,10 @@ def audit_family(notebook: str, states: Mapping[str, Mapping[str, Any]],
         new = np.argwhere(t.hidden & ~old)
         if len(new):
             out.hide.setdefault(label, {})[name] = [(int(r), int(c)) for r, c in new]
+    for t in tables:
+        label, name = t.name.split(SEP, 1)
+        if label in out.hide and t.hidden.any():
+            out.keep.setdefault(label, {})[name] = [(int(r), int(c)) for r, c in np.argwhere(t.hidden)]
     out.seconds = time.perf_counter() - t0
     return out
 
@@ -171,7 +178,9 @@ def load_states(folders: Mapping[str, Path], notebook: str) -> dict[str, dict[st
 
 
 def hand_back(folders: Mapping[str, Path], notebook: str, hide: Mapping[str, Mapping[str, list]]) -> None:
-    """Add the family audit's cells to each publisher's "hide" entry (kept from earlier passes)."""
+    """Add cells to each publisher's "hide" entry (kept from earlier passes): FamilyOutcome.keep, so a
+    notebook run again hides at least the family's protected pattern, and the next pass finds nothing
+    to add unless that run's numbers changed."""
     from rcceval.reporting.report import load_shared, save_shared
 
     for label, tables in hide.items():

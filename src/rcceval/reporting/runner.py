@@ -388,7 +388,7 @@ def _family_audit(params: params_mod.Parameters, work: Path, notebooks: list[Not
             added[name] = added.get(name, 0) + found.added
             outcomes[name] = found
             if found.added:
-                family.hand_back(folders, name, found.hide)
+                family.hand_back(folders, name, found.keep)
                 for label in found.hide:
                     again.setdefault(label, set()).add(name)
         if not again:
