@@ -503,7 +503,10 @@ def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: 
             values = cells.true[free]
             nonzero = free[values > 0]
             pool = nonzero if nonzero.size else free
-            return [int(x) for x in pool[np.lexsort((pool, cells.true[pool]))][:n]]
+            ordered = [int(x) for x in pool[np.lexsort((pool, cells.true[pool]))]]
+            # the cheapest n, then the largest few: in a chain of small counts (the tail of an at-risk
+            # table) a large cell of the relation may free the short cell where the small ones cannot
+            return ordered[:n] + [x for x in ordered[::-1][:n // 2] if x not in ordered[:n]]
         linked = members[hidden[members]]
         rels = np.unique(np.concatenate([rels] + [Acsc.indices[Acsc.indptr[j]:Acsc.indptr[j + 1]] for j in linked]))
     return []

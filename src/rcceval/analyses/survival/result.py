@@ -141,6 +141,16 @@ class SurvivalResult(Result):
     time_varying: CoxSummary | None
     timing: pd.DataFrame | None
     recovery: pd.DataFrame | None        # main model's HRs beside the generating values (synthetic)
+    min_at_risk: int = 10                # curves and at-risk tables stop where fewer are at risk
+
+    def at_risk_table(self, name: str) -> pd.DataFrame:
+        """Numbers at risk, events and censored, published only to the last day with at least min_at_risk
+        at risk (where the curves stop too). Beyond it the cumulative counts barely move, so a hidden
+        small count there is pinned by its neighbours and, with the councils' tables adding up to the
+        region's, protecting it would take most of every tail (hundreds of cells in a small region's
+        `--by la` run); cut there, the tail is one unpublished count ("followed beyond", >= 0)."""
+        f = self.at_risk[name]
+        return f.loc[f["at_risk"] >= self.min_at_risk].reset_index(drop=True)
 
     # ---- what the report publishes ---------------------------------------------------------
     def survival_by_tier(self) -> pd.DataFrame:
@@ -193,8 +203,9 @@ class SurvivalResult(Result):
                                        percent_of={c: "unplanned_endings" if "unplanned" in c else "placements"
                                                    for c in b9.columns[4:]}, by=("characteristic",))
         for name in ("any", "unplanned"):
-            out[f"at_risk_{name}"] = Table(self.at_risk[name], counts=("at_risk", "events", "censored"),
-                                           relations=km_at_risk_relations(f"at_risk_{name}", self.at_risk[name]))
+            shown = self.at_risk_table(name)
+            out[f"at_risk_{name}"] = Table(shown, counts=("at_risk", "events", "censored"),
+                                           relations=km_at_risk_relations(f"at_risk_{name}", shown))
             out[f"km_{name}_curves"] = Table(self.km_curves[name].set_index(["profile", "day"]), kind="model")
         out["survival_by_tier"] = Table(by, counts=("placements", "unplanned_endings"),
                                         percent_of={c: "placements" for c in by.columns[3:]})
@@ -241,7 +252,7 @@ class SurvivalResult(Result):
         model, c = MAIN_MODEL, _coverage_cell
         cands: list[Relation] = list(coverage_relations(self.coverage))
         profiles = [str(p) for p in self.by_tier["profile"]]
-        starts = {name: self.at_risk[name].reset_index(drop=True) for name in ("any", "unplanned")}
+        starts = {name: self.at_risk_table(name) for name in ("any", "unplanned")}
         for p in profiles:
             tier = Term("survival_by_tier", {"profile": p}, "placements", -1.0)
             for name, f in starts.items():
@@ -444,6 +455,7 @@ def summarise(q2: PlacementSurvival, min_at_risk: int = 10,
         requests_only_table=ro_table,
         time_varying=None if q2.time_varying is None else CoxSummary.of(q2.time_varying),
         timing=None if q2.timing is None else q2.timing.copy(),
+        min_at_risk=min_at_risk,
         recovery=None if recover is None else recover(m))
 
 
