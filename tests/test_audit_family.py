@@ -71,7 +71,7 @@ def attack(tables: dict[str, pd.DataFrame], equations):
             c[k] = sign
             res = linprog(c, A_eq=A, b_eq=np.array(rhs), bounds=[(0, None)] * len(var), method="highs")
             assert res.status in (0, 3), res.message
-            ends.append(sign * res.fun if res.status == 0 else sign * np.inf)
+            ends.append(sign * res.fun if res.status == 0 else -sign * np.inf)   # unbounded: min 0 side, max +inf
         out[cell] = (ends[0], ends[1])
     return out
 
