@@ -11,6 +11,9 @@ module does what tau-Argus and R's sdcTable audit do: for each hidden cell it co
     x_j = shown_j    (published cells; shown_j +- round_to/2 when counts are rounded)
     x_j >= 0         (hidden cells: a count; nothing more is assumed known about them)
 
+    u_j >= 0         (unpublished quantities a relation names, results.Unknown: ties on a reported day,
+                      endings between two days; free, and not themselves required protected)
+
 A right-hand side "known elsewhere" (a rows table's totals_shown) that is itself a small count
 (1..threshold-1) is not taken as known: it is hidden wherever it is published.
 
@@ -24,6 +27,9 @@ then the audit is repeated for that cell's connected block, until every hidden c
 cell is left to suppress (AuditError naming the table). LPs are solved per connected block of hidden
 cells (cells linked through relations), and a block's intervals are cached until one of its cells
 changes, so each hidden cell costs two small LPs.
+
+Headline counts and shares are cells too (publish.py), and a `--by la` run's region and councils are
+audited together once every notebook has run (family.py).
 """
 from __future__ import annotations
 
@@ -41,7 +47,7 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from rcceval.reporting.disclosure import DisclosureSettings
-from rcceval.reporting.results import Relation, Term
+from rcceval.reporting.results import Relation, Term, Unknown
 
 TOLERANCE = 1e-6
 RULE = ("every hidden cell's feasible interval [lo, hi], given all published values and relations (hidden cells >= 0), "
@@ -67,6 +73,31 @@ class AuditTable:
     hidden: np.ndarray
     editable: bool = True
     crosstab: bool = False
+    latent: bool = False      # unpublished quantities (Unknown): LP variables >= 0, never audit targets
+    # cells whose feasible interval need not be wide (None: every cell of a published table): a share's
+    # count hidden only because its complement is small, whose value a table may show
+    exempt: np.ndarray | None = None
+
+
+LATENT = "(unpublished)"
+
+
+def latent_table(relations: Sequence[Relation]) -> AuditTable | None:
+    """The Unknowns of the relations as one table of free non-negative cells (one a name)."""
+    values: dict[str, float] = {}
+    for rel in relations:
+        for t in rel.terms:
+            if isinstance(t, Unknown):
+                if t.name in values and abs(values[t.name] - t.value) > TOLERANCE * max(1.0, abs(t.value)):
+                    raise AuditError(f"unpublished quantity '{t.name}' is declared with two values "
+                                     f"({values[t.name]:g}, {t.value:g}) in '{rel.name}'")
+                values.setdefault(t.name, float(t.value))
+    if not values:
+        return None
+    names = list(values)
+    true = np.array([[values[n]] for n in names])
+    return AuditTable(LATENT, pd.DataFrame({"value": true[:, 0]}, index=names), ["value"], true,
+                      np.ones_like(true, dtype=bool), editable=False, latent=True)
 
 
 @dataclass
@@ -152,8 +183,16 @@ class _Cells:
         self.hidden = np.concatenate([t.hidden.ravel() for t in self.tables]) if self.tables else np.zeros(0, bool)
         self.editable = np.concatenate([np.full(t.true.size, t.editable) for t in self.tables]) if self.tables \
             else np.zeros(0, bool)
+        self.target = np.concatenate([np.full(t.true.size, not t.latent) & (True if t.exempt is None else ~t.exempt.ravel())
+                                      for t in self.tables]) if self.tables else np.zeros(0, bool)
+        self.unknowns = {}
+        for i, t in enumerate(self.tables):
+            if t.latent:
+                self.unknowns.update({n: int(self.offset[i] + r) for r, n in enumerate(t.frame.index)})
 
-    def index(self, term: Term) -> int:
+    def index(self, term: Term | Unknown) -> int:
+        if isinstance(term, Unknown):
+            return self.unknowns[term.name]
         if term.table not in self.by_name:
             raise AuditError(f"a relation names table '{term.table}', which is not published with it or before it")
         t = self.tables[self.by_name[term.table]]
@@ -261,7 +300,7 @@ class _Solver:
         for c in range(n):
             members = order[starts[c]:starts[c + 1]]
             cells = var[members]
-            targets = [int(k) for k in cells if hidden[k]]
+            targets = [int(k) for k in cells if hidden[k] and self.cells.target[k]]
             if not targets:
                 continue
             rows = np.unique(Auc[:, members].indices)
@@ -271,6 +310,41 @@ class _Solver:
                 self.cache[key] = self._block(Auc, rhs_u, members, cells, lo, hi, targets)
             out.update(self.cache[key])
         return out
+
+    def one(self, k: int, hidden: np.ndarray) -> tuple[float, float]:
+        """The exact interval of cell k alone under `hidden` (its block found by search from k)."""
+        lo, hi, variable = self.bounds(hidden)
+        A = self.A
+        Ar = A.tocsr() if not hasattr(self, "_csr") else self._csr
+        self._csr = Ar
+        block, rels, frontier = {k}, set(), [k]
+        while frontier:
+            j = frontier.pop()
+            for r in A.indices[A.indptr[j]:A.indptr[j + 1]]:
+                if r in rels:
+                    continue
+                rels.add(int(r))
+                for m in Ar.indices[Ar.indptr[r]:Ar.indptr[r + 1]]:
+                    if variable[m] and m not in block:
+                        block.add(int(m))
+                        frontier.append(int(m))
+        cells = np.array(sorted(block))
+        rows = np.array(sorted(rels), dtype=int)
+        if rows.size == 0:
+            return lo[k], hi[k]
+        fixed = np.setdiff1d(np.unique(Ar[rows].indices), cells)
+        b = self.b[rows] - Ar[rows][:, fixed] @ self.cells.true[fixed]
+        A_eq = Ar[rows][:, cells]
+        bnds = list(zip(lo[cells], [None if not np.isfinite(h) else h for h in hi[cells]], strict=True))
+        i = int(np.searchsorted(cells, k))
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(cells))
+            c[i] = sign
+            res = linprog(c, A_eq=A_eq, b_eq=b, bounds=bnds, method="highs")
+            self.lps += 1
+            ends.append(sign * res.fun if res.status == 0 else (sign * np.inf if res.status == 3 else np.nan))
+        return ends[0], ends[1]
 
     def _block(self, Auc, rhs, members, cells, lo, hi, targets) -> dict[int, tuple[float, float, bool]]:
         """Intervals of a block's hidden cells. Every LP solution (and the true values) is a feasible
@@ -321,11 +395,13 @@ def audit(tables: Sequence[AuditTable], relations: Sequence[Relation],
     relations only ever appended) holds the intervals of blocks no new table or relation touched.
     exact=True: the exact interval of every hidden cell (two LPs each), not only of those near the width."""
     t0 = time.perf_counter()
-    cells = _Cells(tables)
+    tables = [t for t in tables if not t.latent]
+    latent = latent_table(relations)
+    cells = _Cells(tables + ([latent] if latent is not None else []))
     A, b, _ = _matrix(cells, relations, settings)
     solver = _Solver(A, b, cells, settings, cache, exact)
     hidden = cells.hidden.copy()
-    result = AuditResult(hidden_before=int(hidden.sum()), relations=len(relations))
+    result = AuditResult(hidden_before=int((hidden & cells.target).sum()), relations=len(relations))
     width = settings.width - TOLERANCE
     Acsr = A.tocsr()
     Acsc = A.tocsc()
@@ -341,7 +417,7 @@ def audit(tables: Sequence[AuditTable], relations: Sequence[Relation],
             rels = set(Acsc.indices[Acsc.indptr[k]:Acsc.indptr[k + 1]].tolist())
             if rels & helped:
                 continue                      # re-check it once the round's suppressions are in
-            pick = _cheapest(k, Acsr, Acsc, hidden, cells)
+            pick = _best(k, found[k], _cheapest(k, Acsr, Acsc, hidden, cells, TRIALS), solver, hidden, width)
             if pick is None:
                 t, row, col = cells.where(k)
                 lo, hi, _ = found[k]
@@ -353,6 +429,7 @@ def audit(tables: Sequence[AuditTable], relations: Sequence[Relation],
             result.added.append(cells.where(pick))
     for i, t in enumerate(tables):
         t.hidden = hidden[cells.offset[i]:cells.offset[i + 1]].reshape(t.true.shape)
+    found = {k: v for k, v in found.items() if cells.target[k]}
     result.intervals = [Interval(*cells.where(k), lo, hi, ex) for k, (lo, hi, ex) in sorted(found.items())]
     result.lps = solver.lps
     result.seconds = time.perf_counter() - t0
@@ -364,8 +441,9 @@ def _subtraction(Acsr: sparse.csr_matrix, hidden: np.ndarray, cells: _Cells, res
     cheapest other shown editable cell of it. Sparse counts per relation; cheap next to the LPs."""
     mask = Acsr.copy()
     mask.data = (mask.data != 0).astype(float)
+    unpublished = (~cells.target).astype(float)
     while True:
-        lone = np.flatnonzero(mask @ hidden.astype(float) == 1)
+        lone = np.flatnonzero((mask @ hidden.astype(float) == 1) & (mask @ unpublished == 0))
         if lone.size == 0:
             return
         for r in lone:
@@ -385,11 +463,39 @@ def _subtraction(Acsr: sparse.csr_matrix, hidden: np.ndarray, cells: _Cells, res
             result.added.append(cells.where(pick))
 
 
-def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: np.ndarray, cells: _Cells) -> int | None:
-    """The shown editable cell to suppress next for hidden cell k: the smallest non-zero one in a relation
-    holding k (zeros only if none), else in a relation holding another hidden cell linked to k."""
-    rels = Acsc.indices[Acsc.indptr[k]:Acsc.indptr[k + 1]]
-    for _ in range(2):
+TRIALS = 6
+
+
+def _best(k: int, now: tuple[float, float, bool], candidates: list[int], solver: "_Solver", hidden: np.ndarray,
+          width: float) -> int | None:
+    """Of the cheapest candidates (in order), the first whose suppression alone widens k's interval to
+    the width, else the one that widens it most, else the cheapest: a cell whose suppression leaves k
+    as narrow as before is not worth hiding (greedy picks that do not help are what make a secondary
+    pattern spread over a whole table). Two small LPs a candidate, on k's block only."""
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    base = now[1] - now[0]
+    best, gain = candidates[0], 0.0
+    for c in candidates:
+        trial = hidden.copy()
+        trial[c] = True
+        lo, hi = solver.one(k, trial)
+        if hi - lo >= width:
+            return c
+        if hi - lo - base > gain + TOLERANCE:
+            best, gain = c, hi - lo - base
+    return best
+
+
+def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: np.ndarray, cells: _Cells,
+              n: int = 1) -> list[int]:
+    """The shown editable cells to suppress next for hidden cell k (up to n, cheapest first): the smallest
+    non-zero ones in a relation holding k (zeros only if none), else in a relation holding another hidden
+    cell linked to k."""
+    rels = np.unique(Acsc.indices[Acsc.indptr[k]:Acsc.indptr[k + 1]])
+    seen = 0
+    while len(rels) > seen:                 # outwards through linked hidden cells until a free one is found
+        seen = len(rels)
         members = np.unique(np.concatenate([Acsr.indices[Acsr.indptr[r]:Acsr.indptr[r + 1]] for r in rels])) \
             if len(rels) else np.zeros(0, int)
         free = members[~hidden[members] & cells.editable[members]]
@@ -397,11 +503,13 @@ def _cheapest(k: int, Acsr: sparse.csr_matrix, Acsc: sparse.csc_matrix, hidden: 
             values = cells.true[free]
             nonzero = free[values > 0]
             pool = nonzero if nonzero.size else free
-            return int(pool[np.lexsort((pool, cells.true[pool]))][0])
+            ordered = [int(x) for x in pool[np.lexsort((pool, cells.true[pool]))]]
+            # the cheapest n, then the largest few: in a chain of small counts (the tail of an at-risk
+            # table) a large cell of the relation may free the short cell where the small ones cannot
+            return ordered[:n] + [x for x in ordered[::-1][:n // 2] if x not in ordered[:n]]
         linked = members[hidden[members]]
-        rels = np.unique(np.concatenate([Acsc.indices[Acsc.indptr[j]:Acsc.indptr[j + 1]] for j in linked])) \
-            if linked.size else rels
-    return None
+        rels = np.unique(np.concatenate([rels] + [Acsc.indices[Acsc.indptr[j]:Acsc.indptr[j + 1]] for j in linked]))
+    return []
 
 
 def manifest_section(work: Path, notebooks: Sequence[Any], sub_runs: dict[str, Any], settings: DisclosureSettings,
@@ -443,5 +551,5 @@ def refuse_failed(outcome: Any) -> None:
             raise AuditError(f"{where}: {n.error.split('AuditError:', 1)[1].strip()}")
 
 
-__all__ = ["AuditError", "AuditResult", "AuditTable", "Interval", "RULE", "audit", "implied_relations",
+__all__ = ["AuditError", "AuditResult", "AuditTable", "Interval", "LATENT", "RULE", "audit", "implied_relations", "latent_table",
            "manifest_section", "refuse_failed"]

@@ -5,7 +5,11 @@ still carries a child-level column (CHILD, DOB, UPN...) is refused outright. The
 publish() call are then audited together with every table published before them (audit.py), under
 the linear relations each declares or implies, and more cells suppressed until no hidden cell can be
 worked out; only then is anything written. A call whose audit fails writes nothing (AuditError names
-the table). The audit's settings and result go to audit.json beside results.json (for the manifest). Figures are saved as
+the table). Headline counts and shares are then audited as cells of a table "headlines" with the
+tables (under the ties a result declares: a headline that is a table's margin), and hidden where the
+audit says. The audit's settings and result go to audit.json beside results.json (for the manifest), and
+the audit's cells with their true values to the run's private cache for the family audit of a `--by la`
+run (family.py), which may hand back cells to hide before the audit (a notebook run again). Figures are saved as
 PNG and SVG with an alt text (figures/alt.json); headline figures collect into results.json, written deterministically (sorted keys,
 no timestamps) so that the same inputs give a byte-identical file.
 """
@@ -33,6 +37,8 @@ from rcceval.reporting.results import (
     Result,
     Share,
     Table,
+    Term,
+    Unknown,
     serialise,
 )
 
@@ -113,6 +119,16 @@ class Publisher:
         self.relations: list[Relation] = []       # every relation among them
         self.audits: list[AuditResult] = []
         self._lp_cache: dict = {}                 # intervals of blocks of hidden cells no later call changed
+        from rcceval.reporting.report import load_shared  # (report.py imports this module)
+        # cells the run's family audit (family.py: the region with its councils) asked hidden
+        self.force: dict[str, list[tuple[int, int]]] = load_shared(family_key("hide", self.dir)) or {}
+
+    def _forced(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        mask = np.zeros(shape, dtype=bool)
+        for r, c in self.force.get(name, ()):
+            if r < shape[0] and c < shape[1]:
+                mask[r, c] = True
+        return mask
 
     def _check(self, frame: pd.DataFrame, name: str) -> None:
         names = {str(c) for c in frame.columns} | {str(n) for n in frame.index.names if n}
@@ -169,9 +185,56 @@ class Publisher:
         tables = result.tables()
         own = set(tables)
         renamed = {prefix + k: replace(v, relations=tuple(_prefixed(v.relations, own, prefix))) for k, v in tables.items()}
-        shown_tables = self.publish_tables(renamed, _prefixed(result.relations(), own, prefix))
-        shown_headlines = {prefix + key: self.headline(prefix + key, value) for key, value in result.headlines().items()}
+        rels = _prefixed(result.relations(), own, prefix)
+        on_heads = [r for r in rels if any(getattr(t, "table", None) == HEADLINES for t in r.terms)]
+        shown_tables = self.publish_tables(renamed, [r for r in rels if r not in on_heads])
+        shown_headlines = self.publish_headlines({prefix + k: v for k, v in result.headlines().items()}, on_heads,
+                                                 strip=prefix)
         return Shown(type(result).__name__, shown_tables, shown_headlines)
+
+    def publish_headlines(self, values: dict[str, Any], relations: Sequence[Relation] = (),
+                          strip: str = "") -> dict[str, Any]:
+        """Headline values into results.json. Their counts (Count) and shares (Share: its count, total
+        and the rest) are cells of one table "headlines" (rows: the path, '/'-joined, of each within the
+        headlines without `strip`) audited with every table published before, under `relations` (which
+        name it as Term(HEADLINES, path, "value")): a headline that is a table's margin cannot give a
+        hidden cell away, and a headline the audit hides is shown as "c". Tables already published stay
+        as they were; only headlines are suppressed further."""
+        rows: list[tuple[str, float, bool, bool]] = []      # path, value, hidden, exempt from the width rule
+        rels: list[Relation] = []
+        for key, value in values.items():
+            _collect(value, (key[len(strip):] if strip and key.startswith(strip) else key,), rows, rels,
+                     self.settings)
+        if not rows:
+            out = {k: self.headline(k, v) for k, v in values.items()}
+            return out
+        name = HEADLINES if not any(t.name == HEADLINES for t in self.audited) else \
+            f"{HEADLINES}#{sum(t.name.startswith(HEADLINES) for t in self.audited) + 1}"
+        frame = pd.DataFrame({"value": [r[1] for r in rows]}, index=[r[0] for r in rows])
+        true = frame.to_numpy(dtype=float)
+        hidden = np.array([[r[2]] for r in rows], dtype=bool) | self._forced(name, true.shape)
+        cells = AuditTable(name, frame, ["value"], true, hidden, crosstab=True,
+                           exempt=np.array([[r[3]] for r in rows], dtype=bool))
+        renamed = [replace(r, terms=tuple(replace(t, table=name) if getattr(t, "table", None) == HEADLINES else t
+                                          for t in r.terms)) for r in list(relations) + rels]
+        state = (len(self.audited), len(self.relations), len(self.audits))
+        try:
+            t0 = time.perf_counter()
+            outcome = audit(self.audited + [cells], self.relations + renamed, self.settings, cache=self._lp_cache)
+            outcome.seconds = time.perf_counter() - t0
+        except Exception:
+            del self.audited[state[0]:], self.relations[state[1]:], self.audits[state[2]:]
+            raise
+        self.audits.append(outcome)
+        cells.editable = False
+        self.audited.append(cells)
+        self.relations += renamed
+        gone = {r[0] for r, h in zip(rows, cells.hidden[:, 0], strict=True) if h}
+        out = {}
+        for key, value in values.items():
+            path = (key[len(strip):] if strip and key.startswith(strip) else key,)
+            out[key] = self.headline(key, _guard(value, path, gone))
+        return out
 
     def publish_table(self, name: str, tab: Table) -> pd.DataFrame:
         """One declared table through the disclosure rule of its kind and the audit."""
@@ -191,7 +254,7 @@ class Publisher:
                     self._check(tables[name].frame, name)
                 staged = [self._stage(name, tables[name]) for name in batch]
                 known = {t.name for t in self.audited} | {st.name for st in staged if st.cells is not None}
-                ready = [r for r in pending if all(t.table in known for t in r.terms)]
+                ready = [r for r in pending if all(isinstance(t, Unknown) or t.table in known for t in r.terms)]
                 pending = [r for r in pending if r not in ready]
                 rels = ready + [r for st in staged if st.cells is not None
                                 for r in implied_relations(st.name, st.cells.frame, st.tab.kind, st.cells.columns,
@@ -230,7 +293,7 @@ class Publisher:
             cols = list(safe.columns)
             cells = AuditTable(name, safe, cols, np.nan_to_num(crosstab_values(tab.frame, tab.margins)),
                                safe.eq(marker).to_numpy(), crosstab=True)
-            return _Staged(name, tab, safe, cells)
+            return self._force(_Staged(name, tab, safe, cells))
         if tab.kind == "model" and not tab.counts:
             return _Staged(name, tab, tab.frame, None)
         frame = tab.frame.reset_index() if tab.index else tab.frame
@@ -241,8 +304,16 @@ class Publisher:
         cols = list(tab.counts)
         hidden = np.column_stack([safe[c].astype(object).eq(marker).to_numpy() for c in cols]) if cols \
             else np.zeros((len(safe), 0), bool)
-        return _Staged(name, tab, safe, AuditTable(name, frame.reset_index(drop=True), cols,
-                                                   _numbers(frame.reset_index(drop=True), cols), hidden))
+        return self._force(_Staged(name, tab, safe, AuditTable(name, frame.reset_index(drop=True), cols,
+                                                               _numbers(frame.reset_index(drop=True), cols), hidden)))
+
+    def _force(self, st: _Staged) -> _Staged:
+        """Hide the cells the family audit asked for (before this call's own audit)."""
+        extra = self._forced(st.name, st.cells.hidden.shape) & ~st.cells.hidden
+        if extra.any():
+            self._hide(st, extra)
+            st.cells.hidden = st.cells.hidden | extra
+        return st
 
     def _follow(self, frame: pd.DataFrame, follows: Follows) -> pd.DataFrame:
         """Hide follows.hide wherever the named crosstab cell of the row is hidden."""
@@ -340,6 +411,10 @@ class Publisher:
         body = {"notebook": self.notebook, "results": self.results,
                 "tables": sorted(self.tables), "figures": sorted(self.figures)}
         path.write_text(json.dumps(_plain(body), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        from rcceval.reporting.report import save_shared
+        # the audit's cells with their true values, for the run's family audit: in the run's private cache only
+        save_shared(family_key("state", self.dir), {"notebook": self.notebook, "tables": self.audited,
+                                                            "relations": self.relations, "settings": self.settings})
         (self.dir / "audit.json").write_text(json.dumps(_plain(self.audit_summary()), indent=2, sort_keys=True) + "\n",
                                              encoding="utf-8")
         return path
@@ -356,6 +431,67 @@ def _in_kernel() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+HEADLINES = "headlines"
+
+
+def _path(path: tuple) -> str:
+    return "/".join(str(p) for p in path)
+
+
+def _collect(value: Any, path: tuple, rows: list, rels: list, settings: DisclosureSettings) -> None:
+    """The Count and Share cells of a headline value, each with its path (see publish_headlines)."""
+    small = settings.primary
+    if isinstance(value, (Cell, Guarded)):
+        return
+    if isinstance(value, Share):
+        count, total = float(value.count), float(value.total)
+        own, rest, whole = (bool(x) for x in small(np.array([count, total - count, total])))
+        p = _path(path)
+        # hidden for a small rest (or total) only: its value may be a table's shown cell, so not held to the width
+        rows += [(f"{p}/count", count, own or rest or whole, (rest or whole) and not own),
+                 (f"{p}/total", total, whole, False)]
+        rels.append(Relation((Term(HEADLINES, f"{p}/count", "value"), Unknown(f"{HEADLINES} {p}/rest", total - count),
+                              Term(HEADLINES, f"{p}/total", "value", -1.0)), 0.0, f"headline {p}: count + rest = total"))
+        return
+    if isinstance(value, Count):
+        rows.append((_path(path), float(value.value), bool(small(np.array([float(value.value)]))[0]), False))
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _collect(v, path + (k,), rows, rels, settings)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _collect(v, path + (i,), rows, rels, settings)
+
+
+def _guard(value: Any, path: tuple, gone: set[str]) -> Any:
+    """The headline value with every Count or Share the audit hid shown as "c"."""
+    if isinstance(value, (Cell, Guarded)):
+        return value
+    if isinstance(value, Share):
+        p = _path(path)
+        count, total = f"{p}/count" in gone, f"{p}/total" in gone
+        if count or total:
+            return Guarded({"count": SUPPRESSED if count else int(value.count),
+                            "total": SUPPRESSED if total else int(value.total), "value": SUPPRESSED})
+        return value
+    if isinstance(value, Count):
+        return Guarded(SUPPRESSED) if _path(path) in gone else value
+    if isinstance(value, dict):
+        return {k: _guard(v, path + (k,), gone) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_guard(v, path + (i,), gone) for i, v in enumerate(value)]
+    return value
+
+
+def family_key(kind: str, out_dir: Path) -> str:
+    """The run-cache key of a publisher's audit state ("state") or the cells the family audit asks it
+    to hide ("hide"), by the notebook folder it writes into (of the region or of a council)."""
+    import hashlib
+
+    return f"family-{kind}-" + hashlib.sha256(str(Path(out_dir).resolve()).encode()).hexdigest()[:24]
 
 
 def _flat(tab: Table) -> bool:
@@ -377,5 +513,8 @@ def _prefixed(relations: Sequence[Relation], names: set[str], prefix: str) -> li
     """Relations of a result whose tables are published under a prefix: its own table names prefixed."""
     if not prefix:
         return list(relations)
-    return [replace(r, terms=tuple(replace(t, table=prefix + t.table) if t.table in names else t for t in r.terms))
-            for r in relations]
+    def one(t: Term | Unknown) -> Term | Unknown:
+        if isinstance(t, Unknown):
+            return replace(t, name=prefix + t.name)
+        return replace(t, table=prefix + t.table) if t.table in names else t
+    return [replace(r, terms=tuple(one(t) for t in r.terms)) for r in relations]

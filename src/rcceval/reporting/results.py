@@ -22,7 +22,7 @@ the publisher knows what disclosure control each needs and index.html knows how 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -113,12 +113,25 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Unknown:
+    """A non-negative quantity a reader knows exists but that is not published (placements ending
+    exactly on a reported day, placements leaving between two reported days, a council's share not
+    in a per-council table): a term of a Relation whose value is free (>= 0) in the audit's LP. It is
+    not a published cell, so the audit does not require it protected; `value` is its true value (the
+    audit checks the relation holds). One name, one quantity: relations sharing it share the variable."""
+
+    name: str
+    value: float
+    coef: float = 1.0
+
+
+@dataclass(frozen=True)
 class Relation:
     """sum(coef * cell) = constant, which a reader of the published tables knows. constant=None: the
     right-hand side is a total published elsewhere (a headline, another report), so the audit takes it
     as known and computes it from the cells' true values."""
 
-    terms: tuple[Term, ...]
+    terms: tuple[Term | Unknown, ...]
     constant: float | None = 0.0
     name: str = ""
 
@@ -235,6 +248,122 @@ def at_risk_relations(table: str, frame: pd.DataFrame, time: str, at_risk: str =
     return tuple(out)
 
 
+def _unknowns(table: str, key: str) -> Callable[..., Unknown]:
+    """Unknown(name, value, -1) of one group of an at-risk table; a negative value is a table of another layout."""
+    def unknown(what: str, day: Any, value: float, coef: float = -1.0) -> Unknown:
+        if value < -1e-9:
+            raise ValueError(f"table '{table}' ({key}): {what} {day} would be {value:g}: not a "
+                             f"Kaplan-Meier at-risk table with cumulative events and censored")
+        return Unknown(f"{table}[{key}] {what} {day}", float(value), coef)
+    return unknown
+
+
+def km_at_risk_relations(table: str, frame: pd.DataFrame, time: str = "day", at_risk: str = "at_risk",
+                         events: str = "events", censored: str = "censored",
+                         by: tuple[str, ...] = ("profile",)) -> tuple[Relation, ...]:
+    """What a reader knows of a Kaplan-Meier numbers-at-risk table read at fixed days z_0 = 0 < z_1 < ...
+    (survival/curves.py): A_k = #{T >= z_k} at risk, and E_k, C_k = #{T <= z_k} with an event / censored,
+    counted from the start (E_0 = C_0 = 0, A_0 = all). A placement ending exactly on z_k is in A_k and in
+    E_k or C_k, so there is no exact recursion; with unpublished non-negative counts (Unknown) it is exact:
+
+        A_k + E_k + C_k - D_k = A_0       D_k = #{T = z_k}              (k >= 1)
+        A_{k-1} - A_k - D_{k-1} - P_k = 0  P_k = #{z_{k-1} < T < z_k}    (P_1 = #{T < z_1}, D_0 folded in)
+        E_k - E_{k-1} - QE_k = 0, C_k - C_{k-1} - QC_k = 0   (cumulative counts never fall)
+        A_K - D_K - R = 0                  R = #{T > z_K}
+
+    This is the linked-tables model tau-Argus and sdcTable audit (every quantity a reader can reason
+    about is a cell, unpublished ones free and >= 0), rather than coarsening the at-risk counts to
+    intervals: the exact numbers at risk, events and censored under a Kaplan-Meier plot are what readers
+    and reporting guidelines expect (Morris et al. 2019), and with the ties and the between-day counts
+    as free non-negative variables no bound the reader could derive is missed (D_k <= A_k - A_{k+1},
+    D_k <= the day's new endings, monotone counts), so the audit is no weaker than the reader. The
+    unpublished counts themselves are not published cells and are not required protected.
+    The true values of the unknowns are computed from the table (a table of another layout raises)."""
+    rows = frame.reset_index(drop=True)
+    groups = [("", np.arange(len(rows)))] if not by else \
+        [(str(k), np.asarray(v)) for k, v in rows.groupby(list(by), sort=False).indices.items()]
+    out: list[Relation] = []
+    for key, positions in groups:
+        order = [int(i) for i in np.asarray(positions)[np.argsort(rows[time].to_numpy()[positions], kind="stable")]]
+        A = rows[at_risk].to_numpy(dtype=float)
+        E = rows[events].to_numpy(dtype=float)
+        C = rows[censored].to_numpy(dtype=float)
+        first = order[0]
+        if E[first] or C[first]:
+            raise ValueError(f"table '{table}' ({key}): events and censored at the first day must be 0 (counted from the start)")
+        unknown = _unknowns(table, key)
+
+        ties = {first: 0.0}
+        for prev, cur in zip(order[:-1], order[1:], strict=True):
+            day = rows[time].iloc[cur]
+            ties[cur] = A[cur] + E[cur] + C[cur] - A[first]
+            out.append(Relation((Term(table, cur, at_risk), Term(table, cur, events), Term(table, cur, censored),
+                                 Term(table, first, at_risk, -1.0), unknown("ending on day", day, ties[cur])),
+                                0.0, f"{table}: at risk + events + censored at day {day} = at risk at the start + ties"))
+            between = A[prev] - A[cur] - ties[prev]
+            terms = [Term(table, prev, at_risk), Term(table, cur, at_risk, -1.0), unknown("ending before day", day, between)]
+            if prev != first:
+                terms.append(unknown("ending on day", rows[time].iloc[prev], ties[prev]))
+            out.append(Relation(tuple(terms), 0.0, f"{table}: at risk falls to day {day} by those ending in between"))
+            for col, what in ((events, "events"), (censored, "censored")):
+                vals = E if col == events else C
+                out.append(Relation((Term(table, cur, col), Term(table, prev, col, -1.0),
+                                     unknown(f"new {what} by day", day, vals[cur] - vals[prev])), 0.0,
+                                    f"{table}: {what} never fall, to day {day}"))
+        last = order[-1]
+        if last != first:
+            day = rows[time].iloc[last]
+            out.append(Relation((Term(table, last, at_risk), unknown("ending on day", day, ties[last]),
+                                 unknown("followed beyond day", day, A[last] - ties[last])), 0.0,
+                                f"{table}: at risk at day {day} holds those ending on it"))
+    return tuple(out)
+
+
+def term_value(term: Term | Unknown, tables: Mapping[str, Table], headlines: Mapping[str, float] | None = None) -> float:
+    """The true value of a relation's term, addressed as the audit addresses it (audit._Cells.index):
+    a crosstab's cell by index label (with its margins), a rows table's by position or selector, a
+    headline by its path (table "headlines")."""
+    if isinstance(term, Unknown):
+        return float(term.value)
+    if term.table == "headlines":
+        return float((headlines or {})[term.where])
+    tab = tables[term.table]
+    if tab.kind == "crosstab":
+        frame = tab.frame.copy()
+        if tab.margins:
+            frame["Total"] = frame.sum(axis=1)
+            frame.loc["Total"] = frame.sum(axis=0)
+        return float(frame.iloc[term.where][term.column] if isinstance(term.where, int) and term.where not in frame.index
+                     else frame.loc[term.where, term.column])
+    flat = (tab.frame.reset_index() if tab.index else tab.frame).reset_index(drop=True)
+    if isinstance(term.where, dict):
+        hit = np.logical_and.reduce([flat[k].eq(v).to_numpy() for k, v in term.where.items()])
+        if hit.sum() != 1:
+            raise KeyError(f"{term.table}: {term.where} matches {int(hit.sum())} rows")
+        row = flat.loc[hit].iloc[0]
+    else:
+        row = flat.iloc[int(term.where)]
+    value = pd.to_numeric(row[term.column], errors="coerce")
+    return 0.0 if pd.isna(value) else float(value)
+
+
+def holding(relations: Sequence[Relation], tables: Mapping[str, Table],
+            headlines: Mapping[str, float] | None = None) -> tuple[Relation, ...]:
+    """The relations that hold on the true values (a structural relation a reader would assume, kept
+    where it is true: where it is not, a reader using it would be misled, not informed). A relation
+    naming a row or table the result does not have is left out too."""
+    out = []
+    for rel in relations:
+        try:
+            lhs = sum(t.coef * term_value(t, tables, headlines) if isinstance(t, Term) else t.coef * t.value
+                      for t in rel.terms)
+        except KeyError:
+            continue
+        if rel.constant is None or abs(lhs - (rel.constant or 0.0)) <= 1e-6 * max(1.0, abs(lhs)):
+            out.append(rel)
+    return tuple(out)
+
+
 def sums_to(whole: str, parts: tuple[str, ...], cells: list[tuple[Any, str]]) -> tuple[Relation, ...]:
     """whole[cell] = sum of parts[cell] for each (where, column) cell: per-council tables of the same
     shape summing to the region's table."""
@@ -250,4 +379,4 @@ def estimate(value: float, interval: tuple[float, float] | None = None, level: f
 
 
 __all__ = ["Cell", "Count", "Estimate", "Follows", "Guarded", "Relation", "Result", "Share", "SUPPRESSED", "Table", "Term",
-           "Test", "at_risk_relations", "estimate", "serialise", "sums_to"]
+           "Test", "Unknown", "at_risk_relations", "holding", "km_at_risk_relations", "estimate", "serialise", "sums_to"]

@@ -353,6 +353,59 @@ def run(params_file: str | Path, only: list[str] | None = None, by_la: bool = Fa
                       {la: RunOutcome(final / "la" / la, s.notebooks) for la, s in outcome.sub_runs.items()})
 
 
+FAMILY_PASSES = 4
+
+
+def _family_audit(params: params_mod.Parameters, work: Path, notebooks: list[NotebookRun],
+                  subs: dict[str, RunOutcome], root: Path, kernel: str, jobs: int) -> dict:
+    """The joint audit of the region's reports with its councils' (family.py), notebook by notebook.
+    Where it hides more cells, the notebooks concerned run again hiding them (before their own audit),
+    and the family is audited again, until nothing is added (at most FAMILY_PASSES passes: then the
+    run fails its audit). The notebook records of a re-run replace the first ones."""
+    from rcceval.reporting import family
+
+    d = params.disclosure
+    settings = disclosure_audit.DisclosureSettings(d.threshold, d.round_to, d.suppress_zero)
+    folders = {family.REGION: work, **{la: s.run_dir for la, s in subs.items()}}
+    records = {family.REGION: notebooks, **{la: s.notebooks for la, s in subs.items()}}
+    t0 = time.perf_counter()
+    rerun = 0.0
+    outcomes: dict[str, family.FamilyOutcome] = {}
+    added: dict[str, int] = {}          # cells the family audit hid, over every pass
+    todo = sorted(n.name for n in notebooks if n.ok)
+    passes = 0
+    while todo:
+        if passes == FAMILY_PASSES:
+            raise disclosure_audit.AuditError(
+                f"{', '.join(todo)}: the region's and the councils' tables still give hidden cells away after "
+                f"{FAMILY_PASSES} passes of the family audit")
+        passes += 1
+        again: dict[str, set[str]] = {}
+        for name in todo:
+            states = family.load_states(folders, name)
+            if family.REGION not in states or len(states) < 2:
+                continue
+            found = family.audit_family(name, states, settings)
+            added[name] = added.get(name, 0) + found.added
+            outcomes[name] = found
+            if found.added:
+                family.hand_back(folders, name, found.keep)
+                for label in found.hide:
+                    again.setdefault(label, set()).add(name)
+        if not again:
+            break
+        t1 = time.perf_counter()
+        for label, names in sorted(again.items()):
+            sub = params if label == family.REGION else replace(params, councils=(label,))
+            sub = replace(sub, notebooks=tuple(n for n in sub.notebooks if n in names))
+            for new in _run_set(sub, folders[label], root, kernel, jobs, f"{label} (family audit)"):
+                runs = records[label]
+                runs[:] = [new if r.name == new.name else r for r in runs]
+        rerun += time.perf_counter() - t1
+        todo = sorted({n for names in again.values() for n in names})
+    return family.summary(list(outcomes.values()), added, passes, time.perf_counter() - t0 - rerun, rerun)
+
+
 def _run_into(params: params_mod.Parameters, data_dir: Path, root: Path, run_id: str, work: Path, by_la: bool,
               jobs: int) -> RunOutcome:
     """Everything of a run written into the work folder: notebooks, manifest, index."""
@@ -370,6 +423,7 @@ def _run_into(params: params_mod.Parameters, data_dir: Path, root: Path, run_id:
                 sub_params = replace(params, councils=(la,))
                 sub_dir = work / "la" / la
                 subs[la] = RunOutcome(sub_dir, _run_set(sub_params, sub_dir, root, kernel, jobs, la))
+        family_record = _family_audit(params, work, notebooks, subs, root, kernel, jobs) if subs else None
     outcome = RunOutcome(work, notebooks, subs)
     manifest = {
         "run_id": run_id, "parameters_file": str(params.source), "parameters": params.to_dict(),
@@ -384,6 +438,12 @@ def _run_into(params: params_mod.Parameters, data_dir: Path, root: Path, run_id:
     manifest["disclosure"] = disclosure_audit.manifest_section(
         work, notebooks, subs, disclosure_audit.DisclosureSettings(d.threshold, d.round_to, d.suppress_zero),
         manifest["seconds"])
+    if family_record is not None:
+        manifest["disclosure"]["family"] = family_record
+        spent = family_record["seconds"] + family_record["rerun_seconds"]
+        manifest["disclosure"]["seconds_with_family"] = round(manifest["disclosure"]["seconds"] + spent, 3)
+        manifest["disclosure"]["share_of_run_with_family"] = round(
+            manifest["disclosure"]["seconds_with_family"] / manifest["seconds"], 4) if manifest["seconds"] else None
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     write_index(outcome, work, run_id, params)
     return outcome

@@ -12,7 +12,7 @@ import pandas as pd
 
 from rcceval.analyses.quality import checks, location
 from rcceval.ingest.validate import CleanRegion
-from rcceval.reporting.results import Count, Relation, Result, Share, Table, Term
+from rcceval.reporting.results import Count, Relation, Result, Share, Table, Term, holding
 
 STABILITY_COUNTS = ("cla_31_march", "n_3plus_year", "cla_two_years", "n_3plus_two_years",
                     "long_term_denominator", "long_term_stable")
@@ -58,11 +58,43 @@ class QualityResult(Result):
         return out
 
     def relations(self) -> tuple[Relation, ...]:
-        """The two location crosstabs count the same new placements: their Total columns are equal."""
-        return tuple(Relation((Term("new_placement_location", la, "Total"),
-                               Term("new_placement_region", la, "Total", -1.0)), 0.0,
-                              f"new placements of {la}: the same total in both location tables")
-                     for la in self.location.index)
+        """The two location crosstabs count the same new placements (their Total columns are equal), and
+        the headlines that are table margins (kept where they hold, results.holding): children looked
+        after each year = the council-by-year table's Total row; the stability and coverage shares' counts
+        and totals = the ALL rows they are read from. So the audit treats a headline as the margin it is."""
+        h = lambda path, coef=1.0: Term("headlines", path, "value", coef)  # noqa: E731
+        out = [Relation((h(f"children_looked_after_31_march/{y}"), Term("cla_by_council_year", "Total", y, -1.0)),
+                        0.0, f"headline children looked after {y} = the table's total") for y in self.cla.columns]
+        ties = {"pct_3plus_placements_year": ("stability_measures", "n_3plus_year", "cla_31_march"),
+                "pct_long_term_stability": ("stability_measures", "long_term_stable", "long_term_denominator"),
+                "pct_placements_with_assessment": ("coverage", "with_assessment", "placements"),
+                "pct_placements_with_request": ("coverage", "with_request", "placements")}
+        for key, (table, count, total) in ties.items():
+            out += [Relation((h(f"{key}/count"), Term(table, {"LA": "ALL"}, count, -1.0)), 0.0, f"headline {key} count"),
+                    Relation((h(f"{key}/total"), Term(table, {"LA": "ALL"}, total, -1.0)), 0.0, f"headline {key} total")]
+        out.append(Relation((h("placements_in_window"), Term("coverage", {"LA": "ALL"}, "placements", -1.0)), 0.0,
+                            "headline placements in the window"))
+        out += [Relation((Term("new_placement_location", la, "Total"), Term("new_placement_region", la, "Total", -1.0)),
+                         0.0, f"new placements of {la}: the same total in both location tables")
+                for la in list(self.location.index) + ["Total"]]
+        loc, reg, d, r = "new_placement_location", "new_placement_region", location.DFE_CATEGORIES, location.REGION_CATEGORIES
+        out += [Relation((h("pct_new_placements_outside_council/count"), Term(loc, "Total", d["outside_under_20"], -1.0),
+                          Term(loc, "Total", d["outside_20_plus"], -1.0)), 0.0, "headline outside the council: count"),
+                Relation((h("pct_new_placements_outside_council/total"), Term(loc, "Total", "Total", -1.0),
+                          Term(loc, "Total", d["distance_not_known"])), 0.0, "headline outside the council: total"),
+                Relation((h("pct_new_placements_outside_region/count"), Term(reg, "Total", r["outside_region"], -1.0)),
+                         0.0, "headline outside the region: count"),
+                Relation((h("pct_new_placements_outside_region/total"), Term(reg, "Total", "Total", -1.0),
+                          Term(reg, "Total", r["region_not_known"])), 0.0, "headline outside the region: total")]
+        heads: dict[str, float] = {}
+        for key, value in self.headlines().items():
+            if isinstance(value, Count):
+                heads[key] = value.value
+            elif isinstance(value, Share):
+                heads[f"{key}/count"], heads[f"{key}/total"] = value.count, value.total
+            elif isinstance(value, dict):
+                heads.update({f"{key}/{k}": v.value for k, v in value.items() if isinstance(v, Count)})
+        return holding(out, self.tables(), heads)
 
     def headlines(self) -> dict[str, object]:
         stab = self.stability.set_index("LA").loc["ALL"]

@@ -8,14 +8,27 @@ everything the report publishes; the publisher protects every table (rows, cross
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rcceval.analyses.survival.analysis import PlacementSurvival
 from rcceval.analyses.survival.cox import PH_METHOD, CoxModel
-from rcceval.reporting.results import Cell, Count, Estimate, Result, Table, Test
+from rcceval.reporting.results import (
+    Cell,
+    Count,
+    Estimate,
+    Relation,
+    Result,
+    Table,
+    Term,
+    Test,
+    Unknown,
+    holding,
+    km_at_risk_relations,
+)
 from rcceval.spec.instruments import Instrument
 
 CAUSE_ORDER = ("Unplanned ending", "Planned change", "Left care")
@@ -128,6 +141,16 @@ class SurvivalResult(Result):
     time_varying: CoxSummary | None
     timing: pd.DataFrame | None
     recovery: pd.DataFrame | None        # main model's HRs beside the generating values (synthetic)
+    min_at_risk: int = 10                # curves and at-risk tables stop where fewer are at risk
+
+    def at_risk_table(self, name: str) -> pd.DataFrame:
+        """Numbers at risk, events and censored, published only to the last day with at least min_at_risk
+        at risk (where the curves stop too). Beyond it the cumulative counts barely move, so a hidden
+        small count there is pinned by its neighbours and, with the councils' tables adding up to the
+        region's, protecting it would take most of every tail (hundreds of cells in a small region's
+        `--by la` run); cut there, the tail is one unpublished count ("followed beyond", >= 0)."""
+        f = self.at_risk[name]
+        return f.loc[f["at_risk"] >= self.min_at_risk].reset_index(drop=True)
 
     # ---- what the report publishes ---------------------------------------------------------
     def survival_by_tier(self) -> pd.DataFrame:
@@ -180,7 +203,9 @@ class SurvivalResult(Result):
                                        percent_of={c: "unplanned_endings" if "unplanned" in c else "placements"
                                                    for c in b9.columns[4:]}, by=("characteristic",))
         for name in ("any", "unplanned"):
-            out[f"at_risk_{name}"] = Table(self.at_risk[name], counts=("at_risk", "events", "censored"))
+            shown = self.at_risk_table(name)
+            out[f"at_risk_{name}"] = Table(shown, counts=("at_risk", "events", "censored"),
+                                           relations=km_at_risk_relations(f"at_risk_{name}", shown))
             out[f"km_{name}_curves"] = Table(self.km_curves[name].set_index(["profile", "day"]), kind="model")
         out["survival_by_tier"] = Table(by, counts=("placements", "unplanned_endings"),
                                         percent_of={c: "placements" for c in by.columns[3:]})
@@ -211,6 +236,84 @@ class SurvivalResult(Result):
         if self.recovery is not None:
             out["recovery"] = Table(self.recovery.round(3), kind="model")
         return out
+
+    def relations(self) -> tuple[Relation, ...]:
+        """What a reader can add up across question 2's tables and headlines (kept where it holds,
+        see results.holding): the coverage rows (all = no follow-up + followed up; followed up - left
+        out = in the main model); each profile's placements the same in every table by profile (at risk
+        at day 0, survival by tier, endings by tier, tier domains); the profiles, the grid and the
+        clusters each summing to the placements with a tier; every 903 characteristic's levels summing to
+        those followed up (and to the same unplanned endings); the unplanned endings by tier the same
+        as in the endings table and at least those at risk tables count by the last day; the headline
+        counts of the main model (placements, events, each reason left out) the coverage rows."""
+        tabs = self.tables()
+        cov = [str(p) for p in self.coverage["placements"]]
+        left = [x for x in cov if x.startswith(LEFT_OUT)]
+        model, c = MAIN_MODEL, _coverage_cell
+        cands: list[Relation] = list(coverage_relations(self.coverage))
+        profiles = [str(p) for p in self.by_tier["profile"]]
+        starts = {name: self.at_risk_table(name) for name in ("any", "unplanned")}
+        for p in profiles:
+            tier = Term("survival_by_tier", {"profile": p}, "placements", -1.0)
+            for name, f in starts.items():
+                rows = f.index[(f["profile"].astype(str) == p)]
+                if len(rows):
+                    first = int(rows[np.argmin(f.loc[rows, "day"].to_numpy())])
+                    cands.append(Relation((Term(f"at_risk_{name}", first, "at_risk"), tier), 0.0,
+                                          f"{p}: at risk at the start = placements"))
+                    if name == "unplanned":
+                        last = int(rows[np.argmax(f.loc[rows, "day"].to_numpy())])
+                        later = float(self.by_tier.set_index("profile").loc[p, "unplanned_endings"]) - \
+                            float(f.loc[last, "events"])
+                        cands.append(Relation((Term("survival_by_tier", {"profile": p}, "unplanned_endings"),
+                                               Term(f"at_risk_{name}", last, "events", -1.0),
+                                               Unknown(f"{p}: unplanned endings after the last day", later, -1.0)),
+                                              0.0, f"{p}: unplanned endings >= those by the last day"))
+            if "endings_by_tier" in tabs:
+                cands.append(Relation((Term("endings_by_tier", p, "Total"), tier), 0.0, f"{p}: endings = placements"))
+                if "unplanned_change" in tabs["endings_by_tier"].frame.columns:
+                    cands.append(Relation((Term("endings_by_tier", p, "unplanned_change"),
+                                           Term("survival_by_tier", {"profile": p}, "unplanned_endings", -1.0)),
+                                          0.0, f"{p}: unplanned endings in two tables"))
+            if "tier_domains" in tabs:
+                cands.append(Relation((Term("tier_domains", {"profile": p}, "placements"), tier), 0.0,
+                                      f"{p}: tier domains' placements"))
+        with_tier = tuple(Term("survival_by_tier", {"profile": p}, "placements", -1.0) for p in profiles)
+        if "no needs assessment in force" in " ".join(left) and len(cov) >= 3:
+            no_needs = next(x for x in left if "no needs assessment in force" in x)
+            cands.append(Relation((c(cov[2]), c(no_needs, coef=-1.0), *with_tier), 0.0,
+                                  "placements with a tier = followed up - no needs assessment"))
+        for name in ("grid_cif_unplanned_1y", "need_clusters"):
+            if name in tabs:
+                n = len(tabs[name].frame)
+                cands.append(Relation((*(Term(name, i, "placements") for i in range(n)), *with_tier), 0.0,
+                                      f"{name}: placements = those with a tier"))
+        b9 = tabs["survival_by_903"].frame.reset_index(drop=True)
+        groups = [g.index.tolist() for _, g in b9.groupby("characteristic", sort=False)]
+        for g in groups:
+            if len(cov) >= 3:
+                cands.append(Relation((*(Term("survival_by_903", int(i), "placements") for i in g), c(cov[2], coef=-1.0)),
+                                      0.0, "a 903 characteristic's placements = those followed up"))
+        for g in groups[1:]:
+            cands.append(Relation((*(Term("survival_by_903", int(i), "unplanned_endings") for i in g),
+                                   *(Term("survival_by_903", int(i), "unplanned_endings", -1.0) for i in groups[0])),
+                                  0.0, "every 903 characteristic's unplanned endings add up the same"))
+        m = self.main
+        h = lambda path: Term("headlines", path, "value")  # noqa: E731
+        heads = {"main_model/n": m.n, "main_model/events": m.n_events,
+                 **{f"main_model/excluded/{k}": v for k, v in m.excluded.items()}}
+        cands.append(Relation((h("main_model/n"), c(model, coef=-1.0)), 0.0, "main model placements"))
+        cands.append(Relation((h("main_model/events"), c(model, "unplanned_endings", -1.0)), 0.0, "main model events"))
+        cands += [Relation((h(f"main_model/excluded/{k}"), c(f"left out of the main model: {k}", coef=-1.0)), 0.0,
+                           f"main model left out: {k}") for k in m.excluded]
+        for k, cs in self.cause_specific.items():
+            heads[f"cause_specific/{k}/n"], heads[f"cause_specific/{k}/events"] = cs.n, cs.n_events
+            if cs.n == m.n and cs.n_events == m.n_events:
+                cands += [Relation((h(f"cause_specific/{k}/n"), replace(h("main_model/n"), coef=-1.0)), 0.0,
+                                   f"cause-specific {k} placements = main model's"),
+                          Relation((h(f"cause_specific/{k}/events"), replace(h("main_model/events"), coef=-1.0)), 0.0,
+                                   f"cause-specific {k} events = main model's")]
+        return holding(cands, tabs, heads)
 
     def _estimates(self, frame: pd.DataFrame, value: str, lower: str, upper: str) -> dict[str, Estimate]:
         s = frame.set_index("profile")
@@ -272,6 +375,30 @@ class SurvivalResult(Result):
         return out
 
 
+LEFT_OUT = "left out of the main model: "
+MAIN_MODEL = "in the main Cox model"
+
+
+def _coverage_cell(label: str, col: str = "n", coef: float = 1.0) -> Term:
+    return Term("coverage", {"placements": label}, col, coef)
+
+
+def coverage_relations(coverage: pd.DataFrame) -> tuple[Relation, ...]:
+    """The coverage table's rows as a reader adds them up (analysis.py's _coverage: all placements,
+    no follow-up, followed up, each reason left out of the main model, in the main model): all = no
+    follow-up + followed up; followed up - every reason left out = in the main model."""
+    cov = [str(p) for p in coverage["placements"]]
+    if len(cov) < 3:
+        return ()
+    c = _coverage_cell
+    left = [x for x in cov if x.startswith(LEFT_OUT)]
+    out = [Relation((c(cov[0], coef=-1.0), c(cov[1]), c(cov[2])), 0.0, "coverage: all = parts")]
+    if MAIN_MODEL in cov:
+        out.append(Relation((c(cov[2]), *(c(x, coef=-1.0) for x in left), c(MAIN_MODEL, coef=-1.0)), 0.0,
+                            "coverage: followed up - left out = in the main model"))
+    return tuple(out)
+
+
 def recovery_counts(recovered: pd.DataFrame) -> dict[str, Any]:
     """How many generating values the main model's intervals hold (covariates, not children)."""
     needs = recovered.loc[needs_covariates(recovered)]
@@ -328,6 +455,7 @@ def summarise(q2: PlacementSurvival, min_at_risk: int = 10,
         requests_only_table=ro_table,
         time_varying=None if q2.time_varying is None else CoxSummary.of(q2.time_varying),
         timing=None if q2.timing is None else q2.timing.copy(),
+        min_at_risk=min_at_risk,
         recovery=None if recover is None else recover(m))
 
 
