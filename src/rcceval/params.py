@@ -58,6 +58,7 @@ class Analysis:
     folds: int = 5                 # cross-validation folds, grouped by child
     bootstrap: int = 200           # bootstrap replicates, resampling children
     jobs: int = 2                  # parallel workers (joblib) for bootstrap and simulation
+    imputations: int = 10          # completed data sets for endings of unknown cause (question 2, Rubin's rules)
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,8 @@ def parse(values: dict, source: str | Path = "<parameters>", root: Path | None =
         horizon_days=check.integer(an.get("horizon_days", a.horizon_days), "analysis.horizon_days", 1, 3650),
         folds=check.integer(an.get("folds", a.folds), "analysis.folds", 2, 20),
         bootstrap=check.integer(an.get("bootstrap", a.bootstrap), "analysis.bootstrap", 0, 100_000),
-        jobs=check.integer(an.get("jobs", a.jobs), "analysis.jobs", -1, 256))
+        jobs=check.integer(an.get("jobs", a.jobs), "analysis.jobs", -1, 256),
+        imputations=check.integer(an.get("imputations", a.imputations), "analysis.imputations", 2, 1000))
     pw = values.get("power", {}) or {}
     check.mapping(pw, "power", set(Power.__dataclass_fields__))
     w = Power()

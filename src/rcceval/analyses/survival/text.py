@@ -137,3 +137,27 @@ def recovery(counts: dict) -> str:
             f"{0.05 * counts['of']:.1f} misses expected by chance); for the needs domains and mismatch "
             f"{counts['needs_and_mismatch_covered']} of {counts['needs_and_mismatch_of']}. "
             + (f"Missed: {', '.join(counts['not_covered'])}." if counts["not_covered"] else ""))
+
+
+def unknown_causes(r: SurvivalResult) -> str:
+    """How the endings of unknown cause were treated, and the sensitivity analysis, from the numbers."""
+    u = r.unknown_cause
+    if u is None or not u["in_model"]:
+        n = 0 if u is None else u["followed"]
+        return (f"{n:,} endings of unknown cause among the placements followed, none among the main model's "
+                "placements: nothing to impute.")
+    cif = r.unknown_cause_cif.set_index("treatment")
+    imp, hi, lo = cif.loc["imputed"], cif.loc["all unplanned"], cif.loc["none unplanned"]
+    text = (f"{u['followed']:,} placements ended with a cause the data cannot classify ({u['in_model']:,} in the main "
+            f"model). They are endings, not censored: each cause was imputed {u['m']} times from the endings of known "
+            f"cause given the model's covariates, the council and the time of the ending, and the fits pooled by "
+            f"Rubin's rules. Share of placements ending unplanned within a year: **{pct(imp['cif'])}** "
+            f"({pct(imp['lower'])}–{pct(imp['upper'])}) imputed; between **{pct(lo['cif'])}** (no unknown ending "
+            f"unplanned) and **{pct(hi['cif'])}** (every one unplanned).")
+    t = r.unknown_cause_table
+    if "MISMATCH" in t.index:
+        row = t.loc["MISMATCH"]
+        text += (f" The mismatch hazard ratio is {row['imputed (main): hr']:.2f} imputed, "
+                 f"{row['all unplanned: hr']:.2f} and {row['none unplanned: hr']:.2f} under the two bounds.")
+    return text + (" Imputation assumes the chance that a cause is blank depends only on what the model holds; "
+                   "the bounds show how far a blank that depends on the cause itself could move the estimates.")
