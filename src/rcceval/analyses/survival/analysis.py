@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from rcceval.analyses.survival.councils import council_heterogeneity
 from rcceval.analyses.survival.cox import (
     CoxModel,
     PHRemedy,
@@ -168,6 +169,9 @@ class PlacementSurvival:
                                                        rows=self.main.design.rows)
             self.timing = compare_models({"needs at start": self.main, "needs re-scored at reviews": self.time_varying},
                                          self.needs_covariates(self.main))
+        # council heterogeneity of the needs terms (two-stage meta-analysis): behind any England-level sentence
+        self.councils = council_heterogeneity(self.main.design, self._main_draws, self.needs_covariates(self.main),
+                                              level=1 - self.alpha) if self.has_needs else None
         self.coverage = self._coverage(frame)
         return self
 
@@ -191,6 +195,7 @@ class PlacementSurvival:
                        kind="needs at placement start" if needs else "903 covariates", draws=self.draws)
         md = main.design   # the main model's rows (levels without an unplanned ending left out)
         md_draws = None if self.draws is None else self.draws[:, pd.Index(d.rows).get_indexer(md.rows)]
+        self._main_draws = md_draws
         self.unknown: UnknownCauses = unknown_causes(md, md_draws, int((fu[CAUSE] == UNKNOWN_CAUSE).sum()),
                                                      self.imputations, self.seed, self.alpha, other=PLANNED)
         use = self.second_best

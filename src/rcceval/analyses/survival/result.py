@@ -137,6 +137,7 @@ class SurvivalResult(Result):
     unknown_cause: Mapping[str, Any] | None = None   # followed, in_model, m, seed, method (counts of endings)
     unknown_cause_table: pd.DataFrame | None = None  # HR (CI) of the unplanned model: imputed / all / none
     unknown_cause_cif: pd.DataFrame | None = None    # one-year incidence of an unplanned ending by treatment
+    councils: pd.DataFrame | None = None             # council heterogeneity of the needs terms (meta-analysis)
 
     # ---- what the report publishes ---------------------------------------------------------
     def survival_by_tier(self) -> pd.DataFrame:
@@ -219,6 +220,8 @@ class SurvivalResult(Result):
             out["cox_time_varying_needs"] = Table(self.timing.round(4), kind="model")
         if self.recovery is not None:
             out["recovery"] = Table(self.recovery.round(3), kind="model")
+        if self.councils is not None and len(self.councils):
+            out["council_heterogeneity"] = Table(self.councils.round(4), kind="model")
         if self.unknown_cause_table is not None:
             out["unknown_cause_sensitivity"] = Table(self.unknown_cause_table.round(4), kind="model")
             out["unknown_cause_cif_1y"] = Table(self.unknown_cause_cif.set_index("treatment").round(4), kind="model")
@@ -281,6 +284,15 @@ class SurvivalResult(Result):
                                          "hazard_ratios": tv.hazard_ratios(needs_covariates(tv.summary))}
         if self.recovery is not None:
             out["recovery"] = recovery_counts(self.recovery)
+        if self.councils is not None and len(self.councils):
+            from rcceval.analyses.survival.councils import METHOD
+            out["england_level_needs"] = {
+                "method": METHOD,
+                "by_covariate": {c: {"councils": int(r.councils), "tau2": r.tau2, "i2": r.i2,
+                                     "pooled_hr": Estimate(r.hr, r.hr_lower, r.hr_upper, self.level),
+                                     "prediction_interval": None if pd.isna(r.pi_lower) else
+                                     Estimate(r.hr, r.pi_lower, r.pi_upper, self.level)}
+                                 for c, r in self.councils.iterrows()}}
         if self.unknown_cause is not None:
             u = self.unknown_cause
             out["unknown_cause"] = {
@@ -366,7 +378,8 @@ def summarise(q2: PlacementSurvival, min_at_risk: int = 10,
         time_varying=None if q2.time_varying is None else CoxSummary.of(q2.time_varying),
         timing=None if q2.timing is None else q2.timing.copy(),
         recovery=None if recover is None else recover(m),
-        unknown_cause=unk[0], unknown_cause_table=unk[1], unknown_cause_cif=unk[2])
+        unknown_cause=unk[0], unknown_cause_table=unk[1], unknown_cause_cif=unk[2],
+        councils=None if getattr(q2, "councils", None) is None else q2.councils.copy())
 
 
 def analyse(frame: pd.DataFrame, assessments: pd.DataFrame | None, instrument: Instrument, seed: int = 0,

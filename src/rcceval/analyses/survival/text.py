@@ -1,6 +1,7 @@
 """Question 2's narrative, written from the numbers of a SurvivalResult (never in the notebook)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rcceval.analyses.survival.result import SurvivalResult, needs_covariates
@@ -161,3 +162,22 @@ def unknown_causes(r: SurvivalResult) -> str:
                  f"{row['all unplanned: hr']:.2f} and {row['none unplanned: hr']:.2f} under the two bounds.")
     return text + (" Imputation assumes the chance that a cause is blank depends only on what the model holds; "
                    "the bounds show how far a blank that depends on the cause itself could move the estimates.")
+
+
+def england_level(r: SurvivalResult, top: int = 3) -> str:
+    """What may be said beyond these councils: for the needs terms with the strongest pooled association,
+    the range a new council's hazard ratio would fall in (the prediction interval of the meta-analysis)."""
+    c = getattr(r, "councils", None)
+    if c is None or not len(c):
+        return "Council heterogeneity not estimated (fewer than two councils with enough unplanned endings)."
+    k = int(c["councils"].max())
+    if c["pi_lower"].isna().all():
+        return (f"Only {k} councils: too few for a prediction interval, so no statement beyond these councils "
+                "is made.")
+    rows = c.dropna(subset=["pi_lower"]).assign(dist=lambda t: np.abs(np.log(t["hr"])))
+    rows = rows.sort_values("dist", ascending=False).head(top)
+    parts = [f"{n} {row.hr:.2f}, in a new council {row.pi_lower:.2f}–{row.pi_upper:.2f} (τ² = {row.tau2:.3f})"
+             for n, row in rows.iterrows()]
+    return (f"Across {k} councils (each needs term refitted per council and pooled with a random effect), "
+            f"the pooled hazard ratio and the 95% range for a council like these: " + "; ".join(parts) +
+            ". An England-level reading uses these ranges, not the single-region intervals.")
