@@ -169,6 +169,41 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_frame(args: argparse.Namespace) -> int:
+    """Write question 2's main-model data (child-level) to a file the user names, never under outputs/."""
+    from rcceval import params as params_mod
+    out = Path(args.out).resolve()
+    for root in {Path.cwd().resolve(), Path(__file__).resolve().parents[2]}:
+        if out.is_relative_to(root / "outputs"):
+            raise ParameterError("--out", "out", str(args.out), "is under outputs/, which holds only published "
+                                 "(disclosure-controlled) results: the model data are child-level, write them elsewhere")
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise ParameterError("--out", "out", str(args.out), "use a .csv or .parquet file name")
+    p = params_mod.load(args.params)
+    from rcceval.analyses.survival.model_data import main_model_data
+    from rcceval.derive.frame import FrameOptions, analysis_frame
+    from rcceval.derive.placements import derive_placements
+    from rcceval.ingest.load import read_region
+    from rcceval.ingest.validate import validate_region
+    from rcceval.reporting.report import ensure_data
+    from rcceval.spec.instruments import load_instrument
+    region = validate_region(read_region(ensure_data(p)), strict=p.strict)
+    extract = pd.Timestamp(p.extract_date) if p.extract_date else region.c903.extract_date
+    placements = derive_placements(region.c903, extract_date=extract, unplanned_reasons=p.unplanned_reasons)
+    inst = load_instrument(p.instrument)
+    frame = analysis_frame(region, placements, inst, FrameOptions(pd.Timestamp(p.analysis_start),
+                                                                  pd.Timestamp(p.analysis_end), p.analysis.lookback_days))
+    table = main_model_data(frame, inst, p.analysis.imputations, p.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        table.to_parquet(out, index=False)
+    else:
+        table.to_csv(out, index=False, float_format="%.17g")
+    print(f"question 2 main model: {len(table)} placements, {table.attrs['unknown']} endings of unknown cause, "
+          f"{p.analysis.imputations} imputations -> {out}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from rcceval import params as params_mod
     if args.check:
@@ -230,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="only check the parameter file and list, per report, what will and will not run on the data")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("frame", help="write question 2's main-model data (child-level) for refitting in R or Stata")
+    p.add_argument("params", help="parameter file (YAML)")
+    p.add_argument("--out", required=True, help="a .csv or .parquet file outside outputs/")
+    p.set_defaults(func=cmd_frame)
     p = sub.add_parser("schema", help="publish the dataset specifications")
     p.add_argument("--docs", required=True, metavar="DIR", help="write datapackage.json and the data dictionary here")
     p.set_defaults(func=cmd_schema)
