@@ -142,3 +142,24 @@ def test_main_model_two_way_clustered_and_pooled_equals_r(blanked):
     ref = run_r(TWO_WAY_R, {"d": r_in})
     assert max_rel_diff(m.summary["coef"].to_numpy(), ref["coef"]) < 1e-6
     assert max_rel_diff(m.summary["robust_se_two_way"].to_numpy(), ref["se"]) < 1e-6
+
+
+def test_model_data_with_imputed_causes_refits_in_r(blanked):
+    """With endings of unknown cause (blanked from the truth as in test_survival_unknown): the file's
+    imputation columns are the main model's completed data sets, and R's pooled refit equals it."""
+    from r_reference import max_rel_diff, require_r, run_r
+    from test_model_data import Q2_FIXED, README_R, numbered
+
+    from rcceval.analyses.survival.model_data import main_model_data
+    require_r()
+    import pandas as pd
+    _, g, _, _, q2 = blanked
+    written = main_model_data(g, INST, imputations=10, seed=3)
+    assert written.attrs["unknown"] == q2.main.imputation["unknown"]
+    assert (written["ending"] == 4).sum() == q2.main.imputation["unknown"]
+    imputed = written.loc[written["ending"] == 4, [f"unplanned_{j}" for j in range(1, 11)]].to_numpy()
+    assert 0 < imputed.mean() < 1                                 # some imputed unplanned, some not
+    r_in = written.assign(council=pd.factorize(written["council"], sort=True)[0].astype(float))
+    fixed = Q2_FIXED + tuple(c for c in written.columns if c.startswith("unplanned_"))
+    ref = run_r(README_R, {"d": numbered(r_in, fixed)})
+    assert max_rel_diff(q2.main.summary["coef"].to_numpy(), np.asarray(ref["coef"])) < 1e-6

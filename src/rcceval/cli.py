@@ -170,7 +170,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_frame(args: argparse.Namespace) -> int:
-    """Write question 2's main-model data (child-level) to a file the user names, never under outputs/."""
+    """Write the model data of questions 1 and 2 (child-level) to files the user names, never under outputs/:
+    question 2's main Cox model to --out, question 1's placements and person-periods beside it (q1_paths)."""
     from rcceval import params as params_mod
     out = Path(args.out).resolve()
     for root in {Path.cwd().resolve(), Path(__file__).resolve().parents[2]}:
@@ -195,13 +196,36 @@ def cmd_frame(args: argparse.Namespace) -> int:
                                                                   pd.Timestamp(p.analysis_end), p.analysis.lookback_days))
     table = main_model_data(frame, inst, p.analysis.imputations, p.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".parquet":
-        table.to_parquet(out, index=False)
-    else:
-        table.to_csv(out, index=False, float_format="%.17g")
+    _write_table(table, out)
     print(f"question 2 main model: {len(table)} placements, {table.attrs['unknown']} endings of unknown cause, "
           f"{p.analysis.imputations} imputations -> {out}")
+    from rcceval.analyses.prediction.data import needs_columns
+    if needs_columns(frame) and frame[needs_columns(frame)].notna().any().any():
+        from rcceval.analyses.prediction.model_data import q1_model_data
+        places, pp = q1_model_data(frame, p.analysis.horizon_days)
+        for t, path, what in ((places, q1_paths(out)[0], "placements"), (pp, q1_paths(out)[1], "person-periods")):
+            _write_table(t, path)
+            print(f"question 1 models: {len(t)} {what} -> {path}")
+    else:
+        print("question 1: no needs assessments in the data, no model data written")
     return 0
+
+
+def q1_paths(out: Path) -> tuple[Path, Path]:
+    """Where `rcceval frame` writes question 1's placements and person-periods, beside --out."""
+    return (out.with_name(f"{out.stem}-q1{out.suffix}"), out.with_name(f"{out.stem}-q1-person-period{out.suffix}"))
+
+
+def _write_table(table: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        if path.suffix.lower() == ".parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_csv(tmp, index=False, float_format="%.17g")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -265,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="only check the parameter file and list, per report, what will and will not run on the data")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("frame", help="write question 2's main-model data (child-level) for refitting in R or Stata")
+    p = sub.add_parser("frame", help="write the model data of questions 1 and 2 (child-level) for refitting in R or Stata")
     p.add_argument("params", help="parameter file (YAML)")
     p.add_argument("--out", required=True, help="a .csv or .parquet file outside outputs/")
     p.set_defaults(func=cmd_frame)
