@@ -33,7 +33,7 @@
 # Aalen–Johansen estimator, since the endings compete (one minus a Kaplan–Meier curve is never used
 # for a competing ending); log-rank tests; **cause-specific Cox models** (Efron ties, a separate
 # baseline hazard for each council, confidence intervals robust to a child's placements being
-# related: clustered by child), checked for proportional hazards with R's `cox.zph` test, and refitted
+# related: clustered by child and by provider), checked for proportional hazards with R's `cox.zph` test, and refitted
 # with needs re-scored at each review as time-varying covariates. Models are fitted with *lifelines*;
 # the robust variance and the curves' intervals are computed as R's `survival` computes them (tested
 # to agree). Small counts are suppressed ("c").
@@ -225,7 +225,7 @@ if need_profiles and result.clusters is not None:
 # 1's baseline does (age band, placement type, legal status, previous placements in the period, category
 # of need, distance from home, SDQ band, UASC, sex), each where the data has it. Each council has its own
 # baseline hazard; Efron's method for tied days; 95% intervals from the robust variance clustered by
-# child. Hazard ratios are associations adjusted for the other covariates, not the effect of changing
+# child and by provider (Cameron, Gelbach & Miller: one closure ends several placements at once). Hazard ratios are associations adjusted for the other covariates, not the effect of changing
 # one of them.
 
 # %%

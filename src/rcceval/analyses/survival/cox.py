@@ -151,18 +151,21 @@ def _fit_lifelines(df: pd.DataFrame, alpha: float, entry: bool = False):
     return fitter
 
 
+SUMMARY_COLUMNS = ["coef", "hr", "hr_lower", "hr_upper", "se", "robust_se", "robust_se_two_way", "df", "z", "p"]
+
+
 def _two_way_summary(summary: pd.DataFrame, d: Design, cause_code: int, coef: np.ndarray,
                      alpha: float) -> tuple[pd.DataFrame, str]:
     """Add the child-and-provider variance (at the fitted coef) and read the interval, z and p from it."""
     if d.provider is None:
-        return summary.assign(robust_se_two_way=summary["robust_se"], df=np.inf), VARIANCE_CHILD
+        out = summary.assign(robust_se_two_way=summary["robust_se"], df=np.inf)
+        return out[SUMMARY_COLUMNS], VARIANCE_CHILD
     V = cox_vcov_two_way(d.time, d.cause == cause_code, d.X.to_numpy(dtype=float), coef, d.cluster, d.provider,
                          strata=d.stratum, entry=d.entry).var
     se, z = np.sqrt(np.diag(V)), _z(alpha)
     out = summary.assign(hr_lower=np.exp(coef - z * se), hr_upper=np.exp(coef + z * se), robust_se_two_way=se,
                          df=np.inf, z=coef / se, p=2 * stats.norm.sf(np.abs(coef / se)))
-    return out[["coef", "hr", "hr_lower", "hr_upper", "se", "robust_se", "robust_se_two_way", "df", "z", "p"]], \
-        VARIANCE_TWO_WAY
+    return out[SUMMARY_COLUMNS], VARIANCE_TWO_WAY
 
 
 def _cox_model(d: Design, cause_code: int, spec: CoxSpec, alpha: float, kind: str, with_ph: bool,
@@ -205,8 +208,11 @@ def _cox_model(d: Design, cause_code: int, spec: CoxSpec, alpha: float, kind: st
         loglik, ll0 = res.loglik, res.loglik_null
     summary, variance = _two_way_summary(_summary(table, alpha), d, cause_code, np.asarray(coef, float), alpha)
     imputation = None
+    clipped = False
     if draws is not None:
-        summary = pooled_summary(pooled_fit(observed, cause_code, draws), d.names, alpha)
+        pooled = pooled_fit(observed, cause_code, draws)
+        clipped = pooled.clipped
+        summary = pooled_summary(pooled, d.names, alpha)
         n_unknown = int((observed.cause == UNKNOWN_CAUSE).sum())
         imputation = {"unknown": n_unknown, "m": int(draws.shape[0]), "method": IMPUTATION_METHOD}
     lr = 2 * (loglik - ll0)
@@ -217,6 +223,9 @@ def _cox_model(d: Design, cause_code: int, spec: CoxSpec, alpha: float, kind: st
     if with_ph:  # R survival's cox.zph (km transform, event times pooled across strata), Holm over covariates
         ph = cox_zph(coef, d.time, d.cause == cause_code, d.X, strata=d.stratum, entry=d.entry).holm(alpha)
     notes = [f"placements of {c} left out: no {CAUSES[cause_code]} ending among them" for c in eventless]
+    if clipped:
+        notes.append("the two-way variance had negative eigenvalues in some completed data set: set to 0 "
+                     "(Cameron, Gelbach & Miller 2011, section 2.3)")
     if imputation is not None:
         notes.append(f"{imputation['unknown']} endings of unknown cause among the {len(df)} placements: causes imputed "
                      f"{imputation['m']} times and the fits pooled by Rubin's rules; the events, PH test, concordance "
