@@ -20,8 +20,7 @@ d <- inp("d")
 imps <- grep("^unplanned_", names(d), value = TRUE)
 xs <- setdiff(names(d), c("council", "child", "provider", "days", "ending", imps))
 fits <- lapply(imps, function(e) coxph(as.formula(paste0("Surv(days, ", e, ") ~ ",
-  paste0("`", xs, "`", collapse = " + "), " + strata(council)")), data = d, cluster = child, ties = "efron",
-  control = coxph.control(eps = 1e-12, iter.max = 50)))
+  paste0("`", xs, "`", collapse = " + "), " + strata(council)")), data = d, cluster = child, ties = "efron"))
 emit("coef", rowMeans(sapply(fits, coef)))
 """
 

@@ -111,8 +111,8 @@ d$cp <- interaction(d$cl, d$pr, drop = TRUE)
 co <- NULL; vv <- NULL
 for (e in es) {
   f <- as.formula(paste0("Surv(t, ", e, ") ~ ", paste(c(xs, "strata(s)"), collapse = " + ")))
-  fit <- function(cl) coxph(f, data = d, cluster = cl, ties = "efron",
-                            control = coxph.control(eps = 1e-12, iter.max = 50))
+  # the argument is not named like a column of d: coxph looks `cluster` up in the data first
+  fit <- function(g) coxph(f, data = d, cluster = g, ties = "efron")
   fa <- fit(d$cl); fb <- fit(d$pr); fab <- fit(d$cp)
   V <- fa$var + fb$var - fab$var
   e <- eigen((V + t(V)) / 2, symmetric = TRUE)   # CGM 2011 2.3: negative eigenvalues set to 0

@@ -279,6 +279,11 @@ class PlacementSurvival:
                 "n_intervals": self.time_varying.n, "events": self.time_varying.n_events, "notes": self.time_varying.notes,
                 "hazard_ratios": {c: v for c, v in self.time_varying.to_dict()["hazard_ratios"].items()
                                   if c in self.needs_covariates(self.time_varying)}},
+            "unknown_causes": {"followed": self.unknown.followed, "in_model": self.unknown.in_model,
+                               "imputations": self.unknown.m, "seed": self.unknown.seed,
+                               "cif_unplanned_1y": self.unknown.cif.set_index("treatment")["cif"].to_dict(),
+                               "bounds": {k: v["hr"].to_dict() for k, v in self.unknown.bounds.items()}},
+            "council_heterogeneity": None if self.councils is None else self.councils.to_dict(orient="index"),
             "notes": self.notes,
         }
         return out

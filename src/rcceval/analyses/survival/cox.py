@@ -2,9 +2,10 @@
 re-scored at reviews, the proportional hazards check and what to do where it fails, and the
 recovery of the synthetic region's generating values.
 
-lifelines fits (CoxPHFitter, CoxTimeVaryingFitter: Efron ties, stratified by council); the
-robust variance clustered by child is R coxph's, from survival_engine (lifelines' own is wrong
-under tied times and quadratic in the rows); Harrell's C is R's (pairs within councils).
+lifelines fits (CoxPHFitter, CoxTimeVaryingFitter: Efron ties, stratified by council) are kept for
+users; the published coefficients and variances are R coxph's exactly, from the engine (stats/cox.py:
+R's Newton-Raphson and convergence rule), pooled over the imputed causes of endings of unknown cause
+and clustered by child and provider (unknown.py); Harrell's C is R's (pairs within councils).
 """
 from __future__ import annotations
 
@@ -32,15 +33,13 @@ from rcceval.analyses.survival.data import (
 from rcceval.analyses.survival.unknown import (
     IMPUTATION_METHOD,
     VARIANCE_CHILD,
-    VARIANCE_TWO_WAY,
     pooled_fit,
     pooled_summary,
 )
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
 from rcceval.stats.concordance import concordance_index
-from rcceval.stats.cox import cox_efron, lifelines_with_r_variance, robust_variance_efron
-from rcceval.stats.robust import cox_vcov_two_way
+from rcceval.stats.cox import cox_efron
 from rcceval.stats.zph import cox_zph
 
 PH_METHOD = "R cox.zph, km transform; fails: Holm-adjusted p < alpha"
@@ -125,18 +124,6 @@ class CoxModel:
         }
 
 
-def _summary(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """lifelines_with_r_variance's summary renamed to this module's columns."""
-    z = _z(alpha)
-    coef, rse = table["coef"].to_numpy(), table["robust se"].to_numpy()
-    out = pd.DataFrame({"coef": coef, "hr": np.exp(coef), "hr_lower": np.exp(coef - z * rse),
-                        "hr_upper": np.exp(coef + z * rse), "se": table["se(coef)"].to_numpy(),
-                        "robust_se": rse, "z": coef / rse, "p": 2 * stats.norm.sf(np.abs(coef / rse))},
-                       index=table.index)
-    out.index.name = "covariate"
-    return out
-
-
 def _fit_lifelines(df: pd.DataFrame, alpha: float, entry: bool = False):
     cols = [c for c in df.columns if c != "cluster"]
     with warnings.catch_warnings():
@@ -149,23 +136,6 @@ def _fit_lifelines(df: pd.DataFrame, alpha: float, entry: bool = False):
             fitter.fit(df[cols], duration_col="T", event_col="E", strata=["council"],
                        fit_options=LIFELINES_FIT_OPTIONS)
     return fitter
-
-
-SUMMARY_COLUMNS = ["coef", "hr", "hr_lower", "hr_upper", "se", "robust_se", "robust_se_two_way", "df", "z", "p"]
-
-
-def _two_way_summary(summary: pd.DataFrame, d: Design, cause_code: int, coef: np.ndarray,
-                     alpha: float) -> tuple[pd.DataFrame, str]:
-    """Add the child-and-provider variance (at the fitted coef) and read the interval, z and p from it."""
-    if d.provider is None:
-        out = summary.assign(robust_se_two_way=summary["robust_se"], df=np.inf)
-        return out[SUMMARY_COLUMNS], VARIANCE_CHILD
-    V = cox_vcov_two_way(d.time, d.cause == cause_code, d.X.to_numpy(dtype=float), coef, d.cluster, d.provider,
-                         strata=d.stratum, entry=d.entry).var
-    se, z = np.sqrt(np.diag(V)), _z(alpha)
-    out = summary.assign(hr_lower=np.exp(coef - z * se), hr_upper=np.exp(coef + z * se), robust_se_two_way=se,
-                         df=np.inf, z=coef / se, p=2 * stats.norm.sf(np.abs(coef / se)))
-    return out[SUMMARY_COLUMNS], VARIANCE_TWO_WAY
 
 
 def _cox_model(d: Design, cause_code: int, spec: CoxSpec, alpha: float, kind: str, with_ph: bool,
@@ -186,35 +156,29 @@ def _cox_model(d: Design, cause_code: int, spec: CoxSpec, alpha: float, kind: st
     if n_events == 0:
         raise ValueError(f"no {CAUSES[cause_code]} endings among the {len(df)} placements modelled")
     entry = d.entry is not None
-    if engine == "lifelines":
+    if engine == "lifelines":   # the fitter users see; the published numbers come from the engine below
         fitter = _fit_lifelines(df, alpha, entry=entry)
         coef = fitter.params_.to_numpy(dtype=float)
-        if entry:  # lifelines_with_r_variance reads right-censored fits; (start, stop] via the engine
-            vr, vn = robust_variance_efron(df["T"], df["E"], d.X, coef, cluster=d.cluster,
-                                           strata=d.stratum, entry=df["T0"])
-            table = pd.DataFrame({"coef": coef, "se(coef)": np.sqrt(np.diag(vn)),
-                                  "robust se": np.sqrt(np.diag(vr))}, index=d.names)
-            loglik = float(fitter.log_likelihood_)
+        loglik = float(fitter.log_likelihood_)
+        if entry:
             ll0 = float(cox_efron(df["T"], df["E"], d.X, strata=d.stratum, entry=df["T0"], iter_max=0).loglik)
         else:
-            table = lifelines_with_r_variance(fitter, df, "T", "E", "cluster", alpha=alpha)
-            loglik = float(fitter.log_likelihood_)
             ll0 = loglik - fitter.log_likelihood_ratio_test().test_statistic / 2
     else:  # the engine alone (R's coxph exactly): used where lifelines is too slow
         res = cox_efron(df["T"], df["E"], d.X, strata=d.stratum, cluster=d.cluster,
                         entry=df["T0"] if entry else None, names=d.names)
         fitter, coef = res, res.coef
-        table = pd.DataFrame({"coef": coef, "se(coef)": res.se, "robust se": res.robust_se}, index=d.names)
         loglik, ll0 = res.loglik, res.loglik_null
-    summary, variance = _two_way_summary(_summary(table, alpha), d, cause_code, np.asarray(coef, float), alpha)
+    # the published summary: R's coxph exactly (the engine, R's convergence rule), pooled over the completed
+    # data sets where causes were imputed, intervals from the child-and-provider variance
+    pooled = pooled_fit(observed, cause_code, draws)
+    summary, variance, clipped = pooled_summary(pooled, d.names, alpha), pooled.variance, pooled.clipped
     imputation = None
-    clipped = False
     if draws is not None:
-        pooled = pooled_fit(observed, cause_code, draws)
-        clipped = pooled.clipped
-        summary = pooled_summary(pooled, d.names, alpha)
-        n_unknown = int((observed.cause == UNKNOWN_CAUSE).sum())
-        imputation = {"unknown": n_unknown, "m": int(draws.shape[0]), "method": IMPUTATION_METHOD}
+        imputation = {"unknown": int((observed.cause == UNKNOWN_CAUSE).sum()), "m": int(draws.shape[0]),
+                      "method": IMPUTATION_METHOD}
+    else:
+        coef = pooled.coef
     lr = 2 * (loglik - ll0)
     conc = None
     if not entry:
