@@ -111,8 +111,8 @@ d$cp <- interaction(d$cl, d$pr, drop = TRUE)
 co <- NULL; vv <- NULL
 for (e in es) {
   f <- as.formula(paste0("Surv(t, ", e, ") ~ ", paste(c(xs, "strata(s)"), collapse = " + ")))
-  # the argument is not named like a column of d: coxph looks `cluster` up in the data first
-  fit <- function(g) coxph(f, data = d, cluster = g, ties = "efron")
+  # the cluster is a column of the data coxph is given (coxph looks `cluster` up there first)
+  fit <- function(v) { d$grp <- v; coxph(f, data = d, cluster = grp, ties = "efron") }
   fa <- fit(d$cl); fb <- fit(d$pr); fab <- fit(d$cp)
   V <- fa$var + fb$var - fab$var
   e <- eigen((V + t(V)) / 2, symmetric = TRUE)   # CGM 2011 2.3: negative eigenvalues set to 0
