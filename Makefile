@@ -38,7 +38,7 @@ test-fast: $(STAMP)
 # Debian packages some checks need: headless Chromium (the report rendering test) and R with
 # survival and cmprsk (the reference implementation the survival models are tested against).
 # Run as root (CI does: .ci/run); skipped when already installed.
-SYSTEM_PACKAGES := chromium chromium-driver r-base-core r-cran-survival r-cran-cmprsk r-cran-sandwich
+SYSTEM_PACKAGES := chromium chromium-driver r-base-core r-cran-survival r-cran-cmprsk r-cran-sandwich r-cran-metafor
 system-deps:
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
 	    Rscript -e 'library(survival); library(cmprsk); library(sandwich)' >/dev/null 2>&1; then \

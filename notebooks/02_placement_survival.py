@@ -33,7 +33,7 @@
 # Aalen–Johansen estimator, since the endings compete (one minus a Kaplan–Meier curve is never used
 # for a competing ending); log-rank tests; **cause-specific Cox models** (Efron ties, a separate
 # baseline hazard for each council, confidence intervals robust to a child's placements being
-# related: clustered by child), checked for proportional hazards with R's `cox.zph` test, and refitted
+# related: clustered by child and by provider), checked for proportional hazards with R's `cox.zph` test, and refitted
 # with needs re-scored at each review as time-varying covariates. Models are fitted with *lifelines*;
 # the robust variance and the curves' intervals are computed as R's `survival` computes them (tested
 # to agree). Small counts are suppressed ("c").
@@ -51,7 +51,7 @@ extract_date = None
 unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
 strict = False
 disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
-analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'imputations': 10}
 power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
 parallel = {'workers': 2, 'scheduler': None}
 costing = 'parameters/costing.yaml'
@@ -83,7 +83,7 @@ options = FrameOptions(pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_e
 frame = report.shared(f"analysis_frame|{p.instrument}|{options}",
                       lambda: analysis_frame(report.region, report.placements, instrument, options))
 truth = recovery.read_truth(p.data_path) if p.data_source == "synthetic" else None
-result = analyse(frame, report.region.tables.get("needs_assessments"), instrument, seed=p.seed,
+result = analyse(frame, report.region.tables.get("needs_assessments"), instrument, seed=p.seed, imputations=a.imputations,
                  min_at_risk=max(10, 2 * p.disclosure.threshold),      # curves stop where fewer are still at risk
                  recover=(lambda model: recovery.cox_recovery(model, truth)) if truth is not None else None)
 by_tier = result.profile_name == "need tier"     # False on the 903 alone: curves by placement type
@@ -226,7 +226,7 @@ if need_profiles and result.clusters is not None:
 # 1's baseline does (age band, placement type, legal status, previous placements in the period, category
 # of need, distance from home, SDQ band, UASC, sex), each where the data has it. Each council has its own
 # baseline hazard; Efron's method for tied days; 95% intervals from the robust variance clustered by
-# child. Hazard ratios are associations adjusted for the other covariates, not the effect of changing
+# child and by provider (Cameron, Gelbach & Miller: one closure ends several placements at once). Hazard ratios are associations adjusted for the other covariates, not the effect of changing
 # one of them.
 
 # %%
@@ -238,6 +238,35 @@ if report.section("cox"):
     plt.show()
     display(hr[["hr", "hr_lower", "hr_upper", "robust_se", "p"]].round(3))
     display(Markdown(q2text.model_fit(result)))
+
+# %% [markdown]
+# ### Endings of unknown cause
+#
+# A placement whose ending the data cannot classify still ended: it is an event, never censored. Its cause
+# is imputed from the endings of known cause given the model's covariates, the council and the time of the
+# ending (multiple imputation, Lu & Tsiatis 2001; the number of imputations and the seed come from the
+# parameters), and the fits are combined by Rubin's rules. The two bounds, every unknown ending unplanned and
+# none, are the sensitivity analysis; the estimates side by side below. Intervals throughout are clustered
+# by child and by provider (the Ofsted URN, or the carer where there is none).
+
+# %%
+if report.section("cox"):
+    display(Markdown(q2text.unknown_causes(result)))
+    if "unknown_cause_sensitivity" in tables:
+        display(tables["unknown_cause_cif_1y"])
+        display(tables["unknown_cause_sensitivity"].round(3))
+
+# %% [markdown]
+# ### Beyond these councils: council heterogeneity
+#
+# Each needs term refitted in each council and the council estimates pooled with a random effect (REML
+# τ²); the prediction interval is where a new council's hazard ratio is expected to lie, and it is what
+# any England-level statement quotes.
+
+# %%
+if report.section("cox") and "council_heterogeneity" in tables:
+    display(Markdown(q2text.england_level(result)))
+    display(tables["council_heterogeneity"].round(3))
 
 # %% [markdown]
 # ### Does the proportional hazards assumption hold?

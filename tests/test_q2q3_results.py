@@ -180,7 +180,8 @@ def test_serialise_round_trip_of_a_hand_made_model(tmp_path):
                     "global": {"statistic": 3.5, "df": 2, "p": 0.17,
                                "method": "R cox.zph, km transform; fails: Holm-adjusted p < alpha"},
                     "failing": [], "p_by_covariate": {"MISMATCH": 0.3, "I_behaviour": 0.04}},
-        "excluded": {"no needs assessment in force": 7}, "dropped": [], "notes": ["a note"]}
+        "excluded": {"no needs assessment in force": 7}, "dropped": [], "notes": ["a note"],
+        "variance": "", "imputation": None}
     m = _cox()
     assert json.loads(json.dumps(serialise(m.headline()))) == expected
     pub = Publisher(tmp_path, "q", DisclosureSettings(threshold=5))

@@ -100,7 +100,7 @@ def test_follow_up_codes_causes_clusters_and_drops_no_follow_up():
     ])
     fu = follow_up(f)
     assert fu[sd.TIME].tolist() == [10, 20, 30, 40, 50]
-    assert fu[sd.CAUSE].tolist() == [1, 2, 3, 0, 0]
+    assert fu[sd.CAUSE].tolist() == [1, 2, 3, 4, 0]                 # unknown cause: an ending (4), not censored
     cl = fu[sd.CLUSTER].tolist()
     assert cl[0] == cl[1] and len(set(cl)) == 4      # child a of L1 twice; a of L2 is another child
     assert fu[sd.STRATUM].tolist() == ["L1", "L1", "L1", "L2", "L2"]
@@ -171,7 +171,7 @@ def test_cumulative_incidence_by_profile_is_not_one_minus_km(km_frame):
     total = sum(a.loc[a["cause"] == c].set_index("time")["cif"] for c in a["cause"].unique()) + km_any
     np.testing.assert_allclose(total.to_numpy(), 1.0)
     ev = ci.events.set_index("profile")
-    assert ev.loc["A", [codes.UNPLANNED, codes.PLANNED, codes.LEFT_CARE, "open_or_unknown"]].tolist() == [3, 1, 0, 1]
+    assert ev.loc["A", [codes.UNPLANNED, codes.PLANNED, codes.LEFT_CARE, codes.UNKNOWN, codes.OPEN]].tolist() == [3, 1, 0, 0, 1]
 
 
 def test_need_profiles_tier_and_grid():

@@ -181,6 +181,65 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_frame(args: argparse.Namespace) -> int:
+    """Write the model data of questions 1 and 2 (child-level) to files the user names, never under outputs/:
+    question 2's main Cox model to --out, question 1's placements and person-periods beside it (q1_paths)."""
+    from rcceval import params as params_mod
+    out = Path(args.out).resolve()
+    for root in {Path.cwd().resolve(), Path(__file__).resolve().parents[2]}:
+        if out.is_relative_to(root / "outputs"):
+            raise ParameterError("--out", "out", str(args.out), "is under outputs/, which holds only published "
+                                 "(disclosure-controlled) results: the model data are child-level, write them elsewhere")
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise ParameterError("--out", "out", str(args.out), "use a .csv or .parquet file name")
+    p = params_mod.load(args.params)
+    from rcceval.analyses.survival.model_data import main_model_data
+    from rcceval.derive.frame import FrameOptions, analysis_frame
+    from rcceval.derive.placements import derive_placements
+    from rcceval.ingest.load import read_region
+    from rcceval.ingest.validate import validate_region
+    from rcceval.reporting.report import ensure_data
+    from rcceval.spec.instruments import load_instrument
+    region = validate_region(read_region(ensure_data(p)), strict=p.strict)
+    extract = pd.Timestamp(p.extract_date) if p.extract_date else region.c903.extract_date
+    placements = derive_placements(region.c903, extract_date=extract, unplanned_reasons=p.unplanned_reasons)
+    inst = load_instrument(p.instrument)
+    frame = analysis_frame(region, placements, inst, FrameOptions(pd.Timestamp(p.analysis_start),
+                                                                  pd.Timestamp(p.analysis_end), p.analysis.lookback_days))
+    table = main_model_data(frame, inst, p.analysis.imputations, p.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_table(table, out)
+    print(f"question 2 main model: {len(table)} placements, {table.attrs['unknown']} endings of unknown cause, "
+          f"{p.analysis.imputations} imputations -> {out}")
+    from rcceval.analyses.prediction.data import needs_columns
+    if needs_columns(frame) and frame[needs_columns(frame)].notna().any().any():
+        from rcceval.analyses.prediction.model_data import q1_model_data
+        places, pp = q1_model_data(frame, p.analysis.horizon_days)
+        for t, path, what in ((places, q1_paths(out)[0], "placements"), (pp, q1_paths(out)[1], "person-periods")):
+            _write_table(t, path)
+            print(f"question 1 models: {len(t)} {what} -> {path}")
+    else:
+        print("question 1: no needs assessments in the data, no model data written")
+    return 0
+
+
+def q1_paths(out: Path) -> tuple[Path, Path]:
+    """Where `rcceval frame` writes question 1's placements and person-periods, beside --out."""
+    return (out.with_name(f"{out.stem}-q1{out.suffix}"), out.with_name(f"{out.stem}-q1-person-period{out.suffix}"))
+
+
+def _write_table(table: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        if path.suffix.lower() == ".parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_csv(tmp, index=False, float_format="%.17g")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from rcceval import params as params_mod
     if args.check:
@@ -261,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", action="store_true", help="each report too (NAME.pdf beside NAME.html)")
     p.add_argument("--out", metavar="DIR", help="write the PDFs here (default: the run folder)")
     p.set_defaults(func=cmd_pdf)
+    p = sub.add_parser("frame", help="write the model data of questions 1 and 2 (child-level) for refitting in R or Stata")
+    p.add_argument("params", help="parameter file (YAML)")
+    p.add_argument("--out", required=True, help="a .csv or .parquet file outside outputs/")
+    p.set_defaults(func=cmd_frame)
     p = sub.add_parser("schema", help="publish the dataset specifications")
     p.add_argument("--docs", required=True, metavar="DIR", help="write datapackage.json and the data dictionary here")
     p.set_defaults(func=cmd_schema)

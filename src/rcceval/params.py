@@ -58,6 +58,7 @@ class Analysis:
     horizon_days: int = 365        # unplanned ending within this horizon (question 1)
     folds: int = 5                 # cross-validation folds, grouped by child
     bootstrap: int = 200           # bootstrap replicates, resampling children
+    imputations: int = 10          # completed data sets for endings of unknown cause (question 2, Rubin's rules)
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,8 @@ def parse(values: dict, source: str | Path = "<parameters>", root: Path | None =
         lookback_days=check.integer(an.get("lookback_days", a.lookback_days), "analysis.lookback_days", 0, 3650),
         horizon_days=check.integer(an.get("horizon_days", a.horizon_days), "analysis.horizon_days", 1, 3650),
         folds=check.integer(an.get("folds", a.folds), "analysis.folds", 2, 20),
-        bootstrap=check.integer(an.get("bootstrap", a.bootstrap), "analysis.bootstrap", 0, 100_000))
+        bootstrap=check.integer(an.get("bootstrap", a.bootstrap), "analysis.bootstrap", 0, 100_000),
+        imputations=check.integer(an.get("imputations", a.imputations), "analysis.imputations", 2, 1000))
     out["parallel"] = _parallel(check, values.get("parallel", {}) or {})
     pw = values.get("power", {}) or {}
     check.mapping(pw, "power", set(Power.__dataclass_fields__))

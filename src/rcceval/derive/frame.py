@@ -170,9 +170,21 @@ def analysis_frame(region: CleanRegion, placements: pd.DataFrame, instrument: In
     out = pd.concat([out, secured_vs_preferred(out, region.tables.get("placement_requests"))], axis=1)
     out["EVENT_UNPLANNED"] = out["ENDING"].eq(codes.UNPLANNED)
     out["CAUSE_UNKNOWN"] = out["ENDING"].eq(codes.UNKNOWN)
+    out["CARER"] = carer_key(out)
     out = out.drop(columns=["DOB", "HOME_POST", "PL_POST"])
     out.attrs["zero_day_dropped"] = n_zero
     return out
+
+
+def carer_key(frame: pd.DataFrame) -> pd.Series:
+    """Who cared for the child where no registered setting (URN) says: the 903 has no carer id, so
+    the carer is taken as the council, provider type and placement postcode (a foster carer's home);
+    missing where the postcode is blank. Used only to cluster variances by provider (never published)."""
+    post = frame["PL_POST"].astype("string").str.replace(" ", "").str.upper() if "PL_POST" in frame else None
+    if post is None:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    key = frame["LA"].astype("string") + "|" + frame["PLACE_PROVIDER"].astype("string").fillna("") + "|" + post
+    return key.where(post.notna() & post.ne(""))
 
 
 def frame_key(options: FrameOptions, instrument: str, extract_date: object = None,

@@ -54,7 +54,10 @@ def cox_recovery(model: CoxModel, truth: dict) -> pd.DataFrame:
     z = _z(model.alpha)
     s = model.summary
     true = np.array([effects.get(truth_name(c), 0.0) if truth_name(c) else 0.0 for c in s.index])
-    lo, hi = s["coef"] - z * s["robust_se"], s["coef"] + z * s["robust_se"]
+    if "hr_lower" in s:   # the published interval (two-way clustered; Rubin's t where causes were imputed)
+        lo, hi = np.log(s["hr_lower"]), np.log(s["hr_upper"])
+    else:
+        lo, hi = s["coef"] - z * s["robust_se"], s["coef"] + z * s["robust_se"]
     out = pd.DataFrame({"true_log_hr": true, "log_hr": s["coef"], "lower": lo, "upper": hi,
                         "true_hr": np.exp(true), "hr": s["hr"], "covered": (lo <= true) & (true <= hi),
                         "in_generating_hazard": [truth_name(c) in effects for c in s.index]}, index=s.index)

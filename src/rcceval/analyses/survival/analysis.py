@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from rcceval.analyses.survival.councils import council_heterogeneity
 from rcceval.analyses.survival.cox import (
     CoxModel,
     PHRemedy,
@@ -44,6 +45,8 @@ from rcceval.analyses.survival.curves import (
 )
 from rcceval.analyses.survival.data import (
     CAUSE,
+    PLANNED,
+    UNKNOWN_CAUSE,
     UNPLANNED,
     CoxSpec,
     design,
@@ -53,6 +56,7 @@ from rcceval.analyses.survival.data import (
     needs_intervals,
     profile_domains,
 )
+from rcceval.analyses.survival.unknown import UnknownCauses, draw_causes, unknown_causes
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
 
@@ -94,7 +98,10 @@ class PlacementSurvival:
     second_best: "auto" fits the request-only sensitivity model (SECOND_BEST, on placements with a
     placement request: the type secured is known only there) when at least `min_events` of them
     ended unplanned; True / False force it. The main model is always on every placement with
-    complete covariates (one analysis population).
+    complete covariates (one analysis population). imputations: M, the completed data sets over
+    which endings of unknown cause are imputed (seeded by `seed`; at least 2): the main and
+    cause-specific models are pooled over them by Rubin's rules; the secondary models (PH remedy,
+    needs re-scored at reviews, request-only) use the first completed data set.
 
     Results after fit(): fu (follow-up rows: child-level, never published), profiles, clusters,
     coverage, tier_domains (the domains behind each tier), km_any and km_unplanned (Kaplan-Meier by tier), incidence (Aalen-Johansen by tier),
@@ -102,6 +109,7 @@ class PlacementSurvival:
     characteristic), main (the unplanned-ending Cox model), requests_only (the sensitivity model
     with SECOND_BEST on placements with a request, or None), cause_specific (one model per ending), remedy (refit where PH fails), time_varying
     (needs re-scored at reviews, same placements as main) and timing (both side by side),
+    unknown (UnknownCauses: the endings of unknown cause, the imputations, the two bounds).
     """
 
     instrument: Instrument
@@ -112,6 +120,7 @@ class PlacementSurvival:
     ph_cuts: tuple[int, ...] = (90, 365)
     second_best: str | bool = "auto"
     min_events: int = 100
+    imputations: int = 10
     notes: list = field(default_factory=list)
 
     def fit(self, frame: pd.DataFrame, assessments: pd.DataFrame | None = None) -> "PlacementSurvival":
@@ -146,17 +155,23 @@ class PlacementSurvival:
                 self.clusters = need_clusters(fu, inst, k=self.clusters_k, seed=self.seed)
                 self.incidence_clusters = incidence_by_profile(fu, self.clusters.labels.rename("cluster"),
                                                                self.times, self.alpha)
+        if self.imputations < 2:
+            raise ValueError(f"imputations must be at least 2 (Rubin's rules), not {self.imputations}")
         self.main, self.requests_only = self._main_models(fu)
         self.cause_specific = {codes.UNPLANNED: self.main,
                                **fit_cause_specific(fu, inst, self.main.spec, self.alpha,
-                                                    causes=(codes.PLANNED, codes.LEFT_CARE))}
-        self.remedy = ph_remedy(self.main, fu, inst, cuts=self.ph_cuts)
+                                                    causes=(codes.PLANNED, codes.LEFT_CARE), draws=self.draws)}
+        done = self.completed
+        self.remedy = ph_remedy(self.main, done, inst, cuts=self.ph_cuts)
         self.time_varying = self.timing = None
         if self.has_needs and self.main.spec.needs and assessments is not None and len(assessments):
-            self.time_varying = fit_time_varying_needs(fu, assessments, inst, self.main.spec, alpha=self.alpha,
+            self.time_varying = fit_time_varying_needs(done, assessments, inst, self.main.spec, alpha=self.alpha,
                                                        rows=self.main.design.rows)
             self.timing = compare_models({"needs at start": self.main, "needs re-scored at reviews": self.time_varying},
                                          self.needs_covariates(self.main))
+        # council heterogeneity of the needs terms (two-stage meta-analysis): behind any England-level sentence
+        self.councils = council_heterogeneity(self.main.design, self._main_draws, self.needs_covariates(self.main),
+                                              level=1 - self.alpha) if self.has_needs else None
         self.coverage = self._coverage(frame)
         return self
 
@@ -168,13 +183,26 @@ class PlacementSurvival:
         needs = self.has_needs
         mismatch = needs and bool(fu["MISMATCH"].notna().any()) if "MISMATCH" in fu else False
         base = CoxSpec(needs=needs, mismatch=mismatch)
+        d = design(fu, self.instrument, base)
+        self.draws = draw_causes(d, self.imputations, self.seed)
+        # the first completed data set, for the models fitted once (endings of unknown cause outside the
+        # main model's rows keep code 4: no model holds them)
+        self.completed = fu
+        if self.draws is not None:
+            self.completed = fu.copy()
+            self.completed.loc[d.rows, CAUSE] = self.draws[0]
         main = fit_cox(fu, self.instrument, spec=base, alpha=self.alpha,
-                       kind="needs at placement start" if needs else "903 covariates")
+                       kind="needs at placement start" if needs else "903 covariates", draws=self.draws)
+        md = main.design   # the main model's rows (levels without an unplanned ending left out)
+        md_draws = None if self.draws is None else self.draws[:, pd.Index(d.rows).get_indexer(md.rows)]
+        self._main_draws = md_draws
+        self.unknown: UnknownCauses = unknown_causes(md, md_draws, int((fu[CAUSE] == UNKNOWN_CAUSE).sum()),
+                                                     self.imputations, self.seed, self.alpha, other=PLANNED)
         use = self.second_best
         if use is False or "SECOND_BEST" not in fu or fu["SECOND_BEST"].notna().sum() == 0:
             return main, None
         with_sb = replace(base, second_best=True)
-        events = int((design(fu, self.instrument, with_sb).cause == UNPLANNED).sum())
+        events = int((design(self.completed, self.instrument, with_sb).cause == UNPLANNED).sum())
         if use == "auto":
             use = events >= self.min_events
             self.notes.append(
@@ -184,7 +212,7 @@ class PlacementSurvival:
                 f"request (fewer than {self.min_events})")
         if not use:
             return main, None
-        return main, fit_cox(fu, self.instrument, spec=with_sb, alpha=self.alpha, with_ph=False,
+        return main, fit_cox(self.completed, self.instrument, spec=with_sb, alpha=self.alpha, with_ph=False,
                              kind="sensitivity: placements with a request, with second best")
 
     def _coverage(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -192,6 +220,7 @@ class PlacementSurvival:
         rows = [("placements starting in the window", len(frame)),
                 ("no follow-up (started on the extract date)", len(frame) - len(fu)),
                 ("followed up", len(fu))]
+        rows.append(("ended, cause unknown (events: cause imputed in the Cox models)", self.unknown.followed))
         rows += [(f"left out of the main model: {k}", v) for k, v in self.main.excluded.items()]
         rows.append(("in the main Cox model", self.main.n))
         ev = fu.loc[self.main.design.rows, CAUSE]
@@ -250,6 +279,11 @@ class PlacementSurvival:
                 "n_intervals": self.time_varying.n, "events": self.time_varying.n_events, "notes": self.time_varying.notes,
                 "hazard_ratios": {c: v for c, v in self.time_varying.to_dict()["hazard_ratios"].items()
                                   if c in self.needs_covariates(self.time_varying)}},
+            "unknown_causes": {"followed": self.unknown.followed, "in_model": self.unknown.in_model,
+                               "imputations": self.unknown.m, "seed": self.unknown.seed,
+                               "cif_unplanned_1y": self.unknown.cif.set_index("treatment")["cif"].to_dict(),
+                               "bounds": {k: v["hr"].to_dict() for k, v in self.unknown.bounds.items()}},
+            "council_heterogeneity": None if self.councils is None else self.councils.to_dict(orient="index"),
             "notes": self.notes,
         }
         return out

@@ -2,9 +2,10 @@
 re-scored at reviews, the proportional hazards check and what to do where it fails, and the
 recovery of the synthetic region's generating values.
 
-lifelines fits (CoxPHFitter, CoxTimeVaryingFitter: Efron ties, stratified by council); the
-robust variance clustered by child is R coxph's, from survival_engine (lifelines' own is wrong
-under tied times and quadratic in the rows); Harrell's C is R's (pairs within councils).
+lifelines fits (CoxPHFitter, CoxTimeVaryingFitter: Efron ties, stratified by council) are kept for
+users; the published coefficients and variances are R coxph's exactly, from the engine (stats/cox.py:
+R's Newton-Raphson and convergence rule), pooled over the imputed causes of endings of unknown cause
+and clustered by child and provider (unknown.py); Harrell's C is R's (pairs within councils).
 """
 from __future__ import annotations
 
@@ -22,16 +23,23 @@ from rcceval.analyses.survival.data import (
     START,
     STOP,
     TIME,
+    UNKNOWN_CAUSE,
     CoxSpec,
     Design,
     design,
     needs_intervals,
     split_at,
 )
+from rcceval.analyses.survival.unknown import (
+    IMPUTATION_METHOD,
+    VARIANCE_CHILD,
+    pooled_fit,
+    pooled_summary,
+)
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
 from rcceval.stats.concordance import concordance_index
-from rcceval.stats.cox import cox_efron, lifelines_with_r_variance, robust_variance_efron
+from rcceval.stats.cox import cox_efron
 from rcceval.stats.zph import cox_zph
 
 PH_METHOD = "R cox.zph, km transform; fails: Holm-adjusted p < alpha"
@@ -51,7 +59,10 @@ class CoxModel:
     """A cause-specific Cox model as published.
 
     summary: per covariate coef (log HR), hr, se (model-based), robust_se (clustered by child,
-    R coxph's), z, p and the HR's CI (from the robust se). ph: R survival's cox.zph score test
+    R coxph's), robust_se_two_way (clustered by child and provider, CGM; where the design knows
+    the providers), df, z, p and the HR's CI (from the two-way se, else the child one). Where
+    endings of unknown cause are among the rows, everything in the summary is pooled over the
+    imputations by Rubin's rules (df: Rubin's; the interval uses t(df)); `imputation` says how. ph: R survival's cox.zph score test
     (km transform; stats/zph.py) per covariate with Holm-adjusted p values, and the global test. concordance: Harrell's C within councils (R's convention).
     design: the model's rows (child-level: never published); fitter: the lifelines fitter.
     """
@@ -75,6 +86,8 @@ class CoxModel:
     design: Design = field(repr=False)
     fitter: object = field(repr=False)
     notes: list = field(default_factory=list)
+    variance: str = VARIANCE_CHILD
+    imputation: dict | None = None   # unknown (endings of unknown cause), m, method; None: nothing imputed
 
     @property
     def ph_global(self) -> dict | None:
@@ -107,19 +120,8 @@ class CoxModel:
                 "global": self.ph_global, "failing": self.ph_failing,
                 "p_by_covariate": {c: r.p for c, r in self.ph.drop(index="GLOBAL").iterrows()}},
             "excluded": self.excluded, "dropped": self.dropped, "notes": self.notes,
+            "variance": self.variance, "imputation": self.imputation,
         }
-
-
-def _summary(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """lifelines_with_r_variance's summary renamed to this module's columns."""
-    z = _z(alpha)
-    coef, rse = table["coef"].to_numpy(), table["robust se"].to_numpy()
-    out = pd.DataFrame({"coef": coef, "hr": np.exp(coef), "hr_lower": np.exp(coef - z * rse),
-                        "hr_upper": np.exp(coef + z * rse), "se": table["se(coef)"].to_numpy(),
-                        "robust_se": rse, "z": coef / rse, "p": 2 * stats.norm.sf(np.abs(coef / rse))},
-                       index=table.index)
-    out.index.name = "covariate"
-    return out
 
 
 def _fit_lifelines(df: pd.DataFrame, alpha: float, entry: bool = False):
@@ -137,34 +139,46 @@ def _fit_lifelines(df: pd.DataFrame, alpha: float, entry: bool = False):
 
 
 def _cox_model(d: Design, cause_code: int, spec: CoxSpec, alpha: float, kind: str, with_ph: bool,
-               engine: str = "lifelines") -> CoxModel:
-    d, eventless = d.without_eventless_levels(cause_code)
+               engine: str = "lifelines", draws: np.ndarray | None = None) -> CoxModel:
+    """Fit one cause-specific model. `draws` (m, rows of d): completed causes where endings of unknown
+    cause are among the rows (unknown_causes.draw_causes): the model is fitted on each and pooled by
+    Rubin's rules; the PH test, concordance and likelihood are those of the first completed data set."""
+    eventless, drop = d.eventless_levels(cause_code)
+    if eventless:
+        d = d.subset(~drop, eventless)
+        d.excluded[f"level with no {CAUSES[cause_code]} ending ({', '.join(eventless)})"] = int(drop.sum())
+        draws = None if draws is None else draws[:, ~drop]
+    observed = d
+    if draws is not None:
+        d = replace(d, cause=draws[0])
     df = d.lifelines_frame(cause_code)
     n_events = int(df["E"].sum())
     if n_events == 0:
         raise ValueError(f"no {CAUSES[cause_code]} endings among the {len(df)} placements modelled")
     entry = d.entry is not None
-    if engine == "lifelines":
+    if engine == "lifelines":   # the fitter users see; the published numbers come from the engine below
         fitter = _fit_lifelines(df, alpha, entry=entry)
         coef = fitter.params_.to_numpy(dtype=float)
-        if entry:  # lifelines_with_r_variance reads right-censored fits; (start, stop] via the engine
-            vr, vn = robust_variance_efron(df["T"], df["E"], d.X, coef, cluster=d.cluster,
-                                           strata=d.stratum, entry=df["T0"])
-            table = pd.DataFrame({"coef": coef, "se(coef)": np.sqrt(np.diag(vn)),
-                                  "robust se": np.sqrt(np.diag(vr))}, index=d.names)
-            loglik = float(fitter.log_likelihood_)
+        loglik = float(fitter.log_likelihood_)
+        if entry:
             ll0 = float(cox_efron(df["T"], df["E"], d.X, strata=d.stratum, entry=df["T0"], iter_max=0).loglik)
         else:
-            table = lifelines_with_r_variance(fitter, df, "T", "E", "cluster", alpha=alpha)
-            loglik = float(fitter.log_likelihood_)
             ll0 = loglik - fitter.log_likelihood_ratio_test().test_statistic / 2
     else:  # the engine alone (R's coxph exactly): used where lifelines is too slow
         res = cox_efron(df["T"], df["E"], d.X, strata=d.stratum, cluster=d.cluster,
                         entry=df["T0"] if entry else None, names=d.names)
         fitter, coef = res, res.coef
-        table = pd.DataFrame({"coef": coef, "se(coef)": res.se, "robust se": res.robust_se}, index=d.names)
         loglik, ll0 = res.loglik, res.loglik_null
-    summary = _summary(table, alpha)
+    # the published summary: R's coxph exactly (the engine, R's convergence rule), pooled over the completed
+    # data sets where causes were imputed, intervals from the child-and-provider variance
+    pooled = pooled_fit(observed, cause_code, draws)
+    summary, variance, clipped = pooled_summary(pooled, d.names, alpha), pooled.variance, pooled.clipped
+    imputation = None
+    if draws is not None:
+        imputation = {"unknown": int((observed.cause == UNKNOWN_CAUSE).sum()), "m": int(draws.shape[0]),
+                      "method": IMPUTATION_METHOD}
+    else:
+        coef = pooled.coef
     lr = 2 * (loglik - ll0)
     conc = None
     if not entry:
@@ -173,30 +187,42 @@ def _cox_model(d: Design, cause_code: int, spec: CoxSpec, alpha: float, kind: st
     if with_ph:  # R survival's cox.zph (km transform, event times pooled across strata), Holm over covariates
         ph = cox_zph(coef, d.time, d.cause == cause_code, d.X, strata=d.stratum, entry=d.entry).holm(alpha)
     notes = [f"placements of {c} left out: no {CAUSES[cause_code]} ending among them" for c in eventless]
+    if clipped:
+        notes.append("the two-way variance had negative eigenvalues in some completed data set: set to 0 "
+                     "(Cameron, Gelbach & Miller 2011, section 2.3)")
+    if imputation is not None:
+        notes.append(f"{imputation['unknown']} endings of unknown cause among the {len(df)} placements: causes imputed "
+                     f"{imputation['m']} times and the fits pooled by Rubin's rules; the events, PH test, concordance "
+                     f"and log-likelihood are those of the first completed data set")
     return CoxModel(cause=CAUSES[cause_code], kind=kind, spec=spec, summary=summary, n=len(df), n_events=n_events,
                     n_clusters=int(pd.unique(d.cluster).size), n_strata=int(pd.unique(d.stratum).size),
                     loglik=loglik, lr_test={"statistic": lr, "df": len(coef), "p": float(stats.chi2.sf(lr, len(coef)))},
                     aic=-2 * loglik + 2 * len(coef), concordance=conc, ph=ph, excluded=d.excluded,
-                    dropped=d.dropped + eventless, alpha=alpha, design=d, fitter=fitter, notes=notes)
+                    dropped=d.dropped + eventless, alpha=alpha, design=observed, fitter=fitter, notes=notes,
+                    variance=variance, imputation=imputation)
 
 
 def fit_cox(fu: pd.DataFrame, instrument: Instrument, cause: str = codes.UNPLANNED, spec: CoxSpec = CoxSpec(),
             alpha: float = 0.05, with_ph: bool = True, engine: str = "lifelines",
-            kind: str = "needs at placement start") -> CoxModel:
+            kind: str = "needs at placement start", draws: np.ndarray | None = None) -> CoxModel:
     """Cause-specific Cox model of `cause` (other endings censored: their hazard is modelled
     separately, which is right for cause-specific hazards): Efron ties, stratified by council,
-    robust variance clustered by child, fitted by lifelines (R-correct robust SEs from the
-    engine), on the complete cases of `spec` (see survival_data.design)."""
-    return _cox_model(design(fu, instrument, spec), CAUSE_CODE[cause], spec, alpha, kind, with_ph, engine)
+    robust variance clustered by child (and two-way, child and provider, for the intervals), fitted
+    by lifelines (R-correct robust SEs from the engine), on the complete cases of `spec` (see
+    survival_data.design). `draws`: completed causes of the design's rows (unknown.draw_causes) to
+    pool over; without them an ending of unknown cause is not an ending of `cause` (use draws)."""
+    return _cox_model(design(fu, instrument, spec), CAUSE_CODE[cause], spec, alpha, kind, with_ph, engine, draws)
 
 
 def fit_cause_specific(fu: pd.DataFrame, instrument: Instrument, spec: CoxSpec = CoxSpec(), alpha: float = 0.05,
-                       with_ph: bool = False, causes: tuple[str, ...] | None = None) -> dict[str, CoxModel]:
-    """One cause-specific Cox model per ending (default: unplanned, planned, left care), same rows
-    and covariates: each ending's hazard with the others censored (cause-specific hazards)."""
+                       with_ph: bool = False, causes: tuple[str, ...] | None = None,
+                       draws: np.ndarray | None = None) -> dict[str, CoxModel]:
+    """One cause-specific Cox model per ending (default: unplanned, planned, left care), same rows,
+    covariates and completed causes (`draws`): each ending's hazard with the others censored."""
     d = design(fu, instrument, spec)
     causes = tuple(CAUSES.values()) if causes is None else causes
-    return {c: _cox_model(d, CAUSE_CODE[c], spec, alpha, "needs at placement start", with_ph) for c in causes}
+    return {c: _cox_model(d, CAUSE_CODE[c], spec, alpha, "needs at placement start", with_ph, draws=draws)
+            for c in causes}
 
 
 # --------------------------------------------------------------------------------------------

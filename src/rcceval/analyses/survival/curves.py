@@ -17,7 +17,17 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 
-from rcceval.analyses.survival.data import CAUSE, CAUSE_LABELS, CAUSES, CENSORED, CLUSTER, STRATUM, TIME, UNPLANNED
+from rcceval.analyses.survival.data import (
+    CAUSE,
+    CAUSE_LABELS,
+    CAUSES,
+    CENSORED,
+    CLUSTER,
+    STRATUM,
+    TIME,
+    UNKNOWN_CAUSE,
+    UNPLANNED,
+)
 from rcceval.spec import codes
 from rcceval.stats.cox import cox_efron
 from rcceval.stats.curves import cumulative_incidence, kaplan_meier
@@ -219,7 +229,10 @@ def incidence_by_profile(fu: pd.DataFrame, profile: pd.Series, times: tuple[int,
                          alpha: float = 0.05, conf_type: str = "log") -> CIFResult:
     """Aalen-Johansen cumulative incidence of unplanned ending, planned change and leaving care,
     by profile, with the robust (IJ) variance clustered by child (survival_engine: tied times of
-    different causes are simultaneous events, as in R; no jittering)."""
+    different causes are simultaneous events, as in R; no jittering). Endings of unknown cause are
+    endings: where there are any they are a fourth competing ending ("Ending of unknown cause"), so
+    the curves and the share still running still add up to one; their causes are imputed in the Cox
+    models (and the imputed cumulative incidence is in the result's unknown-cause section)."""
     prof = profile.reindex(fu.index)
     sub = fu.loc[prof.notna()]
     prof = prof.loc[sub.index]
@@ -228,12 +241,15 @@ def incidence_by_profile(fu: pd.DataFrame, profile: pd.Series, times: tuple[int,
     cluster = sub[CLUSTER].to_numpy()
     curves, at, events = [], [], []
     z_times = np.asarray(times, dtype=float)
+    causes = dict(CAUSES)
+    if (cause == UNKNOWN_CAUSE).any():
+        causes[UNKNOWN_CAUSE] = codes.UNKNOWN
     for level in _levels(prof):
         m = (prof == level).to_numpy()
         ci = cumulative_incidence(T[m], cause[m], cluster=cluster[m], conf_type=conf_type, conf_int=1 - alpha)
         t = ci["time"].to_numpy()
         row = {"profile": str(level), "placements": int(m.sum())}
-        for code, name in CAUSES.items():
+        for code, name in causes.items():
             row[name] = int((cause[m] == code).sum())
             if f"cif_{code}" not in ci:
                 cif = lo = up = np.zeros(len(t))
@@ -249,7 +265,8 @@ def incidence_by_profile(fu: pd.DataFrame, profile: pd.Series, times: tuple[int,
                                     "cif": np.where(followed, _step_at(t, cif, z_times, 0.0), np.nan),
                                     "lower": np.where(followed, _step_at(t, lo, z_times, 0.0), np.nan),
                                     "upper": np.where(followed, _step_at(t, up, z_times, 0.0), np.nan)}))
-        row["open_or_unknown"] = int((cause[m] == CENSORED).sum())
+        row[codes.UNKNOWN] = int((cause[m] == UNKNOWN_CAUSE).sum())
+        row[codes.OPEN] = int((cause[m] == CENSORED).sum())
         events.append(row)
     return CIFResult(by=str(profile.name), curves=pd.concat(curves, ignore_index=True),
                      at_times=pd.concat(at, ignore_index=True), events=pd.DataFrame(events), conf_type=conf_type)

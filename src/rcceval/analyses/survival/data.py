@@ -18,15 +18,17 @@ from rcceval.derive.needs import frequency_cols, intensity_cols, needs_wide, sco
 from rcceval.spec import codes
 from rcceval.spec.instruments import Instrument
 
-# Cause codes of the competing-risks analyses (0 = censored: open at the extract date or unknown).
-CENSORED, UNPLANNED, PLANNED, LEFT_CARE = 0, 1, 2, 3
+# Cause codes of the competing-risks analyses: 0 = censored (open at the extract date), 1-3 the known
+# causes, 4 = an ending of unknown cause (an ending: never censored; its cause is imputed for the Cox
+# models, stats/impute_cause.py, and it is its own ending in the cumulative incidence curves).
+CENSORED, UNPLANNED, PLANNED, LEFT_CARE, UNKNOWN_CAUSE = 0, 1, 2, 3, 4
 CAUSES = {UNPLANNED: codes.UNPLANNED, PLANNED: codes.PLANNED, LEFT_CARE: codes.LEFT_CARE}
 CAUSE_LABELS = {codes.UNPLANNED: "Unplanned ending", codes.PLANNED: "Planned change",
-                codes.LEFT_CARE: "Left care"}
+                codes.LEFT_CARE: "Left care", codes.UNKNOWN: "Ending of unknown cause"}
 CAUSE_CODE = {name: code for code, name in CAUSES.items()}
 
 # Columns added by `follow_up` (model columns never clash with the frame's own names).
-TIME, CAUSE, CLUSTER, STRATUM = "_TIME", "_CAUSE", "_CLUSTER", "_STRATUM"
+TIME, CAUSE, CLUSTER, STRATUM, PROVIDER = "_TIME", "_CAUSE", "_CLUSTER", "_STRATUM", "_PROVIDER"
 START, STOP = "_START", "_STOP"
 
 
@@ -39,15 +41,20 @@ def follow_up(frame: pd.DataFrame) -> pd.DataFrame:
 
     _TIME is DURATION_DAYS; placements with no follow-up (0 days: started on the extract date)
     are left out, as every survival estimator would. _CAUSE is 1 unplanned ending, 2 planned
-    change, 3 left care, 0 censored (open at the extract date, or an ending the data cannot
-    classify). _CLUSTER numbers the children (council and CHILD: placements of one child are
-    not independent); _STRATUM is the council (LA).
+    change, 3 left care, 4 an ending the data cannot classify (an ending of unknown cause: the
+    placement stopped, only the cause is missing), 0 censored (open at the extract date).
+    _CLUSTER numbers the children (council and CHILD: placements of one child are not
+    independent); _PROVIDER numbers the providers (provider_clusters: one closure ends several
+    placements at once); _STRATUM is the council (LA).
     """
     keep = frame["DURATION_DAYS"].to_numpy() > 0
     out = frame.loc[keep].copy()
     out[TIME] = out["DURATION_DAYS"].astype(float)
-    out[CAUSE] = out["ENDING"].map(CAUSE_CODE).fillna(CENSORED).astype(np.int64)
+    cause = out["ENDING"].map(CAUSE_CODE)
+    cause[out["ENDING"].eq(codes.UNKNOWN)] = UNKNOWN_CAUSE
+    out[CAUSE] = cause.fillna(CENSORED).astype(np.int64)
     out[CLUSTER] = pd.factorize(out["LA"].astype(str) + "\x1f" + out["CHILD"].astype(str))[0]
+    out[PROVIDER] = pd.factorize(provider_clusters(out))[0]
     out[STRATUM] = out["LA"].astype(str)
     # question 1's baseline groupings (prediction/data.py), where the frame has their columns
     if "LS_START" in out:
@@ -58,6 +65,21 @@ def follow_up(frame: pd.DataFrame) -> pd.DataFrame:
     if "CIN_START" in out:
         out["CIN_START"] = out["CIN_START"].replace("", "unknown").fillna("unknown")
     return out
+
+
+def provider_clusters(frame: pd.DataFrame) -> pd.Series:
+    """The provider of each placement, for variance clustered by provider: the Ofsted URN of a
+    registered setting (a home, an agency); where there is none (URN XXXXXXX or blank: most foster
+    carers) the carer, as the frame's CARER key (council, provider type and the placement postcode)
+    identifies one; with neither, the placement is its own cluster (nothing links it to another)."""
+    n = len(frame)
+    urn = frame["URN"].astype("string").str.strip() if "URN" in frame else pd.Series(pd.NA, index=frame.index,
+                                                                                       dtype="string")
+    has_urn = urn.notna() & urn.ne("") & urn.ne(codes.NO_URN)
+    carer = frame["CARER"].astype("string") if "CARER" in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
+    own = pd.Series([f"placement:{i}" for i in range(n)], index=frame.index, dtype="string")
+    out = own.where(~carer.notna(), "carer:" + carer)
+    return out.where(~has_urn, "urn:" + urn).astype(str)
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,6 +309,7 @@ class Design:
     excluded: dict[str, int]            # reason -> placements left out
     dropped: list[str]                  # covariates left out (constant in the sample)
     entry: np.ndarray | None = None     # (start, stop] data: start of each interval
+    provider: np.ndarray | None = None  # provider cluster of each row (two-way clustered variance)
 
     @property
     def names(self) -> list[str]:
@@ -297,12 +320,22 @@ class Design:
         return Design(X=self.X.loc[keep].drop(columns=list(drop_columns)), time=self.time[keep],
                       cause=self.cause[keep], cluster=self.cluster[keep], stratum=self.stratum[keep],
                       rows=self.rows[keep], excluded=dict(self.excluded), dropped=list(self.dropped),
-                      entry=None if self.entry is None else self.entry[keep])
+                      entry=None if self.entry is None else self.entry[keep],
+                      provider=None if self.provider is None else self.provider[keep])
 
     def without_eventless_levels(self, cause: int) -> tuple["Design", list[str]]:
         """Leave out the placements of a category level (an indicator "COL=level") with no ending of
         `cause`: its hazard ratio would be 0 with a meaningless interval, and leaving its rows out is
         exactly the limit the fit tends to (their weight in every risk set goes to 0)."""
+        cols, rows = self.eventless_levels(cause)
+        if not cols:
+            return self, []
+        out = self.subset(~rows, cols)
+        out.excluded[f"level with no {CAUSES[cause]} ending ({', '.join(cols)})"] = int(rows.sum())
+        return out, cols
+
+    def eventless_levels(self, cause: int) -> tuple[list[str], np.ndarray]:
+        """The indicators with no ending of `cause` among their placements, and those rows."""
         event = self.cause == cause
         cols, rows = [], np.zeros(len(self.time), dtype=bool)
         for c in self.names:
@@ -311,11 +344,7 @@ class Design:
                 if x.any() and not event[x].any():
                     cols.append(c)
                     rows |= x
-        if not cols:
-            return self, []
-        out = self.subset(~rows, cols)
-        out.excluded[f"level with no {CAUSES[cause]} ending ({', '.join(cols)})"] = int(rows.sum())
-        return out, cols
+        return cols, rows
 
     def lifelines_frame(self, cause: int = UNPLANNED) -> pd.DataFrame:
         """The frame lifelines fits: covariates, T, E (this cause), council (strata), cluster."""
@@ -387,7 +416,8 @@ def design(fu: pd.DataFrame, instrument: Instrument, spec: CoxSpec = CoxSpec()) 
                                                for c in spec.extra_strata], sep="|").to_numpy()
     return Design(X=X, time=sub[TIME].to_numpy(dtype=float), cause=sub[CAUSE].to_numpy(),
                   cluster=sub[CLUSTER].to_numpy(), stratum=stratum, rows=sub.index,
-                  excluded=excluded, dropped=constant + rare + aliased)
+                  excluded=excluded, dropped=constant + rare + aliased,
+                  provider=sub[PROVIDER].to_numpy() if PROVIDER in sub else None)
 
 
 def aliased_columns(X: pd.DataFrame, tol: float = 1e-9) -> list[str]:
@@ -487,5 +517,6 @@ def split_at(design_: Design, cuts: tuple[float, ...]) -> tuple[Design, np.ndarr
     out = Design(X=design_.X.iloc[row].reset_index(drop=True), time=p_stop,
                  cause=np.where(is_last, design_.cause[row], CENSORED), cluster=design_.cluster[row],
                  stratum=design_.stratum[row], rows=design_.rows[row], excluded=design_.excluded,
-                 dropped=design_.dropped, entry=p_start)
+                 dropped=design_.dropped, entry=p_start,
+                 provider=None if design_.provider is None else design_.provider[row])
     return out, period

@@ -68,12 +68,15 @@ class CoxSummary:
     dropped: tuple[str, ...]
     notes: tuple[str, ...]
     level: float = 0.95
+    variance: str = ""
+    imputation: Mapping | None = None
 
     @classmethod
     def of(cls, m: CoxModel) -> CoxSummary:
         return cls(m.cause, m.kind, m.summary.copy(), int(m.n), int(m.n_events), int(m.n_clusters), int(m.n_strata),
                    m.loglik, dict(m.lr_test), m.aic, m.concordance, None if m.ph is None else m.ph.copy(),
-                   {k: int(v) for k, v in m.excluded.items()}, tuple(m.dropped), tuple(m.notes), 1 - m.alpha)
+                   {k: int(v) for k, v in m.excluded.items()}, tuple(m.dropped), tuple(m.notes), 1 - m.alpha,
+                   m.variance, None if m.imputation is None else dict(m.imputation))
 
     @property
     def ph_global(self) -> Test | None:
@@ -105,7 +108,10 @@ class CoxSummary:
                 "method": PH_METHOD, "global": self.ph_global, "failing": self.ph_failing,
                 "p_by_covariate": {c: r.p for c, r in self.ph.drop(index="GLOBAL").iterrows()}},
             "excluded": {k: Count(v) for k, v in self.excluded.items()}, "dropped": list(self.dropped),
-            "notes": list(self.notes)}
+            "notes": list(self.notes), "variance": self.variance,
+            "imputation": None if self.imputation is None else {
+                "endings_of_unknown_cause": Count(self.imputation["unknown"]), "m": self.imputation["m"],
+                "method": self.imputation["method"]}}
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +147,10 @@ class SurvivalResult(Result):
     time_varying: CoxSummary | None
     timing: pd.DataFrame | None
     recovery: pd.DataFrame | None        # main model's HRs beside the generating values (synthetic)
+    unknown_cause: Mapping[str, Any] | None = None   # followed, in_model, m, seed, method (counts of endings)
+    unknown_cause_table: pd.DataFrame | None = None  # HR (CI) of the unplanned model: imputed / all / none
+    unknown_cause_cif: pd.DataFrame | None = None    # one-year incidence of an unplanned ending by treatment
+    councils: pd.DataFrame | None = None             # council heterogeneity of the needs terms (meta-analysis)
     min_at_risk: int = 10                # curves and at-risk tables stop where fewer are at risk
 
     def at_risk_table(self, name: str) -> pd.DataFrame:
@@ -235,6 +245,11 @@ class SurvivalResult(Result):
             out["cox_time_varying_needs"] = Table(self.timing.round(4), kind="model")
         if self.recovery is not None:
             out["recovery"] = Table(self.recovery.round(3), kind="model")
+        if self.councils is not None and len(self.councils):
+            out["council_heterogeneity"] = Table(self.councils.round(4), kind="model")
+        if self.unknown_cause_table is not None:
+            out["unknown_cause_sensitivity"] = Table(self.unknown_cause_table.round(4), kind="model")
+            out["unknown_cause_cif_1y"] = Table(self.unknown_cause_cif.set_index("treatment").round(4), kind="model")
         return out
 
     def relations(self) -> tuple[Relation, ...]:
@@ -372,6 +387,24 @@ class SurvivalResult(Result):
                                          "hazard_ratios": tv.hazard_ratios(needs_covariates(tv.summary))}
         if self.recovery is not None:
             out["recovery"] = recovery_counts(self.recovery)
+        if self.councils is not None and len(self.councils):
+            from rcceval.analyses.survival.councils import METHOD
+            out["england_level_needs"] = {
+                "method": METHOD,
+                "by_covariate": {c: {"councils": int(r.councils), "tau2": r.tau2, "i2": r.i2,
+                                     "pooled_hr": Estimate(r.hr, r.hr_lower, r.hr_upper, self.level),
+                                     "prediction_interval": None if pd.isna(r.pi_lower) else
+                                     Estimate(r.hr, r.pi_lower, r.pi_upper, self.level)}
+                                 for c, r in self.councils.iterrows()}}
+        if self.unknown_cause is not None:
+            u = self.unknown_cause
+            out["unknown_cause"] = {
+                "endings_of_unknown_cause": Count(u["followed"]), "in_main_model": Count(u["in_model"]),
+                "imputations": u["m"], "seed": u["seed"], "method": u["method"],
+                "treated_as": "events, cause imputed (main); bounds all unplanned / none unplanned (sensitivity)",
+                "cif_unplanned_1y": {} if self.unknown_cause_cif is None else {
+                    r.treatment: Estimate(r.cif, r.lower, r.upper, self.level)
+                    for r in self.unknown_cause_cif.itertuples()}}
         return out
 
 
@@ -407,6 +440,21 @@ def recovery_counts(recovered: pd.DataFrame) -> dict[str, Any]:
             "not_covered": list(recovered.index[~recovered["covered"]])}
 
 
+def unknown_cause_parts(q2: PlacementSurvival) -> tuple[dict, pd.DataFrame | None, pd.DataFrame | None]:
+    """The unknown-cause section: counts, the unplanned model's HRs under imputation and the two
+    bounds side by side (needs terms first), and the one-year incidence under each treatment."""
+    u = q2.unknown
+    info = {"followed": u.followed, "in_model": u.in_model, "m": u.m, "seed": u.seed, "method": u.method}
+    if not u.in_model:
+        return info, None, None
+    parts = {"imputed (main)": q2.main.summary, **u.bounds}
+    comp = pd.concat([s[["hr", "hr_lower", "hr_upper"]].add_prefix(f"{k}: ") for k, s in parts.items()], axis=1)
+    first = [c for c in q2.needs_covariates(q2.main) if c in comp.index]
+    comp = comp.loc[first + [c for c in comp.index if c not in first]]
+    comp.index.name = "covariate"
+    return info, comp, u.cif.copy()
+
+
 def summarise(q2: PlacementSurvival, min_at_risk: int = 10,
               recover: Callable[[CoxModel], pd.DataFrame] | None = None) -> SurvivalResult:
     """The aggregates of a fitted PlacementSurvival. recover: main model -> its HRs beside the
@@ -431,6 +479,7 @@ def summarise(q2: PlacementSurvival, min_at_risk: int = 10,
         ro_table = comp.loc[first + [c for c in comp.index if c not in first]].round(4)
         ro_table.index.name = "covariate"
     rem = q2.remedy
+    unk = unknown_cause_parts(q2)
     return SurvivalResult(
         level=1 - q2.alpha, notes=tuple(q2.notes), profile_name=q2.profile_name, coverage=q2.coverage.copy(),
         tier_domains=None if q2.tier_domains is None else q2.tier_domains.copy(),
@@ -456,13 +505,18 @@ def summarise(q2: PlacementSurvival, min_at_risk: int = 10,
         time_varying=None if q2.time_varying is None else CoxSummary.of(q2.time_varying),
         timing=None if q2.timing is None else q2.timing.copy(),
         min_at_risk=min_at_risk,
-        recovery=None if recover is None else recover(m))
+        recovery=None if recover is None else recover(m),
+        unknown_cause=unk[0], unknown_cause_table=unk[1], unknown_cause_cif=unk[2],
+        councils=None if getattr(q2, "councils", None) is None else q2.councils.copy())
 
 
 def analyse(frame: pd.DataFrame, assessments: pd.DataFrame | None, instrument: Instrument, seed: int = 0,
-            min_at_risk: int = 10, recover: Callable[[CoxModel], pd.DataFrame] | None = None) -> SurvivalResult:
-    """Question 2 end to end: fit on the analysis frame, keep the aggregates."""
-    return summarise(PlacementSurvival(instrument, seed=seed).fit(frame, assessments), min_at_risk, recover)
+            min_at_risk: int = 10, recover: Callable[[CoxModel], pd.DataFrame] | None = None,
+            imputations: int = 10) -> SurvivalResult:
+    """Question 2 end to end: fit on the analysis frame, keep the aggregates. `imputations`: M for
+    the endings of unknown cause (parameters: analysis.imputations)."""
+    return summarise(PlacementSurvival(instrument, seed=seed, imputations=imputations).fit(frame, assessments),
+                     min_at_risk, recover)
 
 
 __all__ = ["CoxSummary", "SurvivalResult", "analyse", "needs_covariates", "recovery_counts", "summarise"]

@@ -1,6 +1,7 @@
 """Question 2's narrative, written from the numbers of a SurvivalResult (never in the notebook)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rcceval.analyses.survival.result import SurvivalResult, needs_covariates
@@ -137,3 +138,46 @@ def recovery(counts: dict) -> str:
             f"{0.05 * counts['of']:.1f} misses expected by chance); for the needs domains and mismatch "
             f"{counts['needs_and_mismatch_covered']} of {counts['needs_and_mismatch_of']}. "
             + (f"Missed: {', '.join(counts['not_covered'])}." if counts["not_covered"] else ""))
+
+
+def unknown_causes(r: SurvivalResult) -> str:
+    """How the endings of unknown cause were treated, and the sensitivity analysis, from the numbers."""
+    u = r.unknown_cause
+    if u is None or not u["in_model"]:
+        n = 0 if u is None else u["followed"]
+        return (f"{n:,} endings of unknown cause among the placements followed, none among the main model's "
+                "placements: nothing to impute.")
+    cif = r.unknown_cause_cif.set_index("treatment")
+    imp, hi, lo = cif.loc["imputed"], cif.loc["all unplanned"], cif.loc["none unplanned"]
+    text = (f"{u['followed']:,} placements ended with a cause the data cannot classify ({u['in_model']:,} in the main "
+            f"model). They are endings, not censored: each cause was imputed {u['m']} times from the endings of known "
+            f"cause given the model's covariates, the council and the time of the ending, and the fits pooled by "
+            f"Rubin's rules. Share of placements ending unplanned within a year: **{pct(imp['cif'])}** "
+            f"({pct(imp['lower'])}–{pct(imp['upper'])}) imputed; between **{pct(lo['cif'])}** (no unknown ending "
+            f"unplanned) and **{pct(hi['cif'])}** (every one unplanned).")
+    t = r.unknown_cause_table
+    if "MISMATCH" in t.index:
+        row = t.loc["MISMATCH"]
+        text += (f" The mismatch hazard ratio is {row['imputed (main): hr']:.2f} imputed, "
+                 f"{row['all unplanned: hr']:.2f} and {row['none unplanned: hr']:.2f} under the two bounds.")
+    return text + (" Imputation assumes the chance that a cause is blank depends only on what the model holds; "
+                   "the bounds show how far a blank that depends on the cause itself could move the estimates.")
+
+
+def england_level(r: SurvivalResult, top: int = 3) -> str:
+    """What may be said beyond these councils: for the needs terms with the strongest pooled association,
+    the range a new council's hazard ratio would fall in (the prediction interval of the meta-analysis)."""
+    c = getattr(r, "councils", None)
+    if c is None or not len(c):
+        return "Council heterogeneity not estimated (fewer than two councils with enough unplanned endings)."
+    k = int(c["councils"].max())
+    if c["pi_lower"].isna().all():
+        return (f"Only {k} councils: too few for a prediction interval, so no statement beyond these councils "
+                "is made.")
+    rows = c.dropna(subset=["pi_lower"]).assign(dist=lambda t: np.abs(np.log(t["hr"])))
+    rows = rows.sort_values("dist", ascending=False).head(top)
+    parts = [f"{n} {row.hr:.2f}, in a new council {row.pi_lower:.2f}–{row.pi_upper:.2f} (τ² = {row.tau2:.3f})"
+             for n, row in rows.iterrows()]
+    return (f"Across {k} councils (each needs term refitted per council and pooled with a random effect), "
+            f"the pooled hazard ratio and the 95% range for a council like these: " + "; ".join(parts) +
+            ". An England-level reading uses these ranges, not the single-region intervals.")
