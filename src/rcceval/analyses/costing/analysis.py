@@ -301,8 +301,16 @@ class CareCosting:
                                                                     np.asarray(d.cause)[keep])
             self.tail_choice = sens.tail_choice(cp, self.tail_tables)
             self.tail_sensitivity = sens.tail_sensitivity(self, self.tail_fits, self.tail_choice)
+            self.chosen_tails = {c: None if f == "constant_tail" else self.tail_fits[c][f]
+                                 for c, f in self.tail_choice.items()}
         else:
             self.tail_tables, self.tail_fits, self.tail_choice, self.tail_sensitivity = {}, {}, {}, None
+            self.chosen_tails = {}
+        self.psa = None
+        if cp.psa.outer >= 2 and self.hazards.source == "fitted":
+            from rcceval.analyses.costing.psa import run_psa, summarise_psa
+            self.psa_output = run_psa(self)
+            self.psa = summarise_psa(self.psa_output, self.costing_uprated, 1 - self.alpha)
 
     def _hazards(self, fu, fitted, generating, spec, header) -> tuple[HazardModel, Design]:
         inst, sim = self.instrument, self.sim
@@ -310,6 +318,7 @@ class CareCosting:
             if fitted is None:
                 fitted = fit_hazards(fu, inst, spec, self._n18, censored=header is not None)
             self.notes.extend(fitted.notes)
+            self.fitted_aggregates = fitted
             return from_fitted(fitted, sim.extrapolation_days), design(fu, inst, fitted.spec)
         if generating is None:
             raise ValueError("hazard_source 'generating' needs the synthetic region's truth.json (data_source "

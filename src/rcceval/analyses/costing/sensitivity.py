@@ -111,8 +111,13 @@ def uprated_costing(cp: CostingParameters) -> tuple[CostingParameters, pd.DataFr
     tm = cp.time_and_money
     deflator = gdp_deflator(tm.deflator)
     table = uprate_prices(cp.prices, tm.target_price_year, deflator)
-    up = {r.figure: Figure(r.uprated_value, r.uprated_low, r.uprated_high, cp.prices[r.figure].source,
-                           tm.target_price_year) for r in table.itertuples()}
+    up, adjusted = {}, []
+    for r in table.itertuples():
+        lo, hi = _pert_range(r.uprated_value, r.uprated_low, r.uprated_high)
+        adjusted.append("" if (lo, hi) == (r.uprated_low, r.uprated_high) else
+                        f"range moved to {lo:,.0f}-{hi:,.0f} so that the value is a PERT mean")
+        up[r.figure] = Figure(r.uprated_value, lo, hi, cp.prices[r.figure].source, tm.target_price_year)
+    table["range_adjusted"] = adjusted
     new = replace(cp, price_year=tm.target_price_year,
                   unit_costs={k: up[f"unit.{k}"] for k in cp.unit_costs},
                   settings={k: up[f"setting.{k}"] for k in cp.settings},
@@ -121,6 +126,21 @@ def uprated_costing(cp: CostingParameters) -> tuple[CostingParameters, pd.DataFr
                   process_cost=up["process_cost"])
     table.attrs["deflator"]["path"] = deflator.path
     return new, table
+
+
+def _pert_range(value: float, low: float, high: float) -> tuple[float, float]:
+    """(low, high) with a bound moved, if needed, so value lies in the middle two-thirds (costing.params).
+
+    Bounds quoted in another price year and uprated on their own can leave a central figure outside
+    its range (a low end uprated by more than the value was): the bound is moved to where value sits
+    at the edge of the middle two-thirds, and the uprating table says so."""
+    if high <= low:
+        return low, high
+    if value < (5 * low + high) / 6:            # value too close to (or below) the low end
+        low = (6 * value - high) / 5
+    elif value > (low + 5 * high) / 6:
+        high = (6 * value - low) / 5
+    return float(low), float(high)
 
 
 def _interval(x: np.ndarray, alpha: float) -> tuple[float, float, float]:
