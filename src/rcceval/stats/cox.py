@@ -604,7 +604,9 @@ def newton_refit(durations, events, X, init: Sequence[float], steps: int = 2, st
     For a bootstrap of a fitted model: started at the full-data estimate, whose distance to the
     bootstrap estimate is O(n^-1/2), Newton converges quadratically, so one or two steps give the
     bootstrap estimate to O(n^-1) or better (the one-step bootstrap, Davison, Hinkley & Schechtman
-    1986). Frequency weights (a bootstrap's counts) are case weights; rows of weight 0 are dropped.
+    1986). Frequency weights (a bootstrap's counts) are R's case weights; rows of weight 0 are dropped.
+    With tied times Efron's correction for a row of weight k is not that of k tied copies of it, so
+    this is the weighted-likelihood bootstrap of R's `coxph(weights = )`, not a refit on duplicated rows.
     A step is halved (up to 10 times) when the log-likelihood falls, and a singular information (a
     covariate constant in the resample) is solved by least squares. Returns (beta, every step accepted).
     """

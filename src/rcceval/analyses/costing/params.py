@@ -337,7 +337,7 @@ def _psa(check: Checker, raw: object, names: set[str], key: str = "psa") -> PSAS
 def parse_costing(values: object, source: str | Path = "<costing>", n_domains: int = 8) -> CostingParameters:
     """Check parsed costing.yaml values (ParameterError on the first problem, naming the key)."""
     check = Checker(Path(str(source)))
-    top = check.mapping(values, "", _TOP, _TOP - {"simulation", "currency"})
+    top = check.mapping(values, "", _TOP, _TOP - {"simulation", "currency", "time_and_money", "psa"})
     needs = check.mapping(top["needs_led"], "needs_led", _NEEDS, _NEEDS)
     moves = check.mapping(top["moves"], "moves", {"process_cost"}, {"process_cost"})
     hours, hours_source = _hours(check, needs["staffing_hours"], "needs_led.staffing_hours")

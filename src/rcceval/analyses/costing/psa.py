@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from scipy import stats
+from scipy import special
 
 from rcceval.analyses.costing import decision
 from rcceval.analyses.costing.hazard import CAUSES, FittedHazards, HazardModel, breslow, from_fitted
@@ -139,7 +139,7 @@ def price_draw(cp: CostingParameters, seed: int, b: int) -> dict[str, float]:
         width = f.high - f.low
         a = 1 + 4 * (f.pert_mode - f.low) / width
         bb = 1 + 4 * (f.high - f.pert_mode) / width
-        out[n] = float(f.low + width * stats.beta.ppf(u[slot[n]], a, bb))
+        out[n] = float(f.low + width * special.betaincinv(a, bb, u[slot[n]]))   # the Beta quantile
     return out
 
 
