@@ -41,6 +41,7 @@ from rcceval.analyses.costing.params import COST_GROUPS, CostingParameters
 from rcceval.analyses.survival.data import CAUSE_CODE
 from rcceval.spec import codes
 from rcceval.spec.codes import DAYS_PER_YEAR
+from rcceval.stats._blas import one_blas_thread
 from rcceval.stats.cox import newton_refit
 from rcceval.stats.rng import GOLDEN, splitmix64_mix, splitmix64_uniform
 
@@ -154,7 +155,8 @@ class SetOutput:
 
 def run_set(q: "CareCosting", inputs: RefitInputs, b: int, cp_up: CostingParameters, tails: dict,
             repeat: FittedHazards | None = None) -> SetOutput:
-    """Parameter set b: refit (or `repeat`: the same fitted hazards for every set), prices, journeys."""
+    """Parameter set b: refit, prices, journeys. repeat: the same parameter set for every b (these fitted
+    hazards and set 0's prices) with b's own journeys: the spread between sets is then Monte Carlo only."""
     ps, sim = q.costing.psa, q.sim
     if repeat is None:
         fitted, ok = refit(inputs, bootstrap_counts(q.seed, b, inputs.n_children), ps.newton_steps)
@@ -170,7 +172,7 @@ def run_set(q: "CareCosting", inputs: RefitInputs, b: int, cp_up: CostingParamet
     central = cp_up.central()
     j = simulate(q.cohort, q.pool, hz, lays, st, q.nl_weekly_central,
                  {g: central[f"unit.{g}"] for g in COST_GROUPS}, central["process_cost"])
-    draw = price_draw(cp_up, q.seed, b)
+    draw = price_draw(cp_up, q.seed, b if repeat is None else 0)     # a repeated set repeats its prices too
     prices = item_prices({k: np.full(ps.inner, v) for k, v in draw.items()}, ps.inner)
     n = float(q.cohort.n)
     cost = {s: np.einsum("dpi,di->d", j.discounted[s][0], prices) / n for s in j.scenarios}
@@ -195,7 +197,11 @@ class _Context:
 
 
 def _run_sets(q, inputs, sets, cp_up, tails, repeat):
-    return [run_set(q, inputs, b, cp_up, tails, repeat) for b in sets]
+    """Sets in order, with one BLAS thread (stats._blas): a matrix product's rounding depends on its thread
+    count and joblib's workers have fewer threads than the main process, so without it n_jobs would
+    change the last bits of the refits."""
+    with one_blas_thread():
+        return [run_set(q, inputs, b, cp_up, tails, repeat) for b in sets]
 
 
 @dataclass
