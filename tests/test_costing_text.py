@@ -10,8 +10,9 @@ def test_money_and_intervals():
 
 
 def _hand_result():
-    import pandas as pd
     from types import SimpleNamespace
+
+    import pandas as pd
 
     sim = SimpleNamespace(horizon_years=5.0, capacity=0.8, draws=10, hazard_source="fitted")
     shrink = pd.DataFrame({"share": [0.0, 0.5, 1.0], "moves_averted_per_100": [0.0, 12.4, 30.6],
