@@ -17,6 +17,12 @@ Uncertainty: each Monte Carlo draw takes its own cost figures (Beta-PERT over ea
 stated value as its mean) and, with the fitted hazards, its own Cox coefficients (multivariate
 normal, robust covariance), and simulates every child's journey once; intervals are percentiles over
 draws. Nothing here prints or plots.
+
+The stated model (costing.sensitivity, costing.psa) is added after these and changes none of them: the
+E-value of the mismatch hazard ratio and the headline with the effect of matching shrunk; the Monte
+Carlo's journeys discounted (Green Book) and priced in one price year; the parametric tails against the
+constant tail; and the probabilistic sensitivity analysis (child bootstrap refits, inner journeys, CEAC,
+EVPI, EVPPI), all set in costing.yaml's time_and_money and psa sections.
 """
 from __future__ import annotations
 
@@ -225,7 +231,8 @@ class CareCosting:
     summary (each scenario by profile: weeks in care, placements, moves, share with 3+ moves,
     cost per child and per child-year, with intervals), difference (needs-led minus unit cost by
     profile), per_child (quantiles over children of the per-child cost difference at central prices),
-    break_even, tornado.
+    break_even, tornado; and the stated model: evalue, shrinkage, uprating (costing_uprated),
+    discounting, tail_tables / tail_choice / tail_sensitivity, psa (psa_output: the raw PSA arrays).
     """
 
     costing: CostingParameters

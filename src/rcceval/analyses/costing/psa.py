@@ -26,6 +26,7 @@ bootstrap's mismatch log hazard ratio of an unplanned ending).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -151,6 +152,7 @@ class SetOutput:
     moves_averted: np.ndarray   # (inner,) moves averted per child
     mismatch_log_hr: float      # the set's unplanned-ending mismatch coefficient
     refits_ok: int
+    cpu_seconds: float = 0.0    # CPU time of the set in its process (benchmarks)
 
 
 def run_set(q: "CareCosting", inputs: RefitInputs, b: int, cp_up: CostingParameters, tails: dict,
@@ -158,6 +160,7 @@ def run_set(q: "CareCosting", inputs: RefitInputs, b: int, cp_up: CostingParamet
     """Parameter set b: refit, prices, journeys. repeat: the same parameter set for every b (these fitted
     hazards and set 0's prices) with b's own journeys: the spread between sets is then Monte Carlo only."""
     ps, sim = q.costing.psa, q.sim
+    cpu0 = time.process_time()
     if repeat is None:
         fitted, ok = refit(inputs, bootstrap_counts(q.seed, b, inputs.n_children), ps.newton_steps)
     else:
@@ -181,7 +184,7 @@ def run_set(q: "CareCosting", inputs: RefitInputs, b: int, cp_up: CostingParamet
     u = fitted.causes[codes.UNPLANNED]
     mm = float(u["coef"][list(u["names"]).index("MISMATCH")]) if "MISMATCH" in u["names"] else float("nan")
     return SetOutput(cost["needs_led"] - cost["unit_cost"], un["unit_cost"] - un["needs_led"],
-                     mv["unit_cost"] - mv["needs_led"], mm, ok)
+                     mv["unit_cost"] - mv["needs_led"], mm, ok, time.process_time() - cpu0)
 
 
 @dataclass
@@ -214,6 +217,7 @@ class PSAOutput:
     mismatch_log_hr: np.ndarray  # (outer,)
     refits_ok: int
     refits: int
+    cpu_seconds: float = 0.0     # summed over sets and workers
 
 
 def run_psa(q: "CareCosting", outer: int | None = None, n_jobs: int | None = None,
@@ -233,7 +237,8 @@ def run_psa(q: "CareCosting", outer: int | None = None, n_jobs: int | None = Non
     sets = [s for p in parts for s in p]
     return PSAOutput(np.array([s.delta_cost for s in sets]), np.array([s.delta_effect for s in sets]),
                      np.array([s.moves_averted for s in sets]), np.array([s.mismatch_log_hr for s in sets]),
-                     int(sum(s.refits_ok for s in sets)), len(sets) * len(CAUSES))
+                     int(sum(s.refits_ok for s in sets)), len(sets) * len(CAUSES),
+                     float(sum(s.cpu_seconds for s in sets)))
 
 
 def _evppi_method(n: int) -> dict:
