@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed
 SYNTH := data/synthetic
 SEED ?= 20240331
 
-.PHONY: setup lint test test-slow test-fast report synth bench bench-derive system-deps lab docs
+.PHONY: setup lint test test-slow test-fast report synth bench bench-derive system-deps lab docs pdf axe
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,docs]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,docs,pdf]'
 	touch $(STAMP)
 
 # Lint (no auto-format): the rules and ignores are in pyproject.toml's [tool.ruff].
@@ -52,6 +52,18 @@ system-deps:
 # deprecation noise.
 report: $(STAMP)
 	@PYTHONWARNINGS=ignore::DeprecationWarning,ignore::FutureWarning $(RCCEVAL) run parameters/default.yaml
+
+# The run's one-page answer (and, with REPORTS=1, each report) printed to PDF by headless Chromium for
+# committee papers: outputs/<RUN>/index.pdf. RUN is the run folder's name (the run_name parameter).
+RUN ?= default
+REPORTS ?=
+pdf: $(STAMP)
+	@$(RCCEVAL) pdf outputs/$(RUN) $(if $(REPORTS),--reports)
+
+# axe-core (the accessibility checker the browser tests inject), from the npm registry into .cache/axe
+# (git-ignored); the accessibility test fetches it the same way when it is missing.
+axe:
+	@$(PY) tests/a11y.py
 
 # The workbench: JupyterLab on the notebooks in the project's Python (the "Python 3" kernel is this
 # environment's interpreter); the jupytext sources notebooks/*.py open as notebooks (jupytext's

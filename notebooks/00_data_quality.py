@@ -33,8 +33,9 @@ extract_date = None
 unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
 strict = False
 disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
-analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'jobs': 2}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200}
 power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
+parallel = {'workers': 2, 'scheduler': None}
 costing = 'parameters/costing.yaml'
 seed = 20240331
 notebooks = ['00_data_quality']
@@ -54,7 +55,7 @@ from rcceval.reporting.report import open_report
 report = open_report(globals(), "00_data_quality")
 p = report.params
 result = quality.fit(report.region, report.placements, pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end),
-                     report.extract_date.year, p.analysis.lookback_days)
+                     report.extract_date.year, p.analysis.lookback_days, region_councils=report.data_councils)
 shown = report.publish.publish(result)  # every table and headline through disclosure control
 
 # %% [markdown]
@@ -92,6 +93,17 @@ plt.show()
 # %%
 display(shown["stability_measures"].set_index("LA"))
 display(Markdown(text.stability_summary(shown, result.year)))
+
+# %% [markdown]
+# ## Where new placements are
+#
+# New placements in the latest collection year by the DfE's location categories (straight-line distance between the home and placement postcodes, from the ONS Postcode Directory), and inside or outside the region's councils. The DfE's published percentages for England and the South East follow.
+
+# %%
+display(shown["new_placement_location"])
+display(shown["new_placement_region"])
+display(shown["new_placement_location_england"])
+display(Markdown(text.location_summary(shown, result.location_published, result.year)))
 
 # %% [markdown]
 # ## Coverage of the needs data and placement requests

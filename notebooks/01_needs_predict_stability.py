@@ -55,8 +55,9 @@ extract_date = None
 unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
 strict = False
 disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
-analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'jobs': 2}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200}
 power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
+parallel = {'workers': 2, 'scheduler': None}
 costing = 'parameters/costing.yaml'
 seed = 20240331
 notebooks = ['01_needs_predict_stability']
@@ -90,7 +91,7 @@ if needs and not needs_columns(frame):
     needs = False
 if needs:
     q1 = NeedsStabilityAnalysis(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
-                                n_jobs=a.jobs).fit(frame, extract_date=report.extract_date)
+                                n_jobs=p.parallel).fit(frame, extract_date=report.extract_date)
     report.save_artifact("drop_one", q1.drop_one_results())   # question 4's value of each field (aggregates)
     shown = report.publish.publish(q1)
 
@@ -108,7 +109,7 @@ if needs:
 # %%
 if not needs and report.section("baseline"):
     base = BaselineAnalysis(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
-                            n_jobs=a.jobs, target=p.power.target, alpha=p.power.alpha).fit(frame, report.extract_date)
+                            n_jobs=p.parallel, target=p.power.target, alpha=p.power.alpha).fit(frame, report.extract_date)
     shown_base = report.publish.publish(base)
     display(shown_base["baseline_coverage"].set_index("reason"))
     display(shown_base["baseline_performance"])

@@ -51,8 +51,9 @@ extract_date = None
 unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
 strict = False
 disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
-analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'jobs': 2}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200}
 power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
+parallel = {'workers': 2, 'scheduler': None}
 costing = 'parameters/costing.yaml'
 seed = 20240331
 notebooks = ['02_placement_survival']
@@ -124,9 +125,9 @@ for note in result.notes:
 if report.section("curves"):
     for name, ylab in [("any", "Placement still running"),
                        ("unplanned", "Free of an unplanned ending (net of competing endings)")]:
-        fig = q2plots.survival_curves(tables[f"km_{name}_curves"].reset_index(), tables[f"at_risk_{name}"],
+        ax = q2plots.survival_curves(tables[f"km_{name}_curves"].reset_index(), tables[f"at_risk_{name}"],
                                       ylabel=ylab, title=f"{ylab}, by {label}")
-        pub.figure(f"km_{name}_by_profile", fig)
+        pub.figure(f"km_{name}_by_profile", ax.figure)
         plt.show()
 
 # %% [markdown]
@@ -151,11 +152,11 @@ if report.section("curves"):
 # %%
 if report.section("curves"):
     display(tables["endings_by_tier"])
-    fig = q2plots.incidence_panels(tables["cif_curves"].reset_index(),
+    axes = q2plots.incidence_panels(tables["cif_curves"].reset_index(),
                                    title=f"Cumulative incidence of each ending, by {label}")
-    pub.figure("cif_by_profile", fig)
+    pub.figure("cif_by_profile", axes[0].figure)
     plt.show()
-    display(tables["cif_by_tier"])
+    display(tables["cif_1y_2y_by_tier"])
 
 # %% [markdown]
 # ## One-year figures by what the 903 holds
@@ -195,8 +196,8 @@ if need_profiles:
 if need_profiles:
     grid = tables["grid_cif_unplanned_1y"]
     display(grid.set_index(["peak_intensity", "peak_frequency"]).round(3))
-    fig = q2plots.grid_heatmap(grid, "cif", title="Unplanned ending within a year, by intensity and frequency of need")
-    pub.figure("grid_cif_unplanned_1y", fig)
+    ax = q2plots.grid_heatmap(grid, "cif", title="Unplanned ending within a year, by intensity and frequency of need")
+    pub.figure("grid_cif_unplanned_1y", ax.figure)
     plt.show()
 
 # %% [markdown]
@@ -210,9 +211,9 @@ if need_profiles:
 # %%
 if need_profiles and result.clusters is not None:
     display(tables["need_clusters"].set_index("cluster").T)
-    fig = q2plots.incidence_panels(tables["cif_curves_clusters"].reset_index(),
+    axes = q2plots.incidence_panels(tables["cif_curves_clusters"].reset_index(),
                                    title="Cumulative incidence of each ending, by need cluster")
-    pub.figure("cif_by_cluster", fig)
+    pub.figure("cif_by_cluster", axes[0].figure)
     plt.show()
 
 # %% [markdown]
@@ -231,9 +232,9 @@ if need_profiles and result.clusters is not None:
 # %%
 if report.section("cox"):
     hr = tables["cox_unplanned"].round(4)
-    fig = q2plots.forest(hr, None if result.recovery is None else result.recovery["true_hr"],
+    ax = q2plots.forest(hr, None if result.recovery is None else result.recovery["true_hr"],
                          title="Unplanned ending: hazard ratios (95% CI, robust)")
-    pub.figure("forest_unplanned", fig)
+    pub.figure("forest_unplanned", ax.figure)
     plt.show()
     display(hr[["hr", "hr_lower", "hr_upper", "robust_se", "p"]].round(3))
     display(Markdown(q2text.model_fit(result)))
@@ -267,8 +268,8 @@ if report.section("cox"):
 if report.section("cox"):
     cs = tables["cox_cause_specific"]
     display(q2plots.hr_text(cs))
-    fig = q2plots.compare_forest(cs, list(result.cause_specific), title="Hazard ratio of each ending")
-    pub.figure("forest_cause_specific", fig)
+    ax = q2plots.compare_forest(cs, list(result.cause_specific), title="Hazard ratio of each ending")
+    pub.figure("forest_cause_specific", ax.figure)
     plt.show()
 
 # %% [markdown]
@@ -305,9 +306,9 @@ if report.section("time_varying") and need_profiles:
     if result.time_varying is not None:
         tv = tables["cox_time_varying_needs"]
         display(q2plots.hr_text(tv))
-        fig = q2plots.compare_forest(tv, ["needs at start", "needs re-scored at reviews"],
+        ax = q2plots.compare_forest(tv, ["needs at start", "needs re-scored at reviews"],
                                      title="Needs at the placement's start vs re-scored at reviews")
-        pub.figure("forest_time_varying", fig)
+        pub.figure("forest_time_varying", ax.figure)
         plt.show()
         display(Markdown(q2text.time_varying(result)))
     else:
@@ -323,7 +324,7 @@ if report.section("time_varying") and need_profiles:
 # %%
 if result.recovery is not None:
     display(tables["recovery"])
-    display(Markdown(q2text.recovery(headline["recovery"])))
+    display(Markdown(q2text.recovery(headline.headlines["recovery"])))
 else:
     display(Markdown("Not synthetic data: no generating values to compare with."))
 

@@ -61,8 +61,9 @@ extract_date = None
 unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
 strict = False
 disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
-analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'jobs': 2}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200}
 power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
+parallel = {'workers': 2, 'scheduler': None}
 costing = 'parameters/costing.yaml'
 seed = 20240331
 notebooks = ['03_unit_cost_vs_needs_led']
@@ -107,7 +108,7 @@ if needs_led:
     generating = (lambda names, strata: recovery.generating_hazards(truth, names, strata)) if truth is not None else None
     result = analyse(frame, cp, instrument, report.region.tables.get("placement_agreements"),
                      hazards=report.artifact("02_placement_survival", "hazards"),   # None when run alone: fitted here
-                     generating=generating, header=report.region.c903.header, seed=p.seed, n_jobs=a.jobs)
+                     generating=generating, header=report.region.c903.header, seed=p.seed, n_jobs=p.parallel)
     headline = pub.publish(result)   # every table and headline through disclosure control
 tables = pub.published           # the protected tables, by name
 
@@ -162,9 +163,9 @@ if needs_led:
 if needs_led:
     static = tables["static_by_profile"]
     display(static.set_index("profile").round(0))
-    fig = q3plots.static_gap(static.loc[static["profile"] != "All"],
+    ax = q3plots.static_gap(static.loc[static["profile"] != "All"],
                              title="Needs-led minus unit cost of a week of care, by need tier")
-    pub.figure("static_gap_by_profile", fig)
+    pub.figure("static_gap_by_profile", ax.figure)
     plt.show()
     display(Markdown("The setting each placement's child needs (needs-led rules), by tier:"))
     display(tables["setting_needed_by_profile"])
@@ -181,8 +182,8 @@ if needs_led:
 if needs_led:
     if "unit_cost_vs_fees" in tables:
         display(tables["unit_cost_vs_fees"].set_index(["by", "level"]))
-        fig = q3plots.fee_ratios(tables["unit_cost_vs_fees"], title="Unit cost / weekly fee paid, by cost group")
-        pub.figure("unit_cost_vs_fees", fig)
+        ax = q3plots.fee_ratios(tables["unit_cost_vs_fees"], title="Unit cost / weekly fee paid, by cost group")
+        pub.figure("unit_cost_vs_fees", ax.figure)
         plt.show()
     else:
         display(Markdown("*No weekly fees are recorded in the placement agreements: unit costs cannot be checked against them.*"))
@@ -207,9 +208,9 @@ if needs_led:
 # %%
 if needs_led:
     check = tables["first_placement_check"]
-    fig = q3plots.first_placement_check(check.loc[check["profile"] != "All"],
+    ax = q3plots.first_placement_check(check.loc[check["profile"] != "All"],
                                         title="First placements still running: simulated, model and data")
-    pub.figure("first_placement_check", fig)
+    pub.figure("first_placement_check", ax.figure)
     plt.show()
     display(Markdown(q3text.first_check(result.check_gaps(), result.notes)))
 
@@ -224,13 +225,13 @@ if needs_led:
 if needs_led:
     journeys = tables["journeys_by_profile"]
     display(journeys.set_index(["scenario", "profile"])[["children", *SUMMARY_COLUMNS]])
-    fig = q3plots.scenario_bars(journeys, "cost_per_child_year", "£ per child-year in care",
+    ax = q3plots.scenario_bars(journeys, "cost_per_child_year", "£ per child-year in care",
                                 title="Cost per child-year in care, by tier (95% interval over draws)")
-    pub.figure("cost_per_child_year", fig)
+    pub.figure("cost_per_child_year", ax.figure)
     plt.show()
-    fig = q3plots.scenario_bars(journeys, "moves", "Moves per child over the horizon",
+    ax = q3plots.scenario_bars(journeys, "moves", "Moves per child over the horizon",
                                 title="Moves per child, by tier (95% interval over draws)")
-    pub.figure("moves_per_child", fig)
+    pub.figure("moves_per_child", ax.figure)
     plt.show()
 
 # %% [markdown]
@@ -260,8 +261,8 @@ if needs_led:
 
 # %%
 if needs_led:
-    fig = q3plots.tornado(tables["tornado"].reset_index(), title="Which figures the cost difference per child-year is most sensitive to")
-    pub.figure("tornado", fig)
+    ax = q3plots.tornado(tables["tornado"].reset_index(), title="Which figures the cost difference per child-year is most sensitive to")
+    pub.figure("tornado", ax.figure)
     plt.show()
     display(tables["tornado"].head(12))
     display(Markdown(q3text.break_even(result.break_even, result.process_cost)))
@@ -320,8 +321,8 @@ if needs_led and "tail_comparison" in tables:
 # %%
 if needs_led and "psa_curves" in tables:
     display(Markdown(q3text.psa(result)))
-    fig = q3plots.acceptability(tables["psa_curves"], title="Is needs-led commissioning worth it? (PSA)")
-    pub.figure("acceptability", fig)
+    ax = q3plots.acceptability(tables["psa_curves"], title="Is needs-led commissioning worth it? (PSA)")
+    pub.figure("acceptability", ax.figure)
     plt.show()
 
 # %% [markdown]

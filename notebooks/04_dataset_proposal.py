@@ -47,8 +47,9 @@ extract_date = None
 unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
 strict = False
 disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
-analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'jobs': 2}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200}
 power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
+parallel = {'workers': 2, 'scheduler': None}
 costing = 'parameters/costing.yaml'
 seed = 20240331
 notebooks = ['04_dataset_proposal']
@@ -195,7 +196,7 @@ if needs:
                             if design_effects else "not estimated (1)")
     shown_power = pub.publish(power)
     display(Markdown(q4text.power_text(shown_power, end)))
-    mdhr = power.tables()["mdhr_80"].frame   # a model table, published as it is (its name is also a headline's)
+    mdhr = shown_power.tables["mdhr_80"]   # the published table (its name is also a headline's)
     display(mdhr)
     title = f"Smallest HR detected with {pp.target:.0%} power: {power.headline}, per point"
     pub.figure("mdhr_by_years", q4plots.mdhr_by_years(mdhr, title=title).figure)
@@ -275,15 +276,15 @@ if needs:
         settings += [(max(10, region_per_year), 1, len(per_year))]
         labels = ["median council"] * 5 + ["largest council"] * 2 + ["region"]
         eff_obs = pa.spread.loc[pa.headline, "effective_sd_observed"]
-        sim = pw.SimulatedPower(model, rows, target, alpha=pa.alpha_term, replicates=pp.replicates, seed=p.seed, n_jobs=a.jobs,
+        sim = pw.SimulatedPower(model, rows, target, alpha=pa.alpha_term, replicates=pp.replicates, seed=p.seed, n_jobs=p.parallel,
                                 effective_sd=float(eff_obs) if np.isfinite(eff_obs) else None, clustering=clustering,
                                 design_effect=float(pa.spread.loc[pa.headline, "design_effect"])).fit(settings)
         null = pw.SimulatedPower(model.with_effect(target, 0.0), rows, target, alpha=pp.alpha, replicates=pp.replicates,
-                                 seed=p.seed + 1, n_jobs=a.jobs,
+                                 seed=p.seed + 1, n_jobs=p.parallel,
                                  clustering=replace(clustering, child_frailty_var=NULL_CHILD_FRAILTY)).fit(settings[:2])
         simulation = q4.simulation_result(sim, labels, null, "median council, no effect", pa.alpha_term)
         shown_sim = pub.publish(simulation)
-        st = simulation.tables()["simulated_power"].frame   # a model table, published as it is (also a headline's name)
+        st = shown_sim.tables["simulated_power"]   # the published table (its name is also a headline's)
         display(st)
         curves = {"analytic, Hsieh-Lavori (σ, ρ² over all placements)":
                   lambda d: pw.analytic_power(sim.log_hr, sim.sd, d, sim.alpha, sim.rho2, sim.design_effect)}
@@ -315,9 +316,9 @@ if needs:
 # %%
 if report.section("field_value") and needs:
     fv = FieldValue(horizon_days=a.horizon_days, folds=a.folds, bootstrap=a.bootstrap, seed=p.seed,
-                    n_jobs=a.jobs).fit(frame, instrument, drop_one=report.artifact("01_needs_predict_stability", "drop_one"))
+                    n_jobs=p.parallel).fit(frame, instrument, drop_one=report.artifact("01_needs_predict_stability", "drop_one"))
     shown_fv = pub.publish(fv)
-    ft = fv.tables()["field_value"].frame   # a model table, published as it is (also a headline's name)
+    ft = shown_fv.tables["field_value"]   # the published table (its name is also a headline's)
     display(ft.drop(columns="dataset_fields"))
     ax = q4plots.field_value(ft, title="What each field adds to predicting an unplanned ending")
     pub.figure("field_value", ax.figure)

@@ -50,8 +50,9 @@ extract_date = None
 unplanned_reasons = ['ALLEG', 'APPRR', 'CHILD', 'CLOSE', 'CREQB', 'CREQO', 'STAND']
 strict = False
 disclosure = {'threshold': 5, 'round_to': None, 'suppress_zero': False}
-analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200, 'jobs': 2}
+analysis = {'lookback_days': 183, 'horizon_days': 365, 'folds': 5, 'bootstrap': 200}
 power = {'replicates': 200, 'target': 0.8, 'alpha': 0.05}
+parallel = {'workers': 2, 'scheduler': None}
 costing = 'parameters/costing.yaml'
 seed = 20240331
 notebooks = ['05_sufficiency_gap']
@@ -82,11 +83,12 @@ needs_ok, provision_ok = report.section("needs_audit"), report.section("provisio
 full = needs_ok and provision_ok
 if full:
     result = fit(report.region, report.placements, instrument, report.extract_date, p.analysis.lookback_days,
-                 pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), p.seed, unit_costs)
+                 pd.Timestamp(p.analysis_start), pd.Timestamp(p.analysis_end), p.seed, unit_costs,
+                 parallel=p.parallel)
     display(Markdown(text.census(result)))
 else:   # the 903 alone: the forecast of all children looked after
     result = fit_forecast(report.region, report.placements, instrument, report.extract_date, p.analysis.lookback_days,
-                          p.seed, unit_costs)
+                          p.seed, unit_costs, parallel=p.parallel)
 shown = report.publish.publish(result)  # every table and headline through disclosure control
 
 # %% [markdown]
@@ -226,8 +228,8 @@ if full:
     overall.index.name, overall.columns.name = None, None
     display(Markdown("**Shortfall (at least), all need profiles together**, by council and reach:"))
     display(overall)
-    fig = splot.shortfall_heatmaps(shortfall, children, sg.REACH_LABELS)
-    report.publish.figure("shortfall_heatmap", fig)
+    axes = splot.shortfall_heatmaps(shortfall, children, sg.REACH_LABELS)
+    report.publish.figure("shortfall_heatmap", axes[0].figure)
     plt.show()
     rules = shown["gap_rules"]
     rules = rules.loc[rules["REACH"].isin(sg.REACHES)].pivot(index="REACH", columns="label", values="shortfall")
@@ -291,8 +293,8 @@ if report.section("forecast"):
     display(shown["entry_trend"])
     display(Markdown("Children looked after on 31 March, forecast (95% interval):"))
     display(text.forecast_cells(result.forecast.table, PROFILE_LABELS))
-    fig = splot.forecast_fan(shown["profile_by_year"], shown["forecast"].reset_index())
-    report.publish.figure("forecast", fig)
+    axes = splot.forecast_fan(shown["profile_by_year"], shown["forecast"].reset_index())
+    report.publish.figure("forecast", axes[0].figure)
     plt.show()
     display(Markdown("By age band and placement type group:"))
     display(shown["forecast_detail"])

@@ -112,3 +112,33 @@ def test_age_band_edges_index_the_bands_as_age_band_labels_them():
     by_edges = [codes.AGE_BAND_LABELS[i] for i in np.searchsorted(codes.AGE_BAND_EDGES, ages, side="right")]
     assert by_label == by_edges
     assert by_label[4:6] == ["0-4", "5-9"] and by_label[12:14] == ["10-12", "13-15"]
+
+
+def test_age_band_reference_and_the_dfe_entry_bands():
+    """The models' age-band reference and the synthetic region's entry bands come from spec.codes only."""
+    from rcceval.analyses.prediction.data import M0_CATEGORICAL
+    from rcceval.analyses.survival.data import BASELINE_CATEGORICAL
+    from rcceval.derive.frame import age_band
+    from rcceval.synth.params import build_params
+
+    assert codes.AGE_BAND_REFERENCE == "5-9" and codes.AGE_BAND_OLDEST == "16-17"
+    assert M0_CATEGORICAL["AGE_BAND"] == dict(BASELINE_CATEGORICAL)["AGE_BAND"] == codes.AGE_BAND_REFERENCE
+    assert age_band(pd.Series([17])).tolist() == [codes.AGE_BAND_OLDEST]
+    bands = codes.DFE_ENTRY_AGE_BANDS
+    assert [b[1] for b in bands[1:]] == [b[2] for b in bands[:-1]] and (bands[0][1], bands[-1][2]) == (0, 18)
+    assert list(build_params()["population"]["age_band_probs"]) == [b[0] for b in bands]
+
+
+def test_no_module_keeps_its_own_copy_of_a_code_constant():
+    """365.25 and the age-band labels are written once, in spec/codes.py (docstrings aside)."""
+    import ast
+
+    src = Path(codes.__file__).resolve().parents[1]
+    found = []
+    for path in sorted(src.rglob("*.py")):
+        if path.name == "codes.py" or path.parent.name == "synth" and path.name == "params.py":
+            continue          # the synthetic calibration keys its DfE figures by the published labels
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and (node.value == 365.25 or node.value in codes.AGE_BAND_LABELS):
+                found.append(f"{path.relative_to(src)}:{node.lineno}: {node.value!r}")
+    assert found == []

@@ -365,6 +365,25 @@ def test_hash_uniforms_are_uniform_and_a_pure_function_of_their_counter():
     assert not np.array_equal(hash_uniform(seed_key(12), ctr), u)
 
 
+def test_the_microsimulation_on_a_dask_cluster_gives_the_serial_results():
+    """The one parallel setting with a scheduler address: the chunks run on a LocalCluster, same journeys."""
+    from dask.distributed import LocalCluster
+
+    from rcceval.parallel import ParallelSetting
+
+    lam = {codes.UNPLANNED: 0.3, codes.PLANNED: 0.5, codes.LEFT_CARE: 0.4}
+    hz = HazardModel("weibull", {k: CauseHazard(k, ["MISMATCH"], np.array([0.3]), None, np.zeros(1), ["L1"], "weibull",
+                                                weibull=(lam[k], 0.8)) for k in CAUSES})
+    c, pool = one_child(n=200)
+    serial = run(c, pool, hz, capacity=0.5, draws=9, chunk_draws=4)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", dashboard_address=None) as lc:
+        remote = run(c, pool, hz, capacity=0.5, draws=9, chunk_draws=4,
+                     n_jobs=ParallelSetting(workers=1, scheduler=lc.scheduler_address))
+    for s in serial.scenarios:
+        assert np.array_equal(serial.by_profile[s], remote.by_profile[s])
+        assert np.array_equal(serial.per_child[s], remote.per_child[s])
+
+
 def test_results_do_not_depend_on_chunking_or_jobs():
     lam = {codes.UNPLANNED: 0.3, codes.PLANNED: 0.5, codes.LEFT_CARE: 0.4}
     hz = HazardModel("weibull", {k: CauseHazard(k, ["MISMATCH"], np.array([0.3]), None, np.zeros(1), ["L1"], "weibull",

@@ -3,7 +3,6 @@ no internal key names, no "p 0", every image loads, a sane page height, the coun
 and it prints to PDF. Screenshots and the PDF are kept under pytest's tmp folder as artefacts."""
 from __future__ import annotations
 
-import base64
 import json
 import re
 from pathlib import Path
@@ -14,6 +13,7 @@ from test_reports import _browser
 
 from rcceval.params import Parameters
 from rcceval.reporting.index import write_index
+from rcceval.reporting.pdf import print_pdf
 from rcceval.reporting.runner import NotebookRun, RunOutcome
 
 IDENTIFIER = re.compile(r"\b[A-Za-z0-9]+(?:_[A-Za-z0-9%]+)+\b")    # snake_case: a key name, not a word
@@ -140,10 +140,8 @@ def test_index_reads_as_an_answer_in_chromium(index_page: Path, tmp_path: Path):
         assert images and all(src.startswith("la/S02/") for src, *_ in images)
         browser.save_screenshot(str(tmp_path / "screenshots" / "index-S02.png"))
 
-        # printable: Chromium's print to PDF (what a committee paper is made from), the region only
-        Select(browser.find_element("id", "council")).select_by_value("")
-        pdf = base64.b64decode(browser.execute_cdp_cmd("Page.printToPDF", {"printBackground": False})["data"])
-        (tmp_path / "index.pdf").write_bytes(pdf)
+        # printable: Chromium's print to PDF as `rcceval pdf` does it (reporting/pdf.py), the region only
+        pdf = print_pdf(index_page, tmp_path / "index.pdf", browser).read_bytes()
         pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
         assert pdf.startswith(b"%PDF") and 2 <= pages <= 12, pages
     finally:

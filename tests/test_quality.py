@@ -3,7 +3,7 @@ import json
 
 import pandas as pd
 
-from rcceval.analyses.quality import QualityResult, text
+from rcceval.analyses.quality import QualityResult, location, text
 from rcceval.reporting.publish import Publisher
 from rcceval.reporting.results import Count, Share
 
@@ -20,8 +20,13 @@ def _result() -> QualityResult:
     cla = pd.DataFrame({2024: [38, 55], 2025: [40, 60]}, index=pd.Index(["A1", "A2"], name="LA"))
     mix = pd.DataFrame({"placement_type": ["Foster", "Other"], "children": [97, 3], "percent": [97.0, 3.0]})
     rules = pd.DataFrame(columns=["severity", "rule", "n", "fix"])
+    where = pd.DataFrame([[5, 20, 0, 12, 3], [10, 30, 6, 4, 10]], index=["A1", "A2"],
+                         columns=list(location.DFE_CATEGORIES.values()))
+    region = pd.DataFrame([[0, 36, 4], [2, 50, 8]], index=["A1", "A2"],
+                          columns=list(location.REGION_CATEGORIES.values()))
     return QualityResult(year=2025, n_files=7, problems={"fatal": 0, "fixable": 2, "warning": 1}, rules=rules,
-                         cla=cla, mix=mix, stability=stability, coverage=coverage)
+                         cla=cla, mix=mix, stability=stability, coverage=coverage, location=where,
+                         region_location=region, location_published=location.published_for(2025))
 
 
 def test_headlines_are_counts_and_shares_of_the_all_row():
@@ -33,11 +38,23 @@ def test_headlines_are_counts_and_shares_of_the_all_row():
     assert h["placements_in_window"] == Count(120)
     assert h["pct_placements_with_assessment"] == Share(116, 120)
     assert h["pct_placements_with_request"] == Share(32, 120)
+    # new placements: outside the council 12+3+4+10 = 29 of the 100 - 15 with a known distance; outside
+    # the region 4+8 = 12 of the 100 - 2 whose placement council is known
+    assert h["pct_new_placements_outside_council"] == Share(29, 85)
+    assert h["pct_new_placements_outside_region"] == Share(12, 98)
 
 
 def test_tables_declared_once_with_their_counts():
     t = _result().tables()
-    assert list(t) == ["cla_by_council_year", "placement_mix", "stability_measures", "coverage"]  # no problems: none
+    assert list(t) == ["cla_by_council_year", "placement_mix", "stability_measures", "coverage",  # no problems: none
+                       "new_placement_location", "new_placement_region", "new_placement_location_england"]
+    assert t["new_placement_location"].kind == t["new_placement_region"].kind == "crosstab"
+    assert t["new_placement_location_england"].counts == ()          # the DfE's own published percentages
+    # the two location tables count the same placements: each council's Total is declared equal in both
+    rel = _result().relations()
+    assert [(r.terms[0].where, r.terms[0].table, r.terms[1].table, r.terms[1].coef) for r in rel] == [
+        ("A1", "new_placement_location", "new_placement_region", -1.0),
+        ("A2", "new_placement_location", "new_placement_region", -1.0)]
     assert t["cla_by_council_year"].kind == "crosstab"
     assert t["placement_mix"].counts == ("children",) and t["placement_mix"].totals_shown
     assert t["coverage"].percent_of == {"pct_with_assessment": "with_assessment", "pct_with_request": "with_request"}
@@ -57,3 +74,8 @@ def test_published_shares_are_protected(tmp_path):
     assert shown["placement_mix"]["children"].tolist() == ["c", "c"]       # 3 hidden, and 97 with it (total shown)
     assert text.percent(shown["pct_placements_with_assessment"]) == "c"
     assert text.percent(shown["pct_3plus_placements_year"]) == "12.0%"
+    # A1 has 0 placements 20+ miles inside (shown: zeros are not suppressed by default) and 3 outside
+    # 20+ miles (hidden, with a second cell of its row and column so neither is recovered from the margins)
+    loc = shown["new_placement_location"]
+    assert loc.loc["A1", location.DFE_CATEGORIES["outside_20_plus"]] == "c"
+    assert (loc.loc["A1"] == "c").sum() >= 2 and (loc[location.DFE_CATEGORIES["outside_20_plus"]] == "c").sum() >= 2

@@ -14,6 +14,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
+from required import missing
 
 from rcceval import params as params_mod
 from rcceval.errors import ParameterError
@@ -238,12 +239,9 @@ def test_a_notebook_runs_alone_with_papermill(small_run, tmp_path):
 
 def _browser(tmp_path):
     """Headless Debian Chromium driven by chromedriver (both from apt: see Makefile system-deps)."""
-    import os
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromedriver are not installed: .ci/run installs them (make system-deps)")
-        pytest.skip("chromium/chromedriver not installed (make system-deps)")
+        missing("chromium and chromedriver are not installed (.ci/run installs them: make system-deps)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     opts = webdriver.ChromeOptions()
@@ -293,6 +291,30 @@ def test_index_and_every_report_read_cleanly_in_chromium(small_run, tmp_path):
             assert all(done and w > 0 for _, done, w, _, _ in images), n.name
     finally:
         browser.quit()
+
+
+@pytest.mark.slow
+def test_index_and_every_report_pass_axe_with_contents_and_alt_text(small_run, tmp_path):
+    """The real run's pages: axe-core finds no serious or critical violation; each report has its
+    contents list, its headings in order and an alt text on every image."""
+    from a11y import axe_source, blocking, violations
+
+    from rcceval.reporting.render import heading_levels, heading_problems
+    _, first, _ = small_run
+    pages = ["index.html"] + [f"{n.name}.html" for n in first.notebooks]
+    for name in pages[1:]:
+        page = (first.run_dir / name).read_text(encoding="utf-8")
+        assert heading_problems(heading_levels(page)) == [], name
+        assert '<nav aria-labelledby="contents" class="toc">' in page, name
+        images = re.findall(r"<img\b[^>]*>", page)
+        assert images and all(re.search(r'\salt="[^"]+"', i) for i in images), name
+    source = axe_source()
+    browser = _browser(tmp_path)
+    try:
+        found = {name: blocking(violations(browser, first.run_dir / name, source)) for name in pages}
+    finally:
+        browser.quit()
+    assert found == {name: [] for name in pages}
 
 
 def test_by_council_adds_one_report_set_per_council(small_run, monkeypatch):

@@ -53,6 +53,44 @@ def test_publish_protects_every_table_and_headline(tmp_path):
     assert (tmp_path / "toy" / "tables" / "by_group.csv").read_text().splitlines()[2] == "b,c"
 
 
+@dataclass(frozen=True)
+class _Clash(Result):
+    """A result whose table and headline share the name 'events'."""
+
+    def tables(self):
+        return {"events": Table(pd.DataFrame({"group": ["a", "b"], "n": [20, 30]}), counts=("n",))}
+
+    def headlines(self):
+        return {"events": Count(50)}
+
+
+def test_a_table_and_a_headline_of_one_name_cannot_be_read_ambiguously(tmp_path):
+    """Both are written (tables/events.csv, results.json's 'events'); the mapping the notebook reads
+    refuses the bare name, naming both, instead of letting the headline replace the table."""
+    pub = Publisher(tmp_path, "toy", DisclosureSettings(threshold=5))
+    shown = pub.publish(_Clash())
+    for read in (lambda: shown["events"], lambda: shown.get("events")):
+        with pytest.raises(ValueError, match=r"_Clash: 'events' is both a published table and a published headline: "
+                                             r"read shown.tables\['events'\] \(tables/events.csv\) or "
+                                             r"shown.headlines\['events'\] \(results.json\)"):
+            read()
+    assert "events" not in shown and dict(shown) == {} and shown.clashes == {"events"}
+    assert list(shown.tables["events"]["n"]) == [20, 30] and shown.headlines["events"] == Count(50)
+    pub.save()
+    body = json.loads((tmp_path / "toy" / "results.json").read_text())
+    assert body["results"] == {"events": 50} and body["tables"] == ["events"]
+    assert (tmp_path / "toy" / "tables" / "events.csv").read_text().splitlines() == ["group,n", "a,20", "b,30"]
+    with pytest.raises(KeyError):
+        shown["nothing"]
+    assert shown.get("nothing", 1) == 1
+
+
+def test_without_a_clash_the_mapping_holds_every_table_and_headline(tmp_path):
+    shown = Publisher(tmp_path, "toy", DisclosureSettings(threshold=5)).publish(_Toy(n=40, events=30))
+    assert set(shown) == {"by_group", "cross", "children", "events", "share", "hr", "nested"} and not shown.clashes
+    assert shown["children"] == Count(40) and shown["by_group"] is shown.tables["by_group"]
+
+
 def test_share_hidden_when_its_complement_is_small(tmp_path):
     pub = Publisher(tmp_path, "toy", DisclosureSettings(threshold=5))
     assert serialise(pub.protect(Share(38, 40))) == {"count": "c", "total": 40, "value": "c"}

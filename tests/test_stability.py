@@ -275,6 +275,22 @@ def test_results_do_not_depend_on_the_number_of_workers(small):
     assert again.to_dict() == q1.to_dict()
 
 
+def test_without_sensitivity_analyses_the_fit_gives_the_same_main_results(small):
+    """sensitivity=False leaves out exactly the complete-follow-up, per-council and second-best analyses:
+    every other headline and table is the one of the full fit (same seed, same bootstrap)."""
+    frame, _, q1, extract = small
+    lean = NeedsStabilityAnalysis(seed=5, bootstrap=200, n_jobs=1, sensitivity=False).fit(frame, extract_date=extract)
+    full, got = q1.to_dict(), lean.to_dict()
+    assert set(full) - set(got) == {"complete_follow_up", "n_complete_follow_up", "n_complete_follow_up_unplanned",
+                                    "council_ci_width_vs_pooled_median", "n_with_request"}
+    assert set(got) <= set(full) and got == {k: full[k] for k in got}
+    assert got["auc_m1"] == full["auc_m1"] and got["n_placements"] == q1.counts["n_placements"]
+    assert set(q1.tables()) - set(lean.tables()) == {"council_ci_widths", "complete_follow_up_odds_ratios",
+                                                     "complete_follow_up_tests", "second_best"}
+    for name, table in lean.tables().items():
+        pd.testing.assert_frame_equal(table.frame, q1.tables()[name].frame)
+
+
 def test_conclusion_is_written_from_the_published_numbers(small, tmp_path):
     q1 = small[2]
     shown = Publisher(tmp_path, "01").publish(q1)

@@ -1,4 +1,4 @@
-"""`rcceval` command line: validate, derive placements, stability measures, schemas, synthetic data.
+"""`rcceval` command line: validate, derive placements, stability, run the reports, PDF, schemas, synthetic data.
 
 Every command reports bad input as a clear message (file, row, column, value, rule) and exits
 non-zero; it never shows a Python traceback for a data or parameter problem.
@@ -36,6 +36,15 @@ def positive_jobs(text: str) -> int:
     return jobs
 
 
+def scheduler_address(text: str) -> str:
+    """--scheduler: a Dask scheduler address, checked as the parameter file's parallel.scheduler is."""
+    from rcceval.parallel import scheduler_problem
+    problem = scheduler_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"--scheduler {text!r}: {problem.removeprefix('must be null or ')}")
+    return text
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from rcceval.ingest.load import read_region
     from rcceval.ingest.validate import validate_region
@@ -43,7 +52,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not args.no_dfe:
         from rcceval.ingest.dfe_rules import merge_dfe
         from rcceval.ingest.load import find_903_root
-        merge_dfe(region.returns.problems, find_903_root(Path(args.data_dir)), jobs=args.jobs)
+        from rcceval.parallel import ParallelSetting
+        workers = ParallelSetting(workers=args.jobs, scheduler=args.scheduler)
+        merge_dfe(region.returns.problems, find_903_root(Path(args.data_dir)), jobs=workers)
     report = validate_region(region, strict=args.strict, raise_on_stop=False).report
     print(report.summary(limit=args.limit))
     out = Path(args.out) if args.out else None
@@ -197,6 +208,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
+def cmd_pdf(args: argparse.Namespace) -> int:
+    from rcceval.reporting.pdf import BrowserMissing, print_run
+    try:
+        written = print_run(Path(args.run_dir), reports=args.reports, out=Path(args.out) if args.out else None)
+    except BrowserMissing as exc:
+        print(f"rcceval pdf: {exc}", file=sys.stderr)
+        return 2
+    for pdf in written:
+        print(f"pdf: {pdf}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rcceval", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20, help="problems printed (default 20)")
     p.add_argument("--no-dfe", action="store_true", help="skip the DfE rules (csc-validator-be-903)")
     p.add_argument("--jobs", type=positive_jobs, default=1, help="council-years validated in parallel (DfE rules)")
+    p.add_argument("--scheduler", type=scheduler_address, default=None, metavar="tcp://HOST:PORT",
+                   help="run the DfE rules on this Dask scheduler instead (pip install 'rcceval[dask]')")
     p.set_defaults(func=cmd_validate)
     p = data_cmd("placements", "derive the placements table")
     p.add_argument("--out", required=True, help="CSV, or parquet or an Excel workbook (.xlsx) by extension")
@@ -231,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="only check the parameter file and list, per report, what will and will not run on the data")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("pdf", help="print a run's index.html (and its reports) to PDF with headless Chromium")
+    p.add_argument("run_dir", help="a run folder that `rcceval run` wrote (outputs/<run>/)")
+    p.add_argument("--reports", action="store_true", help="each report too (NAME.pdf beside NAME.html)")
+    p.add_argument("--out", metavar="DIR", help="write the PDFs here (default: the run folder)")
+    p.set_defaults(func=cmd_pdf)
     p = sub.add_parser("schema", help="publish the dataset specifications")
     p.add_argument("--docs", required=True, metavar="DIR", help="write datapackage.json and the data dictionary here")
     p.set_defaults(func=cmd_schema)

@@ -16,6 +16,7 @@ import yaml
 
 from rcceval.checking import Checker
 from rcceval.errors import ParameterError
+from rcceval.parallel import ParallelSetting, scheduler_problem, workers_problem
 from rcceval.spec import codes
 from rcceval.synth.params import SCALES
 
@@ -57,7 +58,6 @@ class Analysis:
     horizon_days: int = 365        # unplanned ending within this horizon (question 1)
     folds: int = 5                 # cross-validation folds, grouped by child
     bootstrap: int = 200           # bootstrap replicates, resampling children
-    jobs: int = 2                  # parallel workers (joblib) for bootstrap and simulation
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class Parameters:
     disclosure: Disclosure = field(default_factory=Disclosure)
     analysis: Analysis = field(default_factory=Analysis)
     power: Power = field(default_factory=Power)
+    parallel: ParallelSetting = field(default_factory=ParallelSetting)   # every parallel step (rcceval.parallel)
     costing: str = "parameters/costing.yaml"   # cost parameters of question 3 (checked by costing_params)
     seed: int = 20240331
     notebooks: tuple[str, ...] = ALL_NOTEBOOKS
@@ -193,14 +194,17 @@ def parse(values: dict, source: str | Path = "<parameters>", root: Path | None =
         round_to=None if round_to is None else check.integer(round_to, "disclosure.round_to", 1, 1000),
         suppress_zero=_bool(check, dis.get("suppress_zero", False), "disclosure.suppress_zero"))
     an = values.get("analysis", {}) or {}
+    if isinstance(an, dict) and "jobs" in an:
+        check.fail("analysis.jobs", an["jobs"], "moved: write the number of workers as parallel.workers "
+                                                "(one setting for every parallel step)")
     check.mapping(an, "analysis", set(Analysis.__dataclass_fields__))
     a = Analysis()
     out["analysis"] = Analysis(
         lookback_days=check.integer(an.get("lookback_days", a.lookback_days), "analysis.lookback_days", 0, 3650),
         horizon_days=check.integer(an.get("horizon_days", a.horizon_days), "analysis.horizon_days", 1, 3650),
         folds=check.integer(an.get("folds", a.folds), "analysis.folds", 2, 20),
-        bootstrap=check.integer(an.get("bootstrap", a.bootstrap), "analysis.bootstrap", 0, 100_000),
-        jobs=check.integer(an.get("jobs", a.jobs), "analysis.jobs", -1, 256))
+        bootstrap=check.integer(an.get("bootstrap", a.bootstrap), "analysis.bootstrap", 0, 100_000))
+    out["parallel"] = _parallel(check, values.get("parallel", {}) or {})
     pw = values.get("power", {}) or {}
     check.mapping(pw, "power", set(Power.__dataclass_fields__))
     w = Power()
@@ -226,6 +230,25 @@ def parse(values: dict, source: str | Path = "<parameters>", root: Path | None =
     if check_paths and COSTING_NOTEBOOK in notebooks:
         _check_costing(check, costing, out)
     return Parameters(**out)
+
+
+def _parallel(check: Checker, values: object) -> ParallelSetting:
+    """parallel: {workers, scheduler}; a scheduler address needs dask.distributed installed."""
+    check.mapping(values, "parallel", set(ParallelSetting.__dataclass_fields__))
+    d = ParallelSetting()
+    workers, scheduler = values.get("workers", d.workers), values.get("scheduler", d.scheduler)
+    problem = workers_problem(workers)
+    if problem:
+        check.fail("parallel.workers", workers, problem.removeprefix("workers "))
+    problem = scheduler_problem(scheduler)
+    if problem:
+        check.fail("parallel.scheduler", scheduler, problem)
+    if scheduler is not None:
+        import importlib.util
+        if importlib.util.find_spec("distributed") is None:
+            check.fail("parallel.scheduler", scheduler, "a scheduler needs dask.distributed: "
+                                                        "pip install 'rcceval[dask]'")
+    return ParallelSetting(workers=workers, scheduler=scheduler)
 
 
 def _check_costing(check: Checker, path: Path, out: dict) -> None:

@@ -41,8 +41,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from rcceval import parallel
 from rcceval.ingest.load import find_903_files, read_text_table
 from rcceval.ingest.problems import COLUMNS, Problem, ProblemLog
+from rcceval.parallel import Workers
 
 SEVERITY: dict[str, str] = {
     "102": "fatal", "141": "fatal", "147": "fatal", "143": "fatal", "144": "fatal", "146": "fatal",
@@ -247,18 +249,18 @@ def run_council_year(la: str, year: int, files: dict[str, Path], prev: dict[str,
     return log.frame()
 
 
-def dfe_problems(root: str | Path, jobs: int = 1) -> ProblemLog:
-    """Every DfE finding below a 903 folder, each council-year with its previous year (in parallel).
+def dfe_problems(root: str | Path, jobs: Workers = 1) -> ProblemLog:
+    """Every DfE finding below a 903 folder, each council-year with its previous year (in parallel:
+    `jobs` workers or the run's ParallelSetting; the list is in council-year order whatever runs them).
 
     Raises DfeEnvError if the validator's environment cannot be made.
     """
-    from joblib import Parallel, delayed
+    from joblib import delayed
 
     python = ensure_env()
     found = council_years(Path(root))
-    frames = Parallel(n_jobs=jobs)(
-        delayed(run_council_year)(la, year, files, found.get((la, year - 1)), python)
-        for (la, year), files in sorted(found.items()))
+    frames = parallel.run((delayed(run_council_year)(la, year, files, found.get((la, year - 1)), python)
+                           for (la, year), files in sorted(found.items())), jobs)
     log = ProblemLog()
     frames = [f for f in frames if len(f)]
     if frames:
@@ -267,7 +269,7 @@ def dfe_problems(root: str | Path, jobs: int = 1) -> ProblemLog:
     return log
 
 
-def merge_dfe(log: ProblemLog, root: str | Path, jobs: int = 1, out=sys.stdout) -> None:
+def merge_dfe(log: ProblemLog, root: str | Path, jobs: Workers = 1, out=sys.stdout) -> None:
     """Add the DfE findings to a problem list; if the validator cannot be installed, one line and go on."""
     try:
         log.extend(dfe_problems(root, jobs=jobs))

@@ -4,7 +4,7 @@ At the top, where the data came from (source, years, councils, disclosure settin
 disclosure audit found, from manifest.json). Then one section a question: its answer in one or two
 plain sentences with estimate and interval (reporting/answers.py), its status (ok, partial with the
 sections not run, failed with the reason), its key figures under plain labels, two or three figures
-at one size, and links to the full report, the notebook and results.json. With `--by la`, a
+at one size (each with the alt text its report saved), and links to the full report, the notebook and results.json. With `--by la`, a
 council selector shows the same for each council.
 
 Headlines are rendered by their type in the results contract (reporting/results.py), read back from
@@ -157,6 +157,16 @@ def figures(n: NotebookRun, run_dir: Path) -> list[str]:
     return (chosen or saved)[:MAX_FIGURES]
 
 
+def alt_texts(report_dir: Path) -> dict[str, str]:
+    """Each figure's alt text as the report saved it (figures/alt.json, Publisher.figure); {} if none."""
+    path = report_dir / "figures" / "alt.json"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
 def _status(n: NotebookRun) -> tuple[str, str]:
     """The status badge and, for partial and failed reports, the reason in plain words."""
     badge = f'<span class="{n.status}">{ {"ok": "ok", "partial": "partial", "failed": "FAILED"}[n.status]}</span>'
@@ -183,10 +193,13 @@ def notebook_section(n: NotebookRun, run_dir: Path, threshold: int = 5, prefix: 
     rows = results_rows(n.results, threshold, q.labels) if n.results else ""
     table = f'<table class="key"><caption>Key figures</caption>{rows}</table>' if rows else ""
     loading = ' loading="lazy"' if lazy else ""
+    folder = run_dir / prefix if prefix else run_dir
+    described = alt_texts(folder / n.name)
     imgs = "".join(
-        f'<figure><img src="{prefix}{n.name}/figures/{stem}.png" alt="{html.escape(answers.figure_label(stem))}"'
+        f'<figure><img src="{prefix}{n.name}/figures/{stem}.png" '
+        f'alt="{html.escape(described.get(stem) or answers.figure_label(stem))}"'
         f'{loading}><figcaption>{html.escape(answers.figure_label(stem))}</figcaption></figure>'
-        for stem in figures(n, run_dir / prefix if prefix else run_dir))
+        for stem in figures(n, folder))
     return (f'<section class="question" id="{prefix.replace("/", "-")}{n.name}"><h2>{html.escape(q.title)} {badge}</h2>'
             f'{answer}{reason}{table}<div class="figs">{imgs}</div><p class="links">{links}</p></section>')
 

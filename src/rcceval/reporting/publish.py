@@ -6,7 +6,7 @@ publish() call are then audited together with every table published before them 
 the linear relations each declares or implies, and more cells suppressed until no hidden cell can be
 worked out; only then is anything written. A call whose audit fails writes nothing (AuditError names
 the table). The audit's settings and result go to audit.json beside results.json (for the manifest). Figures are saved as
-PNG and SVG; headline figures collect into results.json, written deterministically (sorted keys,
+PNG and SVG with an alt text (figures/alt.json); headline figures collect into results.json, written deterministically (sorted keys,
 no timestamps) so that the same inputs give a byte-identical file.
 """
 from __future__ import annotations
@@ -64,6 +64,39 @@ def _numbers(frame: pd.DataFrame, columns: Sequence[Any]) -> np.ndarray:
                             for c in columns])
 
 
+class Shown(dict):
+    """What publish() returns: the published tables and headlines of one result, by name.
+
+    Tables (tables/NAME.csv) and headlines (results.json) are written apart, but a notebook reads
+    both from this one mapping, where a table and a headline of the same name would silently
+    replace each other. Such a name is not in the mapping: reading it raises ValueError naming
+    both, and `shown.tables[name]` or `shown.headlines[name]` says which is meant.
+    """
+
+    def __init__(self, source: str, tables: dict[str, pd.DataFrame], headlines: dict[str, Any]) -> None:
+        self.source = source
+        self.tables = dict(tables)
+        self.headlines = dict(headlines)
+        self.clashes = frozenset(self.tables) & frozenset(self.headlines)
+        super().__init__({k: v for part in (self.tables, self.headlines) for k, v in part.items()
+                          if k not in self.clashes})
+
+    def _ambiguous(self, key: str) -> ValueError:
+        return ValueError(f"{self.source}: '{key}' is both a published table and a published headline: "
+                          f"read shown.tables['{key}'] (tables/{key}.csv) or shown.headlines['{key}'] "
+                          "(results.json)")
+
+    def __missing__(self, key: str) -> Any:
+        if key in self.clashes:
+            raise self._ambiguous(key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.clashes:
+            raise self._ambiguous(key)
+        return super().get(key, default)
+
+
 class Publisher:
     """Publishes one notebook's tables, figures and headline figures into its output folder."""
 
@@ -74,6 +107,7 @@ class Publisher:
         self.results: dict[str, Any] = {}
         self.tables: list[str] = []
         self.figures: list[str] = []
+        self.alt_texts: dict[str, str] = {}       # figure name -> alt text (figures/alt.json)
         self.published: dict[str, pd.DataFrame] = {}
         self.audited: list[AuditTable] = []       # every table published so far, as the audit sees it
         self.relations: list[Relation] = []       # every relation among them
@@ -93,16 +127,41 @@ class Publisher:
         self.tables.append(name)
         return frame
 
-    def figure(self, name: str, fig: Any) -> None:
-        """Save a matplotlib figure (drawn from published tables or model results) as PNG and SVG."""
+    def figure(self, name: str, fig: Any, alt: str | None = None, show: bool | None = None) -> None:
+        """Save a matplotlib figure (drawn from published tables or model results) as PNG and SVG, with
+        its alt text (`alt`, or one written from the figure by figures.describe) in figures/alt.json.
+        In a notebook kernel (show None) the saved PNG is displayed with the alt text in its output
+        metadata, so the report's <img> carries it (reporting/html.py), and the figure is closed so
+        the inline backend does not show it a second time. Nothing is returned (a notebook cell ending
+        in this call shows no value); the alt text is in self.alt_texts. `fig` may be the figure or
+        what a plot function returned (its axes, or an array of them)."""
+        from rcceval.reporting.figures import describe, figure_of
+
+        fig = figure_of(fig)
         folder = self.dir / "figures"
         folder.mkdir(parents=True, exist_ok=True)
         png = folder / f"{name}.png"
+        if not alt:
+            try:
+                alt = describe(fig)
+            except Exception:  # noqa: BLE001 - an odd figure must not stop a report: it still gets a name
+                alt = f"Figure: {name.replace('_', ' ')}."
+        text = " ".join(alt.split())
         fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
         self.figures.append(name)
+        self.alt_texts[name] = text
+        (folder / ALT_FILE).write_text(json.dumps(self.alt_texts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if show is None:
+            show = _in_kernel()
+        if show:
+            import matplotlib.pyplot as plt
+            from IPython.display import Image, display
 
-    def publish(self, result: Result, prefix: str = "") -> dict[str, Any]:
+            display(Image(data=png.read_bytes(), format="png", metadata={"alt": text}))
+            plt.close(fig)
+
+    def publish(self, result: Result, prefix: str = "") -> Shown:
         """Publish a result: every table it declares through disclosure control and the audit (with the
         relations it declares), every headline with its counts and shares protected. Returns the
         published (protected) tables and headlines, for the notebook to display: nothing else of the
@@ -110,10 +169,9 @@ class Publisher:
         tables = result.tables()
         own = set(tables)
         renamed = {prefix + k: replace(v, relations=tuple(_prefixed(v.relations, own, prefix))) for k, v in tables.items()}
-        shown: dict[str, Any] = dict(self.publish_tables(renamed, _prefixed(result.relations(), own, prefix)))
-        for key, value in result.headlines().items():
-            shown[prefix + key] = self.headline(prefix + key, value)
-        return shown
+        shown_tables = self.publish_tables(renamed, _prefixed(result.relations(), own, prefix))
+        shown_headlines = {prefix + key: self.headline(prefix + key, value) for key, value in result.headlines().items()}
+        return Shown(type(result).__name__, shown_tables, shown_headlines)
 
     def publish_table(self, name: str, tab: Table) -> pd.DataFrame:
         """One declared table through the disclosure rule of its kind and the audit."""
@@ -285,6 +343,19 @@ class Publisher:
         (self.dir / "audit.json").write_text(json.dumps(_plain(self.audit_summary()), indent=2, sort_keys=True) + "\n",
                                              encoding="utf-8")
         return path
+
+
+ALT_FILE = "alt.json"   # beside a report's figures: each figure's alt text (index.html's <img alt> too)
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (a report being run), not in a plain Python process or a test."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _flat(tab: Table) -> bool:

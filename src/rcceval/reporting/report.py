@@ -117,12 +117,22 @@ class Report:
         self.publish = Publisher(out, notebook, DisclosureSettings(d.threshold, d.round_to, d.suppress_zero))
 
     @cached_property
-    def region(self) -> CleanRegion:
-        """Validated data of the councils asked for (stops with the problem list if it cannot be analysed)."""
+    def _whole_region(self) -> CleanRegion:
         region = cached_region(self.params)
         if region is None:
             region = validate_region(read_region(ensure_data(self.params)), strict=self.params.strict)
-        available = sorted(region.c903.header["LA"].unique())
+        return region
+
+    @cached_property
+    def data_councils(self) -> list[str]:
+        """Every council of the data, whichever are analysed (the region of "placed outside the region")."""
+        return sorted(self._whole_region.c903.header["LA"].unique())
+
+    @cached_property
+    def region(self) -> CleanRegion:
+        """Validated data of the councils asked for (stops with the problem list if it cannot be analysed)."""
+        region = self._whole_region
+        available = self.data_councils
         if self.params.councils == "all":
             return region
         missing = sorted(set(self.params.councils) - set(available))
@@ -192,5 +202,9 @@ class Report:
 
 
 def open_report(namespace: dict, notebook: str) -> Report:
-    """Check the notebook's parameters (as papermill injected them) and open its report."""
+    """Check the notebook's parameters (as papermill injected them) and open its report (in the
+    reports' one figure style, whatever the notebook set before)."""
+    from rcceval.reporting.figures import apply_style
+
+    apply_style()
     return Report(params_mod.from_namespace(namespace, source=f"{notebook} parameters"), notebook)

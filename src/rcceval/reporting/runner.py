@@ -245,12 +245,13 @@ def without_tracebacks(nb):
 
 
 def export_html(notebook: Path, html_path: Path, keep_code: bool) -> None:
-    """HTML of an executed notebook; code cells hidden unless keep_code (academics)."""
+    """HTML of an executed notebook (reporting/render.py: contents, alt text on every figure); code
+    cells hidden unless keep_code (academics)."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=not keep_code, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(without_tracebacks(nbformat.read(str(notebook), as_version=4)))
+    from rcceval.reporting.render import render_html
+
+    body = render_html(without_tracebacks(nbformat.read(str(notebook), as_version=4)), keep_code=keep_code)
     html_path.write_text(body, encoding="utf-8")
 
 

@@ -77,6 +77,11 @@ CARE_ORDER_LS = frozenset({"C1", "C2", "D1", "E1"})
 # Age bands at placement start (whole years); reference 5-9.
 AGE_BANDS = (("0-4", 0, 4), ("5-9", 5, 9), ("10-12", 10, 12), ("13-15", 13, 15), ("16-17", 16, 17))
 AGE_BAND_LABELS = tuple(label for label, _, _ in AGE_BANDS)
+AGE_BAND_REFERENCE = AGE_BAND_LABELS[1]          # "5-9": the reference level of every model's age band
+AGE_BAND_OLDEST = AGE_BAND_LABELS[-1]            # "16-17": where an age past 17 is counted
+# The DfE's bands of age on starting to be looked after (the published statistics the synthetic
+# region is calibrated to): label, first whole year, first year past the band.
+DFE_ENTRY_AGE_BANDS = (("0", 0, 1), ("1-4", 1, 5), ("5-9", 5, 10), ("10-15", 10, 16), ("16-17", 16, 18))
 # Lower edges of every band but the first: band index = searchsorted(AGE_BAND_EDGES, age, "right").
 AGE_BAND_EDGES = tuple(lo for _, lo, _ in AGE_BANDS[1:])
 # Days in a year (Julian): durations in days to years throughout (hazards, horizons, plots, ages).

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rcceval.spec.codes import DAYS_PER_YEAR
+from rcceval.spec.codes import DAYS_PER_YEAR, DFE_ENTRY_AGE_BANDS
 
 from .councils import Geography
 from .rng import stream
@@ -102,8 +102,8 @@ def draw_children(geo: Geography, params: dict, seed: int, sim_start: int, extra
     # age at entry, in days
     age_days = np.zeros(n, dtype=np.int64)
     bands = _pick(rng, pp["age_band_probs"], n)
-    lo = {"0": 0, "1-4": 1, "5-9": 5, "10-15": 10, "16-17": 16}
-    hi = {"0": 1, "1-4": 5, "5-9": 10, "10-15": 16, "16-17": 18}
+    lo = {label: first for label, first, _ in DFE_ENTRY_AGE_BANDS}
+    hi = {label: past for label, _, past in DFE_ENTRY_AGE_BANDS}
     lo_a = np.array([lo[b] for b in bands]) * DAYS_PER_YEAR
     hi_a = np.array([hi[b] for b in bands]) * DAYS_PER_YEAR - 1
     age_days[:] = (lo_a + rng.random(n) * (hi_a - lo_a)).astype(np.int64)

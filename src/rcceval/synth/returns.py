@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rcceval.spec.codes import CODES_BY_YEAR
+from rcceval.spec.codes import CODES_BY_YEAR, DAYS_PER_YEAR
 
 from .csvout import DateStrings, write_csv
 from .journeys import Tables
@@ -160,7 +160,7 @@ def _header(region, people: People, kids: np.ndarray, w0: int, w1: int, year: in
     cid = people.child_id[kids]
     dob = people.dob[kids]
     girl = ~people.male[kids]
-    mc = dob + (15 * 365.25 + hash_uniform(k, cid, 1) * 3 * 365).astype(np.int64)
+    mc = dob + (15 * DAYS_PER_YEAR + hash_uniform(k, cid, 1) * 3 * 365).astype(np.int64)
     is_mother = girl & (hash_uniform(k, cid, 0) < 0.06) & (mc <= np.minimum(last_dec, w1))
     mother_col = np.where(girl, np.where(is_mother, "1", "0"), "")
     # UN1 (not yet of school age: under 4 on 31 August before the collection year starts, DfE 209)

@@ -59,6 +59,7 @@ from rcceval.analyses.costing.static import (
 from rcceval.analyses.survival.cox import fit_cox
 from rcceval.analyses.survival.data import UNPLANNED, CoxSpec, Design, design, follow_up, need_profiles
 from rcceval.derive.needs import frequency_cols, intensity_cols
+from rcceval.parallel import Workers
 from rcceval.spec import codes
 from rcceval.spec.codes import AGE_BAND_EDGES as AGE_EDGES
 from rcceval.spec.codes import DAYS_PER_YEAR
@@ -238,7 +239,7 @@ class CareCosting:
     costing: CostingParameters
     instrument: Instrument
     seed: int = 0
-    n_jobs: int = 1
+    n_jobs: Workers = 1
     alpha: float = 0.05
     hazard_source: str | None = None
     draws: int | None = None

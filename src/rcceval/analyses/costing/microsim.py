@@ -24,12 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import delayed
 
+from rcceval import parallel
 from rcceval.analyses.costing.hazard import CAUSES, NO_HAZARD_LOG_HR, HazardModel
 from rcceval.analyses.costing.money import DAYS_PER_YEAR as MONEY_DAYS_PER_YEAR
 from rcceval.analyses.costing.money import _cumulative_discounted_days
 from rcceval.analyses.costing.params import COST_GROUPS, SETTINGS
+from rcceval.parallel import Workers
 from rcceval.spec.codes import AGE_BAND_EDGES, AGE_BAND_LABELS, DAYS_PER_YEAR, MODEL_TYPE_LEVELS
 from rcceval.stats.rng import splitmix64_uniform
 
@@ -97,7 +99,7 @@ class Settings:
     max_placements: int = 60
     unplanned_factor: float = 1.0     # extra multiplier on matched placements' unplanned hazard (break-even)
     seed: int = 0
-    n_jobs: int = 1
+    n_jobs: Workers = 1               # workers, or the run's ParallelSetting (rcceval.parallel)
     chunk_draws: int = 0              # 0: chosen from the cohort size (never from n_jobs)
     record_first: bool = False        # keep every first placement's duration (days) and cause (checks)
     discount_rates: tuple[float, ...] = ()   # also record exposures discounted at these yearly rates (costing.money)
@@ -310,7 +312,7 @@ def simulate(c: Cohort, pool: Pool, hz: HazardModel, lays: list[Layout], st: Set
     unit_daily = np.array([unit_weekly_central[g] for g in COST_GROUPS]) / 7.0
     jobs = (delayed(_run_chunk)(c, pool, [L.take(lo, hi) for L in lays], hz, st, lo, scenarios, nl_daily,
                                 unit_daily, process_cost) for lo, hi in bounds)
-    parts = Parallel(n_jobs=st.n_jobs if len(bounds) > 1 else 1)(jobs)
+    parts = parallel.run(jobs, st.n_jobs)
     out = Journeys(scenarios, list(c.profiles), draws=D, discount_rates=tuple(st.discount_rates))
     for s in scenarios:
         out.by_profile[s] = np.concatenate([p.by_profile[s] for p in parts], axis=0)

@@ -26,6 +26,7 @@ import pandas as pd
 import yaml
 
 from rcceval.errors import ParameterError
+from rcceval.spec.codes import DAYS_PER_YEAR  # a journey year: the boundaries at which the factor steps
 
 __all__ = [
     "DAYS_PER_YEAR", "GREEN_BOOK_RATE", "SENSITIVITY_RATES", "Deflator", "Uprated",
@@ -35,7 +36,6 @@ __all__ = [
 
 GREEN_BOOK_RATE = 0.035                 # HM Treasury Green Book social time preference rate, years 0-30
 SENSITIVITY_RATES = (0.0, 0.015)        # no discounting; the Green Book health rate
-DAYS_PER_YEAR = 365.25                  # a journey year (the boundaries at which the factor steps)
 _PRICE_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
 
 

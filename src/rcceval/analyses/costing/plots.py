@@ -1,16 +1,16 @@
-"""Figures of question 3, drawn only from published tables (by-profile summaries, intervals over
+"""Figures of question 3 (each takes `ax=None` and returns the axes it drew on), drawn only from published tables (by-profile summaries, intervals over
 Monte Carlo draws, the tornado table): never from child-level rows. Suppressed cells ("c") are
 left out of anything drawn."""
 from __future__ import annotations
 
 import textwrap
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from rcceval.reporting.figures import numeric
+from rcceval.reporting.figures import axes_or_new, numeric
 from rcceval.spec.codes import DAYS_PER_YEAR
 
 POUNDS = FuncFormatter(lambda v, _: f"£{v:,.0f}")
@@ -21,10 +21,10 @@ def _wrap(labels) -> list[str]:
     return ["\n".join(textwrap.wrap(str(x), 22)) for x in labels]
 
 
-def static_gap(summary: pd.DataFrame, title: str = ""):
+def static_gap(summary: pd.DataFrame, title: str = "", ax: Axes | None = None) -> Axes:
     """Needs-led minus unit cost per placement-week by profile: the 10-90% range (line), the
     middle half (box) and the median (dot). Right of zero: unit costs under-fund the child's needs."""
-    fig, ax = plt.subplots(figsize=(8.5, 0.9 + 0.7 * len(summary)))
+    ax = axes_or_new(ax, (8.5, 0.9 + 0.7 * len(summary)))
     y = np.arange(len(summary))[::-1]
     q = {k: numeric(summary[f"diff_{k}"]).to_numpy(float) for k in ("p10", "p25", "median", "p75", "p90")}
     ax.hlines(y, q["p10"], q["p90"], color="C0", lw=1.5)
@@ -34,13 +34,13 @@ def static_gap(summary: pd.DataFrame, title: str = ""):
     ax.set_yticks(y, _wrap(summary["profile"]))
     ax.xaxis.set_major_formatter(POUNDS)
     ax.set(xlabel="Needs-led minus unit cost, £ a week (right of 0: unit costs under-fund)", title=title)
-    return fig
+    return ax
 
 
-def scenario_bars(summary: pd.DataFrame, value: str, ylabel: str, title: str = ""):
+def scenario_bars(summary: pd.DataFrame, value: str, ylabel: str, title: str = "", ax: Axes | None = None) -> Axes:
     """A value by profile under each scenario, with its Monte Carlo interval (columns value,
     value_lower, value_upper; rows scenario x profile)."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax = axes_or_new(ax, (9, 4.5))
     profiles = list(dict.fromkeys(summary["profile"]))
     x = np.arange(len(profiles))
     width = 0.38
@@ -55,15 +55,15 @@ def scenario_bars(summary: pd.DataFrame, value: str, ylabel: str, title: str = "
     if "cost" in value:
         ax.yaxis.set_major_formatter(POUNDS)
     ax.legend(frameon=False, fontsize=9)
-    return fig
+    return ax
 
 
-def tornado(table: pd.DataFrame, top: int = 12, title: str = ""):
+def tornado(table: pd.DataFrame, top: int = 12, title: str = "", ax: Axes | None = None) -> Axes:
     """One-at-a-time sensitivity: the cost difference per child-year with each figure at the low
     and high end of its range (bars from the base value)."""
     t = table.head(top).iloc[::-1]
     base = float(t["base"].iloc[0])
-    fig, ax = plt.subplots(figsize=(9, 0.8 + 0.42 * len(t)))
+    ax = axes_or_new(ax, (9, 0.8 + 0.42 * len(t)))
     y = np.arange(len(t))
     lo, hi = t["at_low"].to_numpy(float), t["at_high"].to_numpy(float)
     ax.barh(y, lo - base, left=base, color="C0", label="figure at the low end of its range")
@@ -75,7 +75,7 @@ def tornado(table: pd.DataFrame, top: int = 12, title: str = ""):
     ax.xaxis.set_major_formatter(POUNDS)
     ax.set(xlabel="Needs-led minus unit cost, £ per child-year", title=title)
     ax.legend(frameon=False, fontsize=8, loc="best")
-    return fig
+    return ax
 
 
 def _num(v: float) -> str:
@@ -83,25 +83,25 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2f}"
 
 
-def fee_ratios(fees: pd.DataFrame, title: str = ""):
+def fee_ratios(fees: pd.DataFrame, title: str = "", ax: Axes | None = None) -> Axes:
     """Unit cost / actual fee by cost group: the median (dot) and the 10-90% range (line); 1 = the
     unit cost equals the fee paid."""
     f = fees.loc[fees["by"] == "cost group"].copy()
     f = f.loc[numeric(f["ratio_median"]).notna()]
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.45 * max(len(f), 1)))
+    ax = axes_or_new(ax, (8, 0.9 + 0.45 * max(len(f), 1)))
     y = np.arange(len(f))[::-1]
     ax.hlines(y, numeric(f["ratio_p10"]), numeric(f["ratio_p90"]), color="C2")
     ax.plot(numeric(f["ratio_median"]), y, "o", color="C2")
     ax.axvline(1, color="black", lw=0.8)
     ax.set_yticks(y, f["level"].astype(str))
     ax.set(xlabel="Unit cost / weekly fee paid (1 = the same)", title=title)
-    return fig
+    return ax
 
 
-def first_placement_check(check: pd.DataFrame, title: str = ""):
+def first_placement_check(check: pd.DataFrame, title: str = "", ax: Axes | None = None) -> Axes:
     """Simulated share of first placements still running (all endings) against the model's survival
     and the data's Kaplan-Meier estimate, by profile (columns profile, day, simulated, model, observed_km)."""
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    ax = axes_or_new(ax, (8, 4.2))
     for i, (prof, part) in enumerate(check.groupby("profile", sort=False)):
         years = part["day"] / DAYS_PER_YEAR
         ax.plot(years, numeric(part["model"]), color=f"C{i}", label=f"{prof}: model")
@@ -112,13 +112,13 @@ def first_placement_check(check: pd.DataFrame, title: str = ""):
     ax.set(xlabel="Years since the placement started", ylabel="First placement still running", title=title)
     ax.set_ylim(0, 1)
     ax.legend(frameon=False, fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
-    return fig
+    return ax
 
 
-def acceptability(curves: pd.DataFrame, title: str = ""):
+def acceptability(curves: pd.DataFrame, title: str = "", ax: Axes | None = None) -> Axes:
     """The PSA's published curves against the value placed on one disruption averted: the probability that
     needs-led is worth it (CEAC, left axis) and the EVPI and EVPPI of the mismatch effect per child (right)."""
-    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    ax = axes_or_new(ax, (8.5, 4.2))
     v = numeric(curves["value"]).to_numpy(float)
     ax.plot(v, numeric(curves["ceac"]).to_numpy(float), color="C0", lw=2, label="P(needs-led worth it)")
     ax.set(ylim=(0, 1), ylabel="Probability needs-led is worth it", xlabel="Value of one disruption averted (£)",
@@ -133,5 +133,4 @@ def acceptability(curves: pd.DataFrame, title: str = ""):
     ax2.set_ylabel("Value of information per child (£)")
     lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(lines, [h.get_label() for h in lines], loc="center right", fontsize=8)
-    fig.tight_layout()
-    return fig
+    return ax

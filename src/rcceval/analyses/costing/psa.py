@@ -26,15 +26,17 @@ bootstrap's mismatch log hazard ratio of an unplanned ending).
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from scipy import special
 
+from rcceval import parallel
 from rcceval.analyses.costing import decision
 from rcceval.analyses.costing.hazard import CAUSES, FittedHazards, HazardModel, breslow, from_fitted
 from rcceval.analyses.costing.microsim import ITEM, Settings, item_prices, layout, seed_key, simulate
@@ -220,7 +222,7 @@ class PSAOutput:
     cpu_seconds: float = 0.0     # summed over sets and workers
 
 
-def run_psa(q: "CareCosting", outer: int | None = None, n_jobs: int | None = None,
+def run_psa(q: "CareCosting", outer: int | None = None, n_jobs: parallel.Workers | None = None,
             repeat: FittedHazards | None = None) -> PSAOutput:
     """The outer loop over parameter sets, in chunks over n_jobs workers (results in set order)."""
     outer = q.costing.psa.outer if outer is None else outer
@@ -228,12 +230,10 @@ def run_psa(q: "CareCosting", outer: int | None = None, n_jobs: int | None = Non
     inputs = refit_inputs(q)
     cp_up, tails = q.costing_uprated, q.chosen_tails
     q = _Context(q.costing, q.sim, q.seed, q.cohort, q.pool, q.nl_weekly_central)
-    chunks = [c for c in np.array_split(np.arange(outer), max(1, min(outer, 4 * n_jobs))) if c.size]
-    if n_jobs > 1 and len(chunks) > 1:
-        parts = Parallel(n_jobs=n_jobs)(delayed(_run_sets)(q, inputs, c.tolist(), cp_up, tails, repeat)
-                                        for c in chunks)
-    else:
-        parts = [_run_sets(q, inputs, c.tolist(), cp_up, tails, repeat) for c in chunks]
+    ps = parallel.setting(n_jobs)
+    workers = 8 if ps.scheduler is not None else max(1, ps.workers if ps.workers > 0 else (os.cpu_count() or 1))
+    chunks = [c for c in np.array_split(np.arange(outer), max(1, min(outer, 4 * workers))) if c.size]
+    parts = parallel.run((delayed(_run_sets)(q, inputs, c.tolist(), cp_up, tails, repeat) for c in chunks), n_jobs)
     sets = [s for p in parts for s in p]
     return PSAOutput(np.array([s.delta_cost for s in sets]), np.array([s.delta_effect for s in sets]),
                      np.array([s.moves_averted for s in sets]), np.array([s.mismatch_log_hr for s in sets]),

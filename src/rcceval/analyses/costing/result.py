@@ -19,6 +19,7 @@ from rcceval.analyses.costing.hazard import FittedHazards, HazardModel
 from rcceval.analyses.costing.microsim import SCENARIOS
 from rcceval.analyses.costing.params import CostingParameters
 from rcceval.analyses.survival.data import follow_up
+from rcceval.parallel import Workers
 from rcceval.reporting.results import Cell, Count, Estimate, Result, Table
 from rcceval.spec.instruments import Instrument
 
@@ -253,7 +254,7 @@ def _stated(q: CareCosting) -> dict[str, Any]:
 def analyse(frame: pd.DataFrame, costing: CostingParameters, instrument: Instrument, agreements: pd.DataFrame | None,
             hazards: FittedHazards | None = None,
             generating: Callable[[list[str], list[str]], HazardModel] | None = None,
-            header: pd.DataFrame | None = None, seed: int = 0, n_jobs: int = 1) -> CostingResult:
+            header: pd.DataFrame | None = None, seed: int = 0, n_jobs: Workers = 1) -> CostingResult:
     """Question 3 end to end on the analysis frame: hazards are question 2's saved FittedHazards when
     given (else fitted here with question 2's covariate rule)."""
     spec = hazards.spec if hazards is not None else choose_spec(follow_up(frame), instrument)

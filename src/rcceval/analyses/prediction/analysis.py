@@ -37,6 +37,7 @@ from rcceval.analyses.prediction import data as sd
 from rcceval.analyses.prediction import fit as sf
 from rcceval.analyses.prediction import metrics as smx
 from rcceval.analyses.prediction.results import StabilityResult
+from rcceval.parallel import Workers
 
 MODELS = ("M0", "M1", "M2")
 MODEL_LABELS = {"M0": "903 only", "M1": "903 + need domains", "M2": "903 + need domains + mismatch"}
@@ -122,7 +123,7 @@ class NeedsStabilityAnalysis:
     folds: int = 5
     bootstrap: int = 200
     seed: int = 0
-    n_jobs: int = 1
+    n_jobs: Workers = 1
     min_level_events: int = 10
     drop_one_domains: bool = True
     sensitivity: bool = True       # False: skip the complete-follow-up, per-council and second-best analyses

@@ -27,6 +27,7 @@ from rcceval.analyses.prediction import data as sd
 from rcceval.analyses.prediction import metrics as smx
 from rcceval.analyses.prediction.analysis import _fit, _fold_job, _rows_for, _start_for
 from rcceval.analyses.proposal import power as pw
+from rcceval.parallel import Workers
 from rcceval.reporting.results import Count, Result, Table, estimate
 
 
@@ -77,7 +78,7 @@ class BaselineAnalysis:
     folds: int = 5
     bootstrap: int = 200
     seed: int = 0
-    n_jobs: int = 1
+    n_jobs: Workers = 1
     min_level_events: int = 10
     level: float = 0.95
     target: float = 0.8           # power at which the minimum detectable HR is read

@@ -22,7 +22,7 @@ LEGAL_GROUPS = {"V2": "section20", "V1": "section20", "C1": "interim_care_order"
 
 # M0: what the 903 already holds. Column -> reference level (None: a 0/1 column).
 M0_CATEGORICAL: dict[str, str] = {
-    "AGE_BAND": "5-9", "SEX_GROUP": "male", "CIN_START": "N1", "LEGAL": "section20",
+    "AGE_BAND": codes.AGE_BAND_REFERENCE, "SEX_GROUP": "male", "CIN_START": "N1", "LEGAL": "section20",
     "TYPE": codes.MODEL_TYPE_REFERENCE, "PROVIDER": "PR1", "PREV_BAND": "0",
     "DISTANCE_BAND": "under 20 miles", "SDQ_BAND": "normal", "LA": "",
 }

@@ -17,7 +17,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
+
+from rcceval import parallel
+from rcceval.parallel import Workers
 
 
 def grouped_folds(clusters: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -131,14 +134,15 @@ def _replicates(seed_seq: np.random.SeedSequence, n_rep: int, cluster_index: np.
 
 
 def bootstrap_aucs(scores: dict[str, np.ndarray], y: np.ndarray, w: np.ndarray, clusters: np.ndarray,
-                   n_boot: int, seed: int, n_jobs: int = 1, chunk: int = 20,
+                   n_boot: int, seed: int, n_jobs: Workers = 1, chunk: int = 20,
                    subsets: dict[str, np.ndarray] | None = None) -> dict[str, pd.DataFrame]:
     """AUC of each score in `n_boot` resamples of children (with replacement), without refitting.
 
     The models are not refitted per replicate (the usual fast approach: the out-of-fold predictions
     already carry the cross-validation's refitting; the bootstrap adds the sampling variation of the
     children evaluated). Replicates are drawn in fixed chunks, each with its own child of the seed's
-    SeedSequence, so the result does not depend on the number of workers. Returns, per subset (the
+    SeedSequence, so the result does not depend on the number of workers (`n_jobs`: a number, or the
+    run's ParallelSetting, local or a Dask scheduler). Returns, per subset (the
     whole sample as "all"), a replicates x scores table.
     """
     y = np.asarray(y, bool)
@@ -150,8 +154,8 @@ def bootstrap_aucs(scores: dict[str, np.ndarray], y: np.ndarray, w: np.ndarray, 
     sizes = [min(chunk, n_boot - i) for i in range(0, n_boot, chunk)]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     run: Callable = delayed(_replicates)
-    parts = Parallel(n_jobs=n_jobs)(run(s, n, cluster_index, len(codes), w, y, ranked, masks)
-                                    for s, n in zip(seeds, sizes)) if sizes else []
+    parts = parallel.run([run(s, n, cluster_index, len(codes), w, y, ranked, masks)
+                          for s, n in zip(seeds, sizes)], n_jobs) if sizes else []
     arr = np.concatenate(parts, axis=0) if parts else np.empty((0, len(masks), len(names)))
     return {sub: pd.DataFrame(arr[:, i, :], columns=names) for i, sub in enumerate(subset_names)}
 

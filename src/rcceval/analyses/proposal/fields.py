@@ -21,6 +21,7 @@ import pandas as pd
 
 from rcceval.analyses.prediction.analysis import NeedsStabilityAnalysis
 from rcceval.analyses.prediction.results import LR, WALD, DropOneResults, drop_one_key
+from rcceval.parallel import Workers
 from rcceval.reporting.results import Estimate, Result, Table, Test
 from rcceval.spec.datasets import capability_column
 from rcceval.spec.instruments import Instrument
@@ -64,7 +65,7 @@ class FieldValue:
     folds: int = 5
     bootstrap: int = 50
     seed: int = 0
-    n_jobs: int = 1
+    n_jobs: Workers = 1
     level: float = 0.95
     interval_days: int = 30
     min_level_events: int = 10

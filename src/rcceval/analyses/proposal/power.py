@@ -30,11 +30,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from scipy import stats
 
+from rcceval import parallel
 from rcceval.analyses.proposal.requests import share_ci
 from rcceval.analyses.survival.data import Design
+from rcceval.parallel import Workers
 from rcceval.spec.codes import DAYS_PER_YEAR
 from rcceval.stats.cox import cox_efron
 from rcceval.synth.recovery import truth_name  # moved from survival.cox (question 2/3 conversion)
@@ -509,7 +511,7 @@ class SimulatedPower:
     alpha: float = 0.05
     replicates: int = 200
     seed: int = 0
-    n_jobs: int = 1
+    n_jobs: Workers = 1                    # workers, or the run's ParallelSetting (rcceval.parallel)
     chunk: int = 25
     effective_sd: float | None = None      # e.g. the data's observed information: analytic_power_observed
     clustering: Clustering | None = None
@@ -543,7 +545,7 @@ class SimulatedPower:
             for a in range(0, self.replicates, self.chunk):
                 jobs.append((k, delayed(_chunk)(seeds[a:a + self.chunk], self.model, self.rows, int(n), float(years),
                                                 cols, z, cl)))
-        results = Parallel(n_jobs=self.n_jobs)(j for _, j in jobs)
+        results = parallel.run([j for _, j in jobs], self.n_jobs)
         draws = []
         for (k, _), res in zip(jobs, results):
             draws.append(pd.DataFrame(res, columns=COLUMNS).assign(setting=k))

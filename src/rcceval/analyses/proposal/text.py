@@ -47,7 +47,7 @@ def _multiplicity_phrase(m: dict) -> str:
 
 def power_text(shown: dict, extract_date: pd.Timestamp) -> str:
     """Events, the national scale, the headline domain's spread, the design effect and the multiplicity rule."""
-    r = _plain(shown)
+    r = _plain(getattr(shown, "headlines", shown))   # mdhr_80 is also a table's name: the headline
     m = r["mdhr_80"]
     return (f"{_n(r['events_with_needs'])} unplanned endings among {_n(r['placements_with_needs'])} placements with needs "
             f"and capability data; {_n(r['looked_after_on_extract'])} children looked after on {extract_date:%d %B %Y}, "
@@ -135,7 +135,7 @@ def conclusions_text(shown_power: dict | None, reference_hr: float, field_table:
 
     bullets = []
     if shown_power is not None:
-        m = _plain(shown_power)["mdhr_80"]
+        m = _plain(getattr(shown_power, "headlines", shown_power))["mdhr_80"]
         units = [("council_smallest", "the smallest council"), ("council_median", "the median council"),
                  ("council_largest", "the largest council"), ("region", "the pooled region"), ("national", "England")]
         reach = "; ".join(f"{lab} {_first_years(m.get(k, {}), reference_hr)}" for k, lab in units if m.get(k))

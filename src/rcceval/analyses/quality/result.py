@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rcceval.analyses.quality import checks
+from rcceval.analyses.quality import checks, location
 from rcceval.ingest.validate import CleanRegion
-from rcceval.reporting.results import Count, Result, Share, Table
+from rcceval.reporting.results import Count, Relation, Result, Share, Table, Term
 
 STABILITY_COUNTS = ("cla_31_march", "n_3plus_year", "cla_two_years", "n_3plus_two_years",
                     "long_term_denominator", "long_term_stable")
@@ -34,6 +34,9 @@ class QualityResult(Result):
     mix: pd.DataFrame               # placement mix on 31 March of `year`
     stability: pd.DataFrame         # DfE stability measures by council and ALL, beside England's
     coverage: pd.DataFrame          # placements in the window with an assessment / a request
+    location: pd.DataFrame          # new placements of `year`: council x the DfE's location categories
+    region_location: pd.DataFrame   # new placements of `year`: council x inside / outside the region
+    location_published: pd.DataFrame  # the DfE's percentages for England and the South East
 
     def tables(self) -> dict[str, Table]:
         """The council rows of stability_measures and coverage add up to their ALL row, which is shown:
@@ -49,7 +52,17 @@ class QualityResult(Result):
         out["coverage"] = Table(self.coverage, counts=COVERAGE_COUNTS,
                                 percent_of={"pct_with_assessment": "with_assessment",
                                             "pct_with_request": "with_request"}, totals_shown=True)
+        out["new_placement_location"] = Table(self.location, kind="crosstab")
+        out["new_placement_region"] = Table(self.region_location, kind="crosstab")
+        out["new_placement_location_england"] = Table(self.location_published, kind="model", index=True)
         return out
+
+    def relations(self) -> tuple[Relation, ...]:
+        """The two location crosstabs count the same new placements: their Total columns are equal."""
+        return tuple(Relation((Term("new_placement_location", la, "Total"),
+                               Term("new_placement_region", la, "Total", -1.0)), 0.0,
+                              f"new placements of {la}: the same total in both location tables")
+                     for la in self.location.index)
 
     def headlines(self) -> dict[str, object]:
         stab = self.stability.set_index("LA").loc["ALL"]
@@ -63,13 +76,17 @@ class QualityResult(Result):
             "placements_in_window": Count(int(cov["placements"])),
             "pct_placements_with_assessment": Share(int(cov["with_assessment"]), int(cov["placements"])),
             "pct_placements_with_request": Share(int(cov["with_request"]), int(cov["placements"])),
+            **location.location_shares(self.location, self.region_location),
         }
 
 
 def fit(region: CleanRegion, placements: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, year: int,
-        lookback_days: int = 183) -> QualityResult:
-    """Every data-quality summary of a validated region, for the latest collection `year`."""
+        lookback_days: int = 183, region_councils: list[str] | None = None) -> QualityResult:
+    """Every data-quality summary of a validated region, for the latest collection `year`.
+    region_councils: the co-operative's councils, for "placed outside the region" (by default the
+    councils in `region`; a one-council run passes every council of the data)."""
     c903 = region.c903
+    where, by_region = location.location_tables(placements, year, region_councils)
     years = sorted(int(y) for y in c903.episodes["YEAR"].dropna().unique())
     report = region.report
     return QualityResult(
@@ -81,4 +98,5 @@ def fit(region: CleanRegion, placements: pd.DataFrame, start: pd.Timestamp, end:
         stability=checks.stability_with_national(c903, year),
         coverage=checks.coverage(placements, start, end, region.tables.get("needs_assessments"),
                                  region.tables.get("placement_requests"), lookback_days),
+        location=where, region_location=by_region, location_published=location.published_for(year),
     )

@@ -31,3 +31,23 @@ def stability_summary(shown: dict[str, Any], year: int) -> str:
             f"**{percent(shown['pct_long_term_stability'])}** of those under 16 in care 2.5 years or more had lived "
             f"with the same carer for 2 years or more (England: {england('pct_long_term_stable')}). "
             f"National figures: {NATIONAL_SOURCE}.")
+
+
+def location_summary(shown: dict[str, Any], published: Any, year: int) -> str:
+    """Where the year's new placements were, beside the DfE's England and South East shares."""
+    from rcceval.analyses.quality.location import DFE_CATEGORIES, PUBLISHED_SOURCE
+
+    def outside(area: str) -> str:
+        if published is None or area not in published.index:
+            return "not published here"
+        row = published.loc[area]
+        known = 100 - row[DFE_CATEGORIES["distance_not_known"]]
+        share = row[DFE_CATEGORIES["outside_under_20"]] + row[DFE_CATEGORIES["outside_20_plus"]]
+        return f"{100 * share / known:.0f}%" if known > 0 else "not published here"
+
+    pub_year = int(published["year"].iloc[0]) if published is not None and len(published) else year
+    return (f"Of the new placements in the year ending 31 March {year} whose location is known, "
+            f"**{percent(shown['pct_new_placements_outside_council'])}** were outside the placing council "
+            f"(England: {outside('England')}, South East: {outside('South East')}, {pub_year}), and "
+            f"**{percent(shown['pct_new_placements_outside_region'])}** outside the region's councils, a "
+            f"measure the DfE does not publish. Published figures: {PUBLISHED_SOURCE}.")

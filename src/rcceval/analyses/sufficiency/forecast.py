@@ -36,6 +36,7 @@ from rcceval.analyses.sufficiency.forecast_rates import BAND_OF_Q, BANDS, fit_en
 from rcceval.analyses.sufficiency.forecast_sim import simulate_chunks
 from rcceval.analyses.sufficiency.forecast_states import AGES, DUR, GROUPS, ForecastData, forecast_data
 from rcceval.analyses.sufficiency.profiles import PROFILES
+from rcceval.parallel import Workers
 
 ALL = "all"
 __all__ = ["ALL", "Backtest", "entry_counts", "Forecast", "ForecastData", "ForecastOptions", "backtest", "forecast_data",
@@ -53,7 +54,7 @@ class ForecastOptions:
     prior: float = 10.0
     min_history_quarters: int = 4
     chunks: int = 2          # simulations are run in this many independent chunks (fixed: results do not depend on jobs)
-    jobs: int = 2            # threads running the chunks
+    jobs: Workers = 2        # threads running the chunks, or the run's ParallelSetting (rcceval.parallel)
     extra_bands: tuple[tuple[str, int, int], ...] = ()   # more age bands (label, first, last year) for `detail`
 
 

@@ -103,7 +103,7 @@ def fit_entries(entrants: pd.DataFrame, quarters: list[pd.Timestamp], origin: pd
     tot = mix.sum(axis=(1, 2), keepdims=True)
     mix = np.divide(mix, tot, out=np.zeros_like(mix), where=tot > 0)
     live = y.sum(axis=0) > 0
-    t = (pd.DatetimeIndex(quarters) - origin).days.to_numpy(float) / 365.25
+    t = (pd.DatetimeIndex(quarters) - origin).days.to_numpy(float) / codes.DAYS_PER_YEAR
     log_rate = np.full(n_cells, -np.inf)
     k = int(live.sum())
     cells = pd.DataFrame({"AGE_BAND": np.repeat(BANDS, len(SEXES)), "SEX": np.tile(SEXES, len(BANDS)),

@@ -11,12 +11,13 @@ placement. Nothing loops over children: the work per quarter is a handful of arr
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
+from joblib import delayed
 
+from rcceval import parallel
 from rcceval.analyses.sufficiency.forecast_rates import YEARS, EntryModel, TransitionModel
 from rcceval.analyses.sufficiency.forecast_states import AGES, DUR, GROUPS, OUTCOMES
+from rcceval.parallel import Workers
 
 
 def draw_entrants(rng: np.random.Generator, model: EntryModel, draws: int, quarters: int) -> np.ndarray:
@@ -92,16 +93,13 @@ def simulate(stock: np.ndarray, trans: TransitionModel, entries: EntryModel, qua
 
 def simulate_chunks(stock: np.ndarray, trans: TransitionModel, entries: EntryModel, quarters: int,
                     record: list[int], draws: int, seed: np.random.SeedSequence, chunks: int = 2,
-                    jobs: int = 2) -> dict[int, np.ndarray]:
+                    jobs: Workers = 2) -> dict[int, np.ndarray]:
     """`simulate` in `chunks` independent parts (each its own stream spawned from `seed`), run on `jobs`
-    threads (numpy's generators release the GIL); the result depends on chunks, never on jobs."""
+    threads (numpy's generators release the GIL) or the run's Dask scheduler; the result depends on
+    chunks, never on jobs."""
     sizes = [draws // chunks + (i < draws % chunks) for i in range(chunks)]
     sizes = [n for n in sizes if n > 0]
     streams = [np.random.default_rng(s) for s in seed.spawn(len(sizes))]
-    run = lambda i: simulate(stock, trans, entries, quarters, record, sizes[i], streams[i])  # noqa: E731
-    if jobs > 1 and len(sizes) > 1:
-        with ThreadPoolExecutor(min(jobs, len(sizes))) as pool:
-            parts = list(pool.map(run, range(len(sizes))))
-    else:
-        parts = [run(i) for i in range(len(sizes))]
+    parts = parallel.run([delayed(simulate)(stock, trans, entries, quarters, record, n, rng)
+                          for n, rng in zip(sizes, streams)], jobs, prefer="threads")
     return {q: np.concatenate([p[q] for p in parts]) for q in record}

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rcceval.spec.codes import DAYS_PER_YEAR
+
 GROUPS: tuple[str, ...] = ("fostering", "residential", "supported", "other")
 GROUP_OF = {"foster_relative_friend": "fostering", "foster_other": "fostering",
             "childrens_home": "residential", "secure": "residential", "other_residential": "residential",
             "supported_independent": "supported",
             "with_parents": "other", "placed_for_adoption": "other", "temporary_other": "other"}
-QUARTER_DAYS = 365.25 / 4
+QUARTER_DAYS = DAYS_PER_YEAR / 4
 AGES = 72            # age in quarters 0..71; at 72 (18 years) a child leaves care
 DUR = 6              # quarters in placement 0..5, 5 meaning 5 or more
 EXIT = len(GROUPS) + 1   # outcome index: 0 stay, 1..G move to group g-1, G+1 leave care

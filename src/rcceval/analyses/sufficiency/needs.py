@@ -212,7 +212,7 @@ def needs_after_stable_placement(placements: pd.DataFrame, wide: pd.DataFrame, h
     f["DAYS"] = (f["ASSESSMENT_DATE"] - f["START"]).dt.days
     f["WINDOW"] = window_labels(f["DAYS"])
     f = f.merge(header[KEY + ["DOB"]].drop_duplicates(KEY, keep="last"), on=KEY, how="left")
-    f["AGE_BAND"] = age_band(whole_years(f["DOB"], f["START"])).fillna("16-17")
+    f["AGE_BAND"] = age_band(whole_years(f["DOB"], f["START"])).fillna(codes.AGE_BAND_OLDEST)
     g = f.groupby("GROUP")
     groups = pd.DataFrame({"placements": g.size(), "mean_baseline": g["BASE_LEVEL"].mean(),
                            "mean_follow_up": g["FOLLOW_LEVEL"].mean(), "mean_change": g["CHANGE"].mean(),

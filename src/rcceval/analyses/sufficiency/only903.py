@@ -18,6 +18,7 @@ from rcceval.analyses.sufficiency import needs as sn
 from rcceval.analyses.sufficiency.profiles import PROFILE_LABELS, prepare
 from rcceval.analyses.sufficiency.result import _trend_test, forecast_inputs
 from rcceval.ingest.validate import CleanRegion
+from rcceval.parallel import Workers
 from rcceval.reporting.results import Estimate, Result, Table
 from rcceval.spec.instruments import Instrument
 
@@ -62,8 +63,10 @@ class Forecast903Result(Result):
 
 
 def fit_forecast(region: CleanRegion, placements: pd.DataFrame, instrument: Instrument, now: pd.Timestamp,
-                 lookback_days: int, seed: int, unit_costs: dict[str, float] | None = None) -> Forecast903Result:
-    """The forecast and its back-test from the 903 (needs, where a file holds them, are not required)."""
+                 lookback_days: int, seed: int, unit_costs: dict[str, float] | None = None,
+                 parallel: Workers = 2) -> Forecast903Result:
+    """The forecast and its back-test from the 903 (needs, where a file holds them, are not required);
+    `parallel` runs the simulation chunks (results do not depend on it)."""
     data = prepare(region, placements, instrument, now, lookback_days)
     entries, yearly = data.entries, data.yearly
     fdata = forecast_inputs(region, placements, data.years)
@@ -71,6 +74,6 @@ def fit_forecast(region: CleanRegion, placements: pd.DataFrame, instrument: Inst
         years=list(data.years),
         profile_by_year=sn.profile_counts(yearly, "YEAR", data.years),
         entries_by_year=sf.entry_counts(entries.loc[entries["YEAR"] >= data.years[0]], data.years),
-        forecast=sf.forecast_demand(fdata, data.years[-1], sf.ForecastOptions(seed=seed), unit_costs),
-        backtest=sf.backtest(fdata, sf.ForecastOptions(seed=seed, draws=500)),
+        forecast=sf.forecast_demand(fdata, data.years[-1], sf.ForecastOptions(seed=seed, jobs=parallel), unit_costs),
+        backtest=sf.backtest(fdata, sf.ForecastOptions(seed=seed, draws=500, jobs=parallel)),
     )

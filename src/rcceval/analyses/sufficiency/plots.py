@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from rcceval.analyses.sufficiency.profiles import PROFILE_LABELS, PROFILES
-from rcceval.reporting.figures import numeric
+from rcceval.reporting.figures import numeric, panels_or_new
 
 TOTAL = "Total"
 COLOURS = dict(zip(PROFILES, sns.color_palette("colorblind", len(PROFILES))))
@@ -92,19 +92,20 @@ def provision_map(points: pd.DataFrame, centres: pd.DataFrame, title: str = "", 
     return ax
 
 
-def shortfall_heatmaps(shortfall: pd.DataFrame, children: pd.DataFrame, reaches: dict[str, str]) -> plt.Figure:
+def shortfall_heatmaps(shortfall: pd.DataFrame, children: pd.DataFrame, reaches: dict[str, str],
+                       ax=None) -> np.ndarray:
     """One heat map a reach: share of the children of each profile (columns) and area (rows) who
     could not be given a suitable place within the reach, annotated with the count.
 
     shortfall: the published long table (REACH, PROFILE, AREA, shortfall); children: the published
     crosstab of children in scope (councils by profile with Totals). Suppressed cells are blank.
+    `ax`: one axes a reach (default: a new figure); returns the array of axes.
     """
     kids = _numeric_frame(children).rename(index={TOTAL: "Region"}, columns={TOTAL: "all"})
     kids.columns = [next((p for p in PROFILES if _label(p) == c or p == c), c) for c in kids.columns]
     profiles = [p for p in PROFILES if p in kids.columns] + ["all"]
-    fig, axes = plt.subplots(1, len(reaches), figsize=(3.2 * len(reaches), 0.32 * len(kids) + 2.2),
-                             sharey=True, constrained_layout=True)
-    axes = np.atleast_1d(axes)
+    axes = panels_or_new(ax, len(reaches), (3.2 * len(reaches), 0.32 * len(kids) + 2.2),
+                         sharey=True, constrained_layout=True)
     short_names = {"straightforward": "Straightf.", "complex_chronic": "Complex", "extensive_enduring": "Extensive",
                    "not_assessed": "Not assessed", "all": "All"}
     for ax, (reach, label) in zip(axes, reaches.items()):
@@ -125,7 +126,7 @@ def shortfall_heatmaps(shortfall: pd.DataFrame, children: pd.DataFrame, reaches:
                         color="white" if dark else "black")
         ax.set_xticklabels([short_names.get(p, p) for p in profiles], rotation=45, ha="right")
         ax.set(title=label, xlabel="", ylabel="")
-    return fig
+    return axes
 
 
 def category_bars(categories: pd.DataFrame, labels: dict[str, str], title: str = "", ax: Axes | None = None) -> Axes:
@@ -145,15 +146,16 @@ def category_bars(categories: pd.DataFrame, labels: dict[str, str], title: str =
     return ax
 
 
-def forecast_fan(history: pd.DataFrame, forecast: pd.DataFrame) -> plt.Figure:
+def forecast_fan(history: pd.DataFrame, forecast: pd.DataFrame, ax=None) -> np.ndarray:
     """Per profile: children looked after on 31 March (published crosstab, years by profile) and the
-    forecast with its interval (model table: PROFILE, YEAR, estimate, low, high)."""
+    forecast with its interval (model table: PROFILE, YEAR, estimate, low, high). `ax`: one axes a
+    profile and one for all children (default: a new figure); returns the array of axes."""
     hist = _numeric_frame(history.drop(index=TOTAL, errors="ignore"))
     hist.columns = [next((p for p in PROFILES if _label(p) == c or p == c), "all" if c == TOTAL else c)
                     for c in hist.columns]
     keys = [p for p in (*PROFILES, "all") if p in hist.columns]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.1 * len(keys), 3.2), constrained_layout=True)
-    for ax, key in zip(np.atleast_1d(axes), keys):
+    axes = panels_or_new(ax, len(keys), (3.1 * len(keys), 3.2), constrained_layout=True)
+    for ax, key in zip(axes, keys):
         colour = COLOURS.get(key, "black")
         years = hist.index.astype(int)
         ax.plot(years, hist[key], marker="o", color=colour)
@@ -168,5 +170,5 @@ def forecast_fan(history: pd.DataFrame, forecast: pd.DataFrame) -> plt.Figure:
         ax.set_ylim(bottom=0)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(axis="x", labelrotation=45)
-    np.atleast_1d(axes)[0].set_ylabel("Children looked after")
-    return fig
+    axes[0].set_ylabel("Children looked after")
+    return axes

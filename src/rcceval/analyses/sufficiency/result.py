@@ -21,6 +21,7 @@ from rcceval.analyses.sufficiency.profiles import (
     require_inputs,
 )
 from rcceval.ingest.validate import CleanRegion
+from rcceval.parallel import Workers
 from rcceval.reporting.results import (
     Cell,
     Estimate,
@@ -194,8 +195,9 @@ def forecast_inputs(region: CleanRegion, placements: pd.DataFrame, years: list[i
 
 def fit(region: CleanRegion, placements: pd.DataFrame, instrument: Instrument, now: pd.Timestamp,
         lookback_days: int, start: pd.Timestamp, end: pd.Timestamp, seed: int,
-        unit_costs: dict[str, float] | None = None) -> SufficiencyResult:
-    """Every step of question 5 on validated data; child-level frames stay inside this function."""
+        unit_costs: dict[str, float] | None = None, parallel: Workers = 2) -> SufficiencyResult:
+    """Every step of question 5 on validated data; child-level frames stay inside this function.
+    `parallel` runs the forecast's simulation chunks (the run's setting; results do not depend on it)."""
     require_inputs(region)  # needs assessments and provider register
     data = prepare(region, placements, instrument, now, lookback_days)
     current, yearly = data.current, data.yearly
@@ -214,7 +216,7 @@ def fit(region: CleanRegion, placements: pd.DataFrame, instrument: Instrument, n
     left = pd.DataFrame([{"market": m, "reason": r, "children": n}
                          for m, d in market_excluded.items() for r, n in d.items()])
     entries = data.entries
-    opts = sf.ForecastOptions(seed=seed)
+    opts = sf.ForecastOptions(seed=seed, jobs=parallel)
     fdata = forecast_inputs(region, placements, data.years, yearly[["LA", "CHILD", "YEAR", "PROFILE"]])
     return SufficiencyResult(
         now=data.now, years=list(data.years), councils=list(data.councils), n_current=len(current),
@@ -236,5 +238,5 @@ def fit(region: CleanRegion, placements: pd.DataFrame, instrument: Instrument, n
         nearest_left_out=left, local=sg.local_summary(per_child),
         entries_by_year=sf.entry_counts(entries.loc[entries["YEAR"] >= data.years[0]], data.years),
         forecast=sf.forecast_demand(fdata, data.years[-1], opts, unit_costs),
-        backtest=sf.backtest(fdata, sf.ForecastOptions(seed=seed, draws=500)),
+        backtest=sf.backtest(fdata, sf.ForecastOptions(seed=seed, draws=500, jobs=parallel)),
     )

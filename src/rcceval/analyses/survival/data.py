@@ -225,7 +225,7 @@ def need_clusters(frame: pd.DataFrame, instrument: Instrument, k: int = 4, seed:
 # (against a full care order) and outside them (against section 20), beside CARE_ORDER; PREV_BAND's
 # 2 and 3+ are against 1 previous placement, beside FIRST_IN_PERIOD (none).
 BASELINE_CATEGORICAL: tuple[tuple[str, str | tuple[str, ...]], ...] = (
-    ("AGE_BAND", "5-9"), ("TYPE", codes.MODEL_TYPE_REFERENCE), ("LEGAL", ("section20", "care_order")),
+    ("AGE_BAND", codes.AGE_BAND_REFERENCE), ("TYPE", codes.MODEL_TYPE_REFERENCE), ("LEGAL", ("section20", "care_order")),
     ("PREV_BAND", ("0", "1")), ("CIN_START", "N1"), ("DISTANCE_BAND", "under 20 miles"), ("SDQ_BAND", "normal"))
 # levels of these columns held by fewer placements than CoxSpec.min_level get no indicator (they
 # join their reference); age band and placement type keep every level (question 3 simulates them)

@@ -1,4 +1,4 @@
-"""Figures of question 2, drawn only from published tables (curves read on a grid, numbers at
+"""Figures of question 2 (each takes `ax=None` and returns the axes it drew on), drawn only from published tables (curves read on a grid, numbers at
 risk after disclosure control, model tables): never from child-level rows.
 
 Suppressed cells ("c") are shown as "c" in the at-risk rows and left out of anything drawn.
@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import textwrap
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from rcceval.reporting.figures import numeric
+from rcceval.reporting.figures import axes_or_new, numeric, panels_or_new
 from rcceval.spec.codes import DAYS_PER_YEAR
 
 
@@ -21,10 +21,10 @@ def _years(days) -> np.ndarray:
 
 
 def survival_curves(curves: pd.DataFrame, at_risk: pd.DataFrame | None = None, value: str = "surv",
-                    ylabel: str = "", title: str = "", ax=None):
+                    ylabel: str = "", title: str = "", ax: Axes | None = None) -> Axes:
     """Step curves with confidence bands by profile (columns profile, day, value, lower, upper);
     with `at_risk` (published: profile, day, at_risk), the numbers at risk under the axis."""
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(9, 4.8))
+    ax = axes_or_new(ax, (9, 4.8))
     profiles = list(dict.fromkeys(curves["profile"]))
     for i, prof in enumerate(profiles):
         c = curves.loc[curves["profile"] == prof]
@@ -48,15 +48,16 @@ def survival_curves(curves: pd.DataFrame, at_risk: pd.DataFrame | None = None, v
                     continue
                 ax.text(x, -0.2 - 0.07 * (i + 1), str(rows.loc[d, "at_risk"]), color=f"C{i}",
                         transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=7)
-        fig.subplots_adjust(bottom=0.2 + 0.07 * len(profiles))
-    return fig
+        ax.figure.subplots_adjust(bottom=0.2 + 0.07 * len(profiles))
+    return ax
 
 
-def incidence_panels(curves: pd.DataFrame, title: str = ""):
-    """One panel per ending: cumulative incidence by profile (columns profile, cause, day, cif, lower, upper)."""
+def incidence_panels(curves: pd.DataFrame, title: str = "", ax=None) -> np.ndarray:
+    """One panel per ending: cumulative incidence by profile (columns profile, cause, day, cif, lower, upper).
+    `ax`: one axes per ending (default: a new figure); returns the array of axes."""
     causes = list(dict.fromkeys(curves["cause"]))
-    fig, axes = plt.subplots(1, len(causes), figsize=(4 * len(causes), 4), sharey=True)
-    axes = np.atleast_1d(axes)
+    axes = panels_or_new(ax, len(causes), (4 * len(causes), 4), sharey=True)
+    fig = axes[0].figure
     profiles = list(dict.fromkeys(curves["profile"]))
     for ax, cause in zip(axes, causes):
         for i, prof in enumerate(profiles):
@@ -71,7 +72,7 @@ def incidence_panels(curves: pd.DataFrame, title: str = ""):
     if title:
         fig.suptitle(title, weight="bold")
     fig.tight_layout()
-    return fig
+    return axes
 
 
 def _log_hr_axis(ax) -> None:
@@ -82,35 +83,36 @@ def _log_hr_axis(ax) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def forest(table: pd.DataFrame, truth: pd.Series | None = None, title: str = "", groups: dict | None = None):
+def forest(table: pd.DataFrame, truth: pd.Series | None = None, title: str = "", groups: dict | None = None,
+           ax: Axes | None = None) -> Axes:
     """Hazard ratios with CIs (columns hr, hr_lower, hr_upper; index covariate), log scale; with
     `truth` (covariate -> generating HR), the generating values as open diamonds."""
     t = table.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(t) + 1.2))
+    ax = axes_or_new(ax, (7.5, 0.28 * len(t) + 1.2))
     y = np.arange(len(t))
     hr, lo, hi = (numeric(t[c]).to_numpy() for c in ("hr", "hr_lower", "hr_upper"))
     ax.errorbar(hr, y, xerr=[hr - lo, hi - hr], fmt="o", color="C0", ms=4, capsize=2, label="estimate (95% CI)")
     if truth is not None:
         tv = truth.reindex(t.index).to_numpy(dtype=float)
         ax.plot(tv, y, "D", mfc="none", color="C3", ms=5, label="generating value")
-    return _finish_forest(fig, ax, list(t.index), "Hazard ratio of an unplanned ending (log scale)", title)
+    return _finish_forest(ax, list(t.index), "Hazard ratio of an unplanned ending (log scale)", title)
 
 
-def _finish_forest(fig, ax, labels: list[str], xlabel: str, title: str):
+def _finish_forest(ax: Axes, labels: list[str], xlabel: str, title: str) -> Axes:
     """The common frame of every forest plot: the line at HR 1, log axis, labels, legend outside."""
     ax.axvline(1, color="grey", lw=0.8)
     _log_hr_axis(ax)
     ax.set_yticks(np.arange(len(labels)), labels, fontsize=8)
     ax.set(xlabel=xlabel, title=title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax
 
 
-def compare_forest(table: pd.DataFrame, models: list[str], title: str = ""):
+def compare_forest(table: pd.DataFrame, models: list[str], title: str = "", ax: Axes | None = None) -> Axes:
     """Several models' HRs per covariate (columns '<model>: hr', '<model>: hr_lower', '<model>: hr_upper')."""
     t = table.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(t) + 1.2))
+    ax = axes_or_new(ax, (7.5, 0.32 * len(t) + 1.2))
     y = np.arange(len(t))
     width = 0.35
     for k, m in enumerate(models):
@@ -120,18 +122,18 @@ def compare_forest(table: pd.DataFrame, models: list[str], title: str = ""):
         ok = np.isfinite(hr)
         ax.errorbar(hr[ok], (y + off)[ok], xerr=[(hr - lo)[ok], (hi - hr)[ok]], fmt="o", ms=3.5, capsize=2,
                     color=f"C{k}", label=m)
-    return _finish_forest(fig, ax, list(t.index), "Hazard ratio (log scale)", title)
+    return _finish_forest(ax, list(t.index), "Hazard ratio (log scale)", title)
 
 
 def grid_heatmap(table: pd.DataFrame, value: str, rows: str = "peak_intensity", cols: str = "peak_frequency",
-                 title: str = "", fmt: str = "{:.0%}"):
+                 title: str = "", fmt: str = "{:.0%}", ax: Axes | None = None) -> Axes:
     """A heatmap of `value` over the intensity x frequency grid (long published table)."""
     wide = table.pivot(index=rows, columns=cols, values=value)
     row_order = list(dict.fromkeys(table[rows]))
     col_order = list(dict.fromkeys(table[cols]))
     wide = wide.reindex(index=row_order[::-1], columns=col_order)
     values = wide.apply(numeric).to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax = axes_or_new(ax, (6.5, 4))
     im = ax.imshow(values, cmap="Reds", vmin=0, vmax=np.nanmax(values) if np.isfinite(values).any() else 1)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
@@ -142,9 +144,9 @@ def grid_heatmap(table: pd.DataFrame, value: str, rows: str = "peak_intensity", 
     ax.set_yticks(range(len(row_order)), row_order[::-1], fontsize=8)
     ax.set(xlabel="Frequency of the most intense need", ylabel="Highest intensity of need", title=title)
     ax.grid(False)
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.tight_layout()
-    return fig
+    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    ax.figure.tight_layout()
+    return ax
 
 
 def hr_text(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:

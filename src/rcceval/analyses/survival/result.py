@@ -186,7 +186,7 @@ class SurvivalResult(Result):
                                         percent_of={c: "placements" for c in by.columns[3:]})
         out["endings_by_tier"] = Table(self.endings.set_index("profile").drop(columns="placements"), kind="crosstab")
         out["cif_curves"] = Table(self.cif_curves.set_index(["profile", "cause", "day"]), kind="model")
-        out["cif_by_tier"] = Table(self.cif_wide(), kind="model")
+        out["cif_1y_2y_by_tier"] = Table(self.cif_wide(), kind="model")   # not "cif_by_tier": that is a headline
         if self.grid is not None:
             out["grid_cif_unplanned_1y"] = Table(self.grid, counts=("placements",),
                                                  percent_of={"cif": "placements", "lower": "placements",
