@@ -121,7 +121,7 @@ class PSASettings:
     n_values steps; decisions_per_year / years: the region's population for EVPI (children a year)."""
 
     outer: int = 200
-    inner: int = 10
+    inner: int = 4
     newton_steps: int = 2
     tied: tuple[tuple[str, ...], ...] = (("unit.in_house_foster", "setting.foster"),)
     max_value: float = 100_000.0
