@@ -268,6 +268,64 @@ if needs_led:
     display(Markdown(q3text.break_even(result.break_even, result.process_cost)))
 
 # %% [markdown]
+# ## The causal question, and how much of the answer rests on it
+#
+# The needs-led scenario is a **g-formula**: it applies question 2's hazard ratios of mismatch and second
+# best as if they were the effects of matching. Below: the assumptions in plain words, the **E-value** of
+# the mismatch hazard ratio (how strong an unmeasured confounder would have to be to explain it away), and
+# the headline repeated with the effect of matching shrunk to a share of its estimate (point estimates,
+# central costs, common random numbers).
+
+# %%
+if needs_led:
+    display(Markdown(q3text.causal(result)))
+    if "mismatch_shrinkage" in tables:
+        display(tables["mismatch_shrinkage"].set_index("share").round(1))
+
+# %% [markdown]
+# ## Time and money: discounting and one price year
+#
+# Costs in year *t* of a child's journey are discounted by 1/(1+r)^t (HM Treasury Green Book: 3.5%, with
+# 0% and 1.5% as sensitivity), and every cost figure is brought to one price year with the GDP deflator,
+# the factor shown beside each figure. The figures above are as `costing.yaml` states them.
+
+# %%
+if needs_led and "discounting" in tables:
+    display(Markdown(q3text.time_and_money(result)))
+    display(tables["discounting"].set_index("discounting").round(0))
+    display(tables["uprating"].set_index("figure")[["price_year", "value", "factor", "uprated_value", "low_price_year",
+                                                    "low_factor", "uprated_low", "uprated_high", "range_adjusted"]])
+
+# %% [markdown]
+# ## Beyond follow-up: which tail
+#
+# Each cause's hazard beyond the last observed duration: the exponential, Weibull, log-normal and Gompertz
+# fitted to its endings (the other causes censored) against the constant hazard of the last year, by fit
+# overall (AIC, BIC), by fit in the last year and by plausibility (NICE DSU TSD 14). The choice is stated;
+# the headline under every tail is the sensitivity.
+
+# %%
+if needs_led and "tail_comparison" in tables:
+    display(Markdown(q3text.tails(result)))
+    display(tables["tail_comparison"].set_index(["cause", "family"]).round(4))
+    display(tables["tail_sensitivity"].set_index("tail").round(1))
+
+# %% [markdown]
+# ## Probabilistic sensitivity analysis: what a decision-maker reads
+#
+# An outer loop of parameter sets (a child bootstrap refitting the three Cox models with their council
+# baselines; one draw of every cost figure, tied figures together) and an inner loop of simulated journeys
+# per set (common random numbers between the scenarios), so Monte Carlo error is reported apart from
+# parameter uncertainty. Costs discounted at the headline rate, in the target price year.
+
+# %%
+if needs_led and "psa_curves" in tables:
+    display(Markdown(q3text.psa(result)))
+    ax = q3plots.acceptability(tables["psa_curves"], title="Is needs-led commissioning worth it? (PSA)")
+    pub.figure("acceptability", ax.figure)
+    plt.show()
+
+# %% [markdown]
 # ## What this does not capture
 #
 # - **Costs outside the placement**: the later costs of instability (education, health, youth justice,
@@ -280,8 +338,10 @@ if needs_led:
 #   endings on the 18th birthday censored (the Cox models otherwise follow question 2's specification).
 #   Re-entry to care is not simulated. Beyond the last follow-up time of the data the hazards are
 #   extrapolated as constant (the hazard of the last year).
-# - **The baseline hazards** are held at their estimates; only the hazard ratios are drawn (from their
-#   robust covariance). Cost figures are drawn independently of each other.
+# - **The baseline hazards** are held at their estimates in the Monte Carlo above; only the hazard ratios
+#   are drawn (from their robust covariance), and cost figures independently of each other. The
+#   probabilistic sensitivity analysis draws baselines and hazard ratios together and ties figures that
+#   are one quantity.
 # - **Capacity** is one share for all placements; in practice matched placements are scarcer for the
 #   children with the highest needs.
 # - **The other 903 covariates** of question 2's models (legal status, previous placements, category of

@@ -44,7 +44,7 @@ def region(tmp_path_factory):
 
 def costing(**sim):
     cp = load_costing(ROOT / "parameters" / "costing.yaml")
-    return replace(cp, simulation=replace(cp.simulation, **sim))
+    return replace(cp, simulation=replace(cp.simulation, **sim), psa=replace(cp.psa, outer=0))   # PSA: test_costing_psa
 
 
 def test_needs_led_with_no_capacity_is_the_unit_cost_journey(region):

@@ -48,7 +48,7 @@ def results(tmp_path_factory):
     q2 = analyse_survival(frame, reg.tables["needs_assessments"], INST, seed=3,
                           recover=lambda m: cox_recovery(m, truth))
     cp = load_costing(ROOT / "parameters" / "costing.yaml", n_domains=len(INST.domain_ids))
-    cp = replace(cp, simulation=replace(cp.simulation, draws=4, break_even_draws=2))
+    cp = replace(cp, simulation=replace(cp.simulation, draws=4, break_even_draws=2), psa=replace(cp.psa, outer=4, inner=2))
     hazards = fitted_hazards(frame, INST, reg.c903.header)
     q3 = analyse_costing(frame, cp, INST, reg.tables["placement_agreements"], hazards=hazards,
                          header=reg.c903.header, seed=1)

@@ -17,6 +17,12 @@ Uncertainty: each Monte Carlo draw takes its own cost figures (Beta-PERT over ea
 stated value as its mean) and, with the fitted hazards, its own Cox coefficients (multivariate
 normal, robust covariance), and simulates every child's journey once; intervals are percentiles over
 draws. Nothing here prints or plots.
+
+The stated model (costing.sensitivity, costing.psa) is added after these and changes none of them: the
+E-value of the mismatch hazard ratio and the headline with the effect of matching shrunk; the Monte
+Carlo's journeys discounted (Green Book) and priced in one price year; the parametric tails against the
+constant tail; and the probabilistic sensitivity analysis (child bootstrap refits, inner journeys, CEAC,
+EVPI, EVPPI), all set in costing.yaml's time_and_money and psa sections.
 """
 from __future__ import annotations
 
@@ -226,7 +232,8 @@ class CareCosting:
     summary (each scenario by profile: weeks in care, placements, moves, share with 3+ moves,
     cost per child and per child-year, with intervals), difference (needs-led minus unit cost by
     profile), per_child (quantiles over children of the per-child cost difference at central prices),
-    break_even, tornado.
+    break_even, tornado; and the stated model: evalue, shrinkage, uprating (costing_uprated),
+    discounting, tail_tables / tail_choice / tail_sensitivity, psa (psa_output: the raw PSA arrays).
     """
 
     costing: CostingParameters
@@ -277,12 +284,41 @@ class CareCosting:
         self.price_draws = cp.draw(np.random.default_rng(price_ss), D)
         rng = np.random.default_rng(coef_ss)
         self.layouts = [self._layout(self.hazards.causes[c], self.hazards.causes[c].draw_coefs(rng, D)) for c in CAUSES]
-        self.journeys = self._simulate(self.layouts, sim.capacity, 1.0)
+        self.journeys = self._simulate(self.layouts, sim.capacity, 1.0, discount=True)
         prices = item_prices(self.price_draws, D)
         self.summary, self.difference, self._draw_metrics = self._summaries(self.journeys, prices)
         self.per_child = self._per_child()
         self._point_runs()
+        self._design = d
+        self._stated_model(price_ss)
         return self
+
+    def _stated_model(self, price_ss: np.random.SeedSequence) -> None:
+        """The causal reading, time and money and the tail (costing.sensitivity); the figures above are
+        not changed: every run here is an addition with its own settings."""
+        from rcceval.analyses.costing import sensitivity as sens
+        cp, d = self.costing, self._design
+        self.evalue = sens.mismatch_evalue(self.hazards, 1 - self.alpha)
+        self.shrinkage = sens.shrinkage(self)
+        self.costing_uprated, self.uprating = sens.uprated_costing(cp)
+        up_draws = self.costing_uprated.draw(np.random.default_rng(price_ss), self.sim.draws)
+        self.discounting = sens.discounting(self, item_prices(up_draws, self.sim.draws))
+        if self.hazards.source == "fitted":
+            keep = np.asarray(d.time, dtype=float) > 0
+            self.tail_tables, self.tail_fits = sens.tail_comparison(self, np.asarray(d.time, float)[keep],
+                                                                    np.asarray(d.cause)[keep])
+            self.tail_choice = sens.tail_choice(cp, self.tail_tables)
+            self.tail_sensitivity = sens.tail_sensitivity(self, self.tail_fits, self.tail_choice)
+            self.chosen_tails = {c: None if f == "constant_tail" else self.tail_fits[c][f]
+                                 for c, f in self.tail_choice.items()}
+        else:
+            self.tail_tables, self.tail_fits, self.tail_choice, self.tail_sensitivity = {}, {}, {}, None
+            self.chosen_tails = {}
+        self.psa = None
+        if cp.psa.outer >= 2 and self.hazards.source == "fitted":
+            from rcceval.analyses.costing.psa import run_psa, summarise_psa
+            self.psa_output = run_psa(self)
+            self.psa = summarise_psa(self.psa_output, self.costing_uprated, 1 - self.alpha)
 
     def _hazards(self, fu, fitted, generating, spec, header) -> tuple[HazardModel, Design]:
         inst, sim = self.instrument, self.sim
@@ -290,6 +326,7 @@ class CareCosting:
             if fitted is None:
                 fitted = fit_hazards(fu, inst, spec, self._n18, censored=header is not None)
             self.notes.extend(fitted.notes)
+            self.fitted_aggregates = fitted
             return from_fitted(fitted, sim.extrapolation_days), design(fu, inst, fitted.spec)
         if generating is None:
             raise ValueError("hazard_source 'generating' needs the synthetic region's truth.json (data_source "
@@ -302,13 +339,19 @@ class CareCosting:
     def _layout(self, h, coefs):
         return layout(h.names, coefs, h.centre, self.cohort.fixed_names, h.eventless, h.stratum_offset)
 
-    def _simulate(self, lays, capacity: float, factor: float, scenarios=SCENARIOS, record_first: bool = False) -> Journeys:
+    def _simulate(self, lays, capacity: float, factor: float, scenarios=SCENARIOS, record_first: bool = False,
+                  hazards: HazardModel | None = None, discount: bool = False, seed: int | None = None,
+                  n_jobs: int | None = None) -> Journeys:
+        """Journeys for layouts `lays` (one row per draw); hazards default to the fitted ones; discount:
+        also record exposures at costing.yaml's discount rates; seed: the random numbers' seed (default
+        the analysis seed)."""
         sim, cp = self.sim, self.costing
         st = Settings(horizon_days=sim.horizon_years * DAYS_PER_YEAR, capacity=capacity,
-                      max_placements=sim.max_placements, unplanned_factor=factor, seed=self.seed, n_jobs=self.n_jobs,
-                      record_first=record_first)
+                      max_placements=sim.max_placements, unplanned_factor=factor,
+                      seed=self.seed if seed is None else seed, n_jobs=self.n_jobs if n_jobs is None else n_jobs,
+                      record_first=record_first, discount_rates=cp.time_and_money.rates if discount else ())
         central = cp.central()
-        return simulate(self.cohort, self.pool, self.hazards, lays, st, self.nl_weekly_central,
+        return simulate(self.cohort, self.pool, hazards or self.hazards, lays, st, self.nl_weekly_central,
                         {g: central[f"unit.{g}"] for g in COST_GROUPS}, central["process_cost"], scenarios)
 
     # ---- summaries ----------------------------------------------------------------------------

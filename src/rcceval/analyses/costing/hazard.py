@@ -52,6 +52,19 @@ class CauseHazard:
     weibull: tuple[float, float] | None = None
     stratum_offset: np.ndarray | None = None
     eventless: list[str] = field(default_factory=list)
+    tail: object | None = None                  # stats.tails.TailFit: the shape beyond the last time (None: constant)
+
+    def _beyond_H(self, stratum: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Baseline cumulative hazard beyond the last time T: H(T) + rate * integral_T^t h(u) / h(T) du.
+
+        rate is the stratum's tail rate (its hazard at T); h the fitted tail's shape (proportional
+        hazards keep it), constant when there is no fitted tail."""
+        T, rate = self.times[-1], self.tail_rate[stratum]
+        if self.tail is None:
+            return self.cumhaz[stratum, -1] + rate * (t - T)
+        f = self.tail
+        h_T, H_T = float(f.hazard(np.array([T]))[0]), float(f.cumulative_hazard(np.array([T]))[0])
+        return self.cumhaz[stratum, -1] + rate * (f.cumulative_hazard(np.asarray(t, float)) - H_T) / h_T
 
     def draw_coefs(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """n coefficient vectors: MVN(coef, robust covariance), or the coefficients n times."""
@@ -75,7 +88,14 @@ class CauseHazard:
         within = T[np.clip(pos, 0, n_t - 1)]
         rate = self.tail_rate[stratum]
         with np.errstate(divide="ignore", invalid="ignore"):
-            beyond = T[-1] + np.where(rate > 0, (target - last) / rate, np.inf)
+            extra = np.where(rate > 0, (target - last) / rate, np.inf)     # in days of the hazard at T
+            if self.tail is None:
+                beyond = T[-1] + extra
+            else:                                                          # solve H_f(t) = H_f(T) + extra h_f(T)
+                f = self.tail
+                h_T = float(f.hazard(np.array([T[-1]]))[0])
+                H_T = float(f.cumulative_hazard(np.array([T[-1]]))[0])
+                beyond = np.maximum(f.inverse_cumulative_hazard(H_T + np.maximum(extra, 0.0) * h_T), T[-1])
         return np.where(target <= last, within, beyond)
 
     def cumulative(self, t_days: float, stratum: np.ndarray) -> np.ndarray:
@@ -85,7 +105,7 @@ class CauseHazard:
             lam, shape = self.weibull
             return np.full(stratum.shape, lam * (t_days / DAYS_PER_YEAR) ** shape)
         if t_days > self.times[-1]:
-            return self.cumhaz[stratum, -1] + self.tail_rate[stratum] * (t_days - self.times[-1])
+            return self._beyond_H(stratum, np.full(stratum.shape, float(t_days)))
         i = np.searchsorted(self.times, t_days, side="right") - 1
         return self.cumhaz[stratum, i] if i >= 0 else np.zeros(stratum.shape)
 
@@ -99,7 +119,7 @@ class CauseHazard:
         H = self.cumhaz[stratum]
         idx = np.searchsorted(self.times, t, side="right") - 1
         h = np.where(idx >= 0, H[np.clip(idx, 0, None)], 0.0)
-        h = np.where(t > self.times[-1], H[-1] + self.tail_rate[stratum] * (t - self.times[-1]), h)
+        h = np.where(t > self.times[-1], self._beyond_H(np.full(t.shape, stratum), np.maximum(t, self.times[-1])), h)
         return np.exp(-h * np.exp(lp))
 
 
@@ -117,11 +137,13 @@ class HazardModel:
 
 
 def breslow(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray, stratum: np.ndarray,
-            centre: np.ndarray, strata: list[str]) -> tuple[np.ndarray, np.ndarray]:
+            centre: np.ndarray, strata: list[str], weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Breslow baseline cumulative hazard per stratum at the covariate means (lifelines' convention):
     H0_s(t) = sum over event times u <= t of d_s(u) / sum_{j in s, T_j >= u} exp((x_j - centre)' beta).
-    Returns (times: every distinct time, cumhaz: strata x times)."""
-    risk = np.exp((X - centre) @ beta)
+    weights: frequency weights (a bootstrap's counts), in both sums. Returns (times: every distinct
+    time, cumhaz: strata x times)."""
+    w = np.ones(len(time)) if weights is None else np.asarray(weights, dtype=float)
+    risk = np.exp((X - centre) @ beta) * w
     times = np.unique(time)
     s_idx = pd.Index(strata).get_indexer(stratum)
     t_idx = np.searchsorted(times, time)
@@ -129,7 +151,7 @@ def breslow(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     at = np.zeros((n_s, n_t))
     np.add.at(at, (s_idx, t_idx), risk)
     d = np.zeros((n_s, n_t))
-    np.add.at(d, (s_idx, t_idx), event.astype(float))
+    np.add.at(d, (s_idx, t_idx), event.astype(float) * w)
     at_risk = np.cumsum(at[:, ::-1], axis=1)[:, ::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         inc = np.where(d > 0, d / at_risk, 0.0)
@@ -181,8 +203,10 @@ def cox_aggregates(models: dict[str, CoxModel], spec: object, notes: tuple[str, 
     return FittedHazards(spec=spec, strata=tuple(strata), causes=out, notes=tuple(notes))
 
 
-def from_fitted(fitted: FittedHazards, extrapolation_days: int = 365) -> HazardModel:
-    """HazardModel from the fitted aggregates, the hazard extrapolated as constant beyond the last time."""
+def from_fitted(fitted: FittedHazards, extrapolation_days: int = 365, tails: dict | None = None) -> HazardModel:
+    """HazardModel from the fitted aggregates, the hazard extrapolated as constant beyond the last time
+    (or, for a cause in `tails`, with the shape of its fitted parametric tail, stats.tails.TailFit)."""
+    tails = tails or {}
     out, notes = {}, []
     strata = list(fitted.strata)
     for cause in CAUSES:
@@ -190,11 +214,15 @@ def from_fitted(fitted: FittedHazards, extrapolation_days: int = 365) -> HazardM
         out[cause] = CauseHazard(cause=cause, names=list(c["names"]), coef=c["coef"], cov=c["cov"], centre=c["centre"],
                                  strata=strata, kind="step", times=c["times"], cumhaz=c["cumhaz"],
                                  tail_rate=_tail_rate(c["times"], c["cumhaz"], extrapolation_days),
-                                 eventless=list(c["eventless"]))
+                                 eventless=list(c["eventless"]), tail=tails.get(cause))
         if c["eventless"]:
             notes.append(f"{cause}: no such ending among placements of {', '.join(c['eventless'])}: hazard 0 for them")
-    notes.append(f"baseline hazards observed to day {int(max(h.times[-1] for h in out.values()))}; beyond it, the "
-                 f"constant hazard of the last {extrapolation_days} days (extrapolation)")
+    shapes = {c: t.family for c, t in tails.items() if t is not None and t.family != "constant_tail"}
+    last = int(max(h.times[-1] for h in out.values()))
+    notes.append(f"baseline hazards observed to day {last}; beyond it, the constant hazard of the last "
+                 f"{extrapolation_days} days (extrapolation)" if not shapes else
+                 f"baseline hazards observed to day {last}; beyond it, the hazard of the last {extrapolation_days} "
+                 "days continued with the shape of the fitted " + ", ".join(f"{f} tail ({c})" for c, f in shapes.items()))
     return HazardModel("fitted", out, notes)
 
 

@@ -28,6 +28,8 @@ from joblib import delayed
 
 from rcceval import parallel
 from rcceval.analyses.costing.hazard import CAUSES, NO_HAZARD_LOG_HR, HazardModel
+from rcceval.analyses.costing.money import DAYS_PER_YEAR as MONEY_DAYS_PER_YEAR
+from rcceval.analyses.costing.money import _cumulative_discounted_days
 from rcceval.analyses.costing.params import COST_GROUPS, SETTINGS
 from rcceval.parallel import Workers
 from rcceval.spec.codes import AGE_BAND_EDGES, AGE_BAND_LABELS, DAYS_PER_YEAR, MODEL_TYPE_LEVELS
@@ -100,6 +102,7 @@ class Settings:
     n_jobs: Workers = 1               # workers, or the run's ParallelSetting (rcceval.parallel)
     chunk_draws: int = 0              # 0: chosen from the cohort size (never from n_jobs)
     record_first: bool = False        # keep every first placement's duration (days) and cause (checks)
+    discount_rates: tuple[float, ...] = ()   # also record exposures discounted at these yearly rates (costing.money)
 
 
 @dataclass
@@ -158,6 +161,7 @@ class ChunkResult:
     by_profile: dict          # scenario -> (draws, profiles, items)
     per_child: dict           # scenario -> (children, 3): central cost, moves, days, summed over draws
     first: dict | None = None # scenario -> (duration days, cause index) of every first placement (draws x children)
+    discounted: dict | None = None  # scenario -> (rates, draws, profiles, items): exposures discounted
 
 
 def _run_chunk(c: Cohort, pool: Pool, lays: list[Layout], hz: HazardModel, st: Settings, draw0: int,
@@ -175,8 +179,10 @@ def _run_chunk(c: Cohort, pool: Pool, lays: list[Layout], hz: HazardModel, st: S
     hazards = [hz.causes[cause] for cause in CAUSES]
     first_rec = {}
     log_factor = np.log(st.unplanned_factor) if st.unplanned_factor > 0 else NO_HAZARD_LOG_HR
+    R = len(st.discount_rates)
     state = {s: {"t": np.zeros(N), "alive": limit > 0, "moves": np.zeros(N, dtype=np.int64),
-                 "acc": np.zeros((nd * P, len(ITEMS))), "child": np.zeros((n, 3))} for s in scenarios}
+                 "acc": np.zeros((nd * P, len(ITEMS))), "child": np.zeros((n, 3)),
+                 "dacc": np.zeros((R, nd * P, len(ITEMS)))} for s in scenarios}
     for k in range(st.max_placements):
         alive_any = np.zeros(N, dtype=bool)
         for s in scenarios:
@@ -229,8 +235,16 @@ def _run_chunk(c: Cohort, pool: Pool, lays: list[Layout], hz: HazardModel, st: S
             hit = t0 + dur >= lim
             days = np.where(hit, lim - t0, dur)
             moved = ~hit & (cause != LEFT_I)
-            _accumulate(ss["acc"], dr * P + c.profile[ch], nd * P, grp, matched, c.setting[ch], c.hours[ch],
+            keyp = dr * P + c.profile[ch]
+            _accumulate(ss["acc"], keyp, nd * P, grp, matched, c.setting[ch], c.hours[ch],
                         c.peak[ch], days, moved, cause)
+            for ri, rate in enumerate(st.discount_rates):
+                # Green Book year steps from the journey's start: spell days weighted by their year's factor,
+                # a move by the factor of the year it happens in (costing.money)
+                ddays = _cumulative_discounted_days(t0 + days, rate) - _cumulative_discounted_days(t0, rate)
+                dmove = moved * (1.0 + rate) ** -np.floor((t0 + dur) / MONEY_DAYS_PER_YEAR)
+                _accumulate(ss["dacc"][ri], keyp, nd * P, grp, matched, c.setting[ch], c.hours[ch],
+                            c.peak[ch], ddays, dmove, cause)
             daily = np.where(matched, nl_daily[ch], unit_daily[grp])
             ss["child"][:, 0] += np.bincount(ch, weights=days * daily + moved * process_cost, minlength=n)
             ss["child"][:, 1] += np.bincount(ch, weights=moved, minlength=n)
@@ -238,7 +252,7 @@ def _run_chunk(c: Cohort, pool: Pool, lays: list[Layout], hz: HazardModel, st: S
             ss["moves"][j] += moved
             ss["t"][j] = t0 + dur
             ss["alive"][j] = moved
-    out, per_child = {}, {}
+    out, per_child, disc = {}, {}, {}
     key_all = dloc * P + c.profile[child]
     for s in scenarios:
         ss = state[s]
@@ -248,7 +262,8 @@ def _run_chunk(c: Cohort, pool: Pool, lays: list[Layout], hz: HazardModel, st: S
         acc[:, ITEM["truncated"]] = np.bincount(key_all, weights=ss["alive"], minlength=nd * P)
         out[s] = acc.reshape(nd, P, len(ITEMS))
         per_child[s] = ss["child"]
-    return ChunkResult(out, per_child, first_rec if st.record_first else None)
+        disc[s] = ss["dacc"].reshape(R, nd, P, len(ITEMS))
+    return ChunkResult(out, per_child, first_rec if st.record_first else None, disc if R else None)
 
 
 def _accumulate(acc: np.ndarray, keyp: np.ndarray, m: int, grp, matched, setting, hours, peak, days, moved, cause):
@@ -260,7 +275,7 @@ def _accumulate(acc: np.ndarray, keyp: np.ndarray, m: int, grp, matched, setting
     acc[:, _P0:_P0 + 4] += np.bincount(keyp[matched] * 4 + peak[matched], weights=days[matched],
                                        minlength=m * 4).reshape(m, 4)
     acc[:, ITEM["moves"]] += np.bincount(keyp, weights=moved, minlength=m)
-    acc[:, ITEM["unplanned_moves"]] += np.bincount(keyp, weights=moved & (cause == UNPLANNED_I), minlength=m)
+    acc[:, ITEM["unplanned_moves"]] += np.bincount(keyp, weights=moved * (cause == UNPLANNED_I), minlength=m)
     acc[:, ITEM["days"]] += np.bincount(keyp, weights=days, minlength=m)
     acc[:, ITEM["placements"]] += np.bincount(keyp, minlength=m)
     acc[:, ITEM["matched_days"]] += np.bincount(keyp[matched], weights=days[matched], minlength=m)
@@ -278,6 +293,8 @@ class Journeys:
     per_child: dict = field(default_factory=dict)     # scenario -> (children, 3)
     draws: int = 0
     first: dict | None = None                         # scenario -> (durations, causes), (draws, children)
+    discounted: dict | None = None                    # scenario -> (rates, draws, profiles, items)
+    discount_rates: tuple[float, ...] = ()
 
     def item(self, scenario: str, name: str) -> np.ndarray:
         """(draws, profiles) of one item."""
@@ -296,10 +313,12 @@ def simulate(c: Cohort, pool: Pool, hz: HazardModel, lays: list[Layout], st: Set
     jobs = (delayed(_run_chunk)(c, pool, [L.take(lo, hi) for L in lays], hz, st, lo, scenarios, nl_daily,
                                 unit_daily, process_cost) for lo, hi in bounds)
     parts = parallel.run(jobs, st.n_jobs)
-    out = Journeys(scenarios, list(c.profiles), draws=D)
+    out = Journeys(scenarios, list(c.profiles), draws=D, discount_rates=tuple(st.discount_rates))
     for s in scenarios:
         out.by_profile[s] = np.concatenate([p.by_profile[s] for p in parts], axis=0)
         out.per_child[s] = np.sum([p.per_child[s] for p in parts], axis=0)
+    if st.discount_rates:
+        out.discounted = {s: np.concatenate([p.discounted[s] for p in parts], axis=1) for s in scenarios}
     if st.record_first:
         out.first = {s: tuple(np.concatenate([p.first[s][i] for p in parts], axis=0) for i in range(2))
                      for s in scenarios}

@@ -7,6 +7,7 @@ value and rule (ParameterError), like the run parameters (params.py).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +24,11 @@ SETTINGS = ("foster", "enhanced_foster", "childrens_home", "intensive_home")
 HAZARD_SOURCES = ("fitted", "generating")
 LEVELS = 4  # intensity and frequency 0-3
 
-_TOP = {"price_year", "currency", "unit_costs", "needs_led", "moves", "simulation"}
+_TOP = {"price_year", "currency", "unit_costs", "needs_led", "moves", "simulation", "time_and_money", "psa"}
 _FIGURE = {"value", "low", "high", "source", "price_year"}
+_FIGURE_OPTIONAL = {"low_price_year", "high_price_year"}     # a bound quoted in another price year
+TAIL_CHOICES = ("auto", "constant_tail", "exponential", "weibull", "lognormal", "gompertz")
+TAIL_CRITERIA = ("window_aic", "aic", "bic")
 _NEEDS = {"settings", "setting_rules", "staffing_hours", "staffing_scale", "hourly_staff_cost", "therapeutic"}
 _RULE = {"setting", "min_intensity", "min_frequency", "min_domains"}
 
@@ -38,6 +42,8 @@ class Figure:
     high: float
     source: str
     price_year: str
+    low_price_year: str | None = None      # None: the figure's price_year
+    high_price_year: str | None = None
 
     @property
     def assumption(self) -> bool:
@@ -79,6 +85,52 @@ class Simulation:
 
 
 @dataclass(frozen=True)
+class TimeAndMoney:
+    """Discounting, one price year and the tail beyond follow-up (costing.yaml `time_and_money`).
+
+    discount_rate: the headline rate a year (HM Treasury Green Book: 3.5%); sensitivity_rates: the others
+    reported (0% and 1.5%); target_price_year: every figure is uprated to it with the GDP deflator
+    (deflator: a file of rcceval/spec/gdp_deflator.yaml's layout, or None for the packaged series);
+    tail: the hazard beyond follow-up ("auto": the plausible parametric tail with the lowest
+    tail_criterion, NICE DSU TSD 14; or a family named); mismatch_shrinkage: the shares of the mismatch
+    effect the headline is repeated at."""
+
+    discount_rate: float = 0.035
+    sensitivity_rates: tuple[float, ...] = (0.0, 0.015)
+    target_price_year: str = "2024-25"
+    deflator: str | None = None
+    tail: str = "auto"
+    tail_criterion: str = "window_aic"
+    mismatch_shrinkage: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
+
+    @property
+    def rates(self) -> tuple[float, ...]:
+        """The headline rate first, then the sensitivity rates (duplicates dropped)."""
+        return tuple(dict.fromkeys((self.discount_rate, *self.sensitivity_rates)))
+
+
+@dataclass(frozen=True)
+class PSASettings:
+    """The probabilistic sensitivity analysis (costing.yaml `psa`; Briggs, Claxton & Sculpher 2006).
+
+    outer: parameter sets (child bootstrap refits of the Cox models with their baselines and tails, and
+    one draw of every cost figure); inner: simulated journeys of every child per set; newton_steps: the
+    Newton steps of each warm-started refit; tied: groups of cost figures that are one quantity (drawn
+    with one uniform: correlation 1), e.g. the needs-led foster setting is the in-house foster figure;
+    max_value: the CEAC's and EVPI's value of one disruption averted runs from 0 to this (pounds) in
+    n_values steps; decisions_per_year / years: the region's population for EVPI (children a year)."""
+
+    outer: int = 200
+    inner: int = 4
+    newton_steps: int = 2
+    tied: tuple[tuple[str, ...], ...] = (("unit.in_house_foster", "setting.foster"),)
+    max_value: float = 100_000.0
+    n_values: int = 41
+    decisions_per_year: float = 0.0
+    years: int = 5
+
+
+@dataclass(frozen=True)
 class CostingParameters:
     """Everything costing.yaml says. prices: every priced figure by a dotted name (the tornado's rows)."""
 
@@ -95,6 +147,8 @@ class CostingParameters:
     therapeutic: tuple[Figure, ...]       # by peak intensity 0-3
     process_cost: Figure
     simulation: Simulation = field(default_factory=Simulation)
+    time_and_money: TimeAndMoney = field(default_factory=TimeAndMoney)
+    psa: PSASettings = field(default_factory=PSASettings)
 
     @property
     def prices(self) -> dict[str, Figure]:
@@ -124,7 +178,7 @@ class CostingParameters:
 
 
 def _figure(check: Checker, raw: object, key: str, lo: float = 0, hi: float = 1e6) -> Figure:
-    check.mapping(raw, key, _FIGURE, _FIGURE)
+    check.mapping(raw, key, _FIGURE | _FIGURE_OPTIONAL, _FIGURE)
     value = float(check.number(raw["value"], f"{key}.value", lo, hi))
     low = float(check.number(raw["low"], f"{key}.low", lo, hi))
     high = float(check.number(raw["high"], f"{key}.high", lo, hi))
@@ -136,7 +190,9 @@ def _figure(check: Checker, raw: object, key: str, lo: float = 0, hi: float = 1e
                                           "has it as its mean; widen the range or move the value")
     source = check.text(raw["source"], f"{key}.source")
     year = check.text(str(raw["price_year"]) if raw["price_year"] is not None else None, f"{key}.price_year")
-    return Figure(value, low, high, source, year)
+    bounds = {b: check.text(str(raw[b]), f"{key}.{b}") if raw.get(b) is not None else None
+              for b in sorted(_FIGURE_OPTIONAL)}
+    return Figure(value, low, high, source, year, bounds["low_price_year"], bounds["high_price_year"])
 
 
 def _named_figures(check: Checker, raw: object, key: str, names: tuple[str, ...]) -> dict[str, Figure]:
@@ -208,10 +264,80 @@ def _simulation(check: Checker, raw: object, key: str = "simulation") -> Simulat
                                        1, 10_000))
 
 
+def _rates(check: Checker, raw: object, key: str) -> tuple[float, ...]:
+    if not isinstance(raw, list) or not raw:
+        check.fail(key, raw, "must be a non-empty list of yearly rates, e.g. [0.0, 0.015]")
+    return tuple(float(check.number(r, f"{key}[{i}]", 0, 0.2)) for i, r in enumerate(raw))
+
+
+def _price_year(check: Checker, raw: object, key: str) -> str:
+    text = check.text(str(raw) if raw is not None else None, key)
+    m = re.match(r"^(\d{4})-(\d{2})$", text)
+    if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
+        check.fail(key, raw, "must be a financial year written like '2024-25'")
+    return text
+
+
+def _time_and_money(check: Checker, raw: object, key: str = "time_and_money") -> TimeAndMoney:
+    raw = {} if raw is None else raw
+    check.mapping(raw, key, set(TimeAndMoney.__dataclass_fields__))
+    d = TimeAndMoney()
+    tail = raw.get("tail", d.tail)
+    if tail not in TAIL_CHOICES:
+        check.fail(f"{key}.tail", tail, f"must be one of {', '.join(TAIL_CHOICES)}")
+    crit = raw.get("tail_criterion", d.tail_criterion)
+    if crit not in TAIL_CRITERIA:
+        check.fail(f"{key}.tail_criterion", crit, f"must be one of {', '.join(TAIL_CRITERIA)}")
+    shrink = raw.get("mismatch_shrinkage", list(d.mismatch_shrinkage))
+    if not isinstance(shrink, list) or not shrink:
+        check.fail(f"{key}.mismatch_shrinkage", shrink, "must be a non-empty list of shares from 0 to 1")
+    deflator = raw.get("deflator", d.deflator)
+    return TimeAndMoney(
+        discount_rate=float(check.number(raw.get("discount_rate", d.discount_rate), f"{key}.discount_rate", 0, 0.2)),
+        sensitivity_rates=_rates(check, raw.get("sensitivity_rates", list(d.sensitivity_rates)),
+                                 f"{key}.sensitivity_rates"),
+        target_price_year=_price_year(check, raw.get("target_price_year", d.target_price_year),
+                                      f"{key}.target_price_year"),
+        deflator=None if deflator is None else check.text(deflator, f"{key}.deflator"),
+        tail=tail, tail_criterion=crit,
+        mismatch_shrinkage=tuple(float(check.number(v, f"{key}.mismatch_shrinkage[{i}]", 0, 1))
+                                 for i, v in enumerate(shrink)))
+
+
+def _psa(check: Checker, raw: object, names: set[str], key: str = "psa") -> PSASettings:
+    raw = {} if raw is None else raw
+    check.mapping(raw, key, set(PSASettings.__dataclass_fields__))
+    d = PSASettings()
+    tied = raw.get("tied", [list(t) for t in d.tied])
+    if not isinstance(tied, list):
+        check.fail(f"{key}.tied", tied, "must be a list of groups of figure names, e.g. [[unit.in_house_foster, "
+                                        "setting.foster]]")
+    seen: set[str] = set()
+    for i, group in enumerate(tied):
+        if not isinstance(group, list) or len(group) < 2:
+            check.fail(f"{key}.tied[{i}]", group, "must list two or more figure names")
+        for name in group:
+            if name not in names:
+                check.fail(f"{key}.tied[{i}]", name, f"is not a cost figure; one of {', '.join(sorted(names))}")
+            if name in seen:
+                check.fail(f"{key}.tied[{i}]", name, "is in two groups")
+            seen.add(name)
+    return PSASettings(
+        outer=check.integer(raw.get("outer", d.outer), f"{key}.outer", 0, 100_000),
+        inner=check.integer(raw.get("inner", d.inner), f"{key}.inner", 2, 10_000),
+        newton_steps=check.integer(raw.get("newton_steps", d.newton_steps), f"{key}.newton_steps", 1, 20),
+        tied=tuple(tuple(str(n) for n in g) for g in tied),
+        max_value=float(check.number(raw.get("max_value", d.max_value), f"{key}.max_value", 1, 1e9)),
+        n_values=check.integer(raw.get("n_values", d.n_values), f"{key}.n_values", 2, 10_000),
+        decisions_per_year=float(check.number(raw.get("decisions_per_year", d.decisions_per_year),
+                                              f"{key}.decisions_per_year", 0, 1e7)),
+        years=check.integer(raw.get("years", d.years), f"{key}.years", 1, 100))
+
+
 def parse_costing(values: object, source: str | Path = "<costing>", n_domains: int = 8) -> CostingParameters:
     """Check parsed costing.yaml values (ParameterError on the first problem, naming the key)."""
     check = Checker(Path(str(source)))
-    top = check.mapping(values, "", _TOP, _TOP - {"simulation", "currency"})
+    top = check.mapping(values, "", _TOP, _TOP - {"simulation", "currency", "time_and_money", "psa"})
     needs = check.mapping(top["needs_led"], "needs_led", _NEEDS, _NEEDS)
     moves = check.mapping(top["moves"], "moves", {"process_cost"}, {"process_cost"})
     hours, hours_source = _hours(check, needs["staffing_hours"], "needs_led.staffing_hours")
@@ -227,7 +353,17 @@ def parse_costing(values: object, source: str | Path = "<costing>", n_domains: i
         hourly_staff_cost=_figure(check, needs["hourly_staff_cost"], "needs_led.hourly_staff_cost", 0, 1000),
         therapeutic=_therapy(check, needs["therapeutic"], "needs_led.therapeutic"),
         process_cost=_figure(check, moves["process_cost"], "moves.process_cost"),
-        simulation=_simulation(check, top.get("simulation")))
+        simulation=_simulation(check, top.get("simulation")),
+        time_and_money=_time_and_money(check, top.get("time_and_money")),
+        psa=_psa(check, top.get("psa"), set(_price_names(top))))
+
+
+def _price_names(top: dict) -> list[str]:
+    """The dotted names of the figures (CostingParameters.prices) from the raw file, for the psa checks."""
+    needs = top["needs_led"]
+    return ([f"unit.{k}" for k in top["unit_costs"]] + [f"setting.{k}" for k in needs["settings"]]
+            + ["staffing_scale", "hourly_staff_cost"] + [f"therapy.{i}" for i in range(len(needs["therapeutic"]))]
+            + ["process_cost"])
 
 
 def load_costing(path: str | Path, n_domains: int = 8) -> CostingParameters:

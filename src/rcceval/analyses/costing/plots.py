@@ -113,3 +113,24 @@ def first_placement_check(check: pd.DataFrame, title: str = "", ax: Axes | None 
     ax.set_ylim(0, 1)
     ax.legend(frameon=False, fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     return ax
+
+
+def acceptability(curves: pd.DataFrame, title: str = "", ax: Axes | None = None) -> Axes:
+    """The PSA's published curves against the value placed on one disruption averted: the probability that
+    needs-led is worth it (CEAC, left axis) and the EVPI and EVPPI of the mismatch effect per child (right)."""
+    ax = axes_or_new(ax, (8.5, 4.2))
+    v = numeric(curves["value"]).to_numpy(float)
+    ax.plot(v, numeric(curves["ceac"]).to_numpy(float), color="C0", lw=2, label="P(needs-led worth it)")
+    ax.set(ylim=(0, 1), ylabel="Probability needs-led is worth it", xlabel="Value of one disruption averted (£)",
+           title=title)
+    ax.xaxis.set_major_formatter(POUNDS)
+    ax2 = ax.twinx()
+    ax2.plot(v, numeric(curves["evpi"]).to_numpy(float), color="C1", ls="--", label="EVPI per child")
+    if curves["evppi_mismatch"].notna().any():
+        ax2.plot(v, numeric(curves["evppi_mismatch"]).to_numpy(float), color="C2", ls=":",
+                 label="EVPPI (mismatch effect) per child")
+    ax2.yaxis.set_major_formatter(POUNDS)
+    ax2.set_ylabel("Value of information per child (£)")
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(lines, [h.get_label() for h in lines], loc="center right", fontsize=8)
+    return ax

@@ -70,6 +70,18 @@ class CostingResult(Result):
     children_simulated: int
     truncated_journeys: float
     notes: tuple[str, ...]               # on the hazards and the fit
+    # ---- the stated model (costing.sensitivity, costing.psa): additions, the figures above unchanged ----
+    evalue: Mapping[str, Any] | None = None          # E-value of the mismatch HR (point and CI limit)
+    shrinkage: pd.DataFrame | None = None            # the headline at shares of the mismatch effect
+    uprating: pd.DataFrame | None = None             # every figure in the target price year, factor beside it
+    deflator: Mapping[str, str] | None = None        # the deflator series, source and STATUS
+    discounting: pd.DataFrame | None = None          # cost per child undiscounted and at each rate
+    time_and_money: Mapping[str, Any] | None = None  # discount rate, sensitivity rates, target price year
+    tail_comparison: pd.DataFrame | None = None      # each cause: the four families and the constant tail
+    tail_choice: Mapping[str, str] | None = None
+    tail_sensitivity: pd.DataFrame | None = None     # the headline under every tail
+    psa: Mapping[str, Any] | None = None             # PSA summary (no curves)
+    psa_curves: pd.DataFrame | None = None           # CEAC, EVPI, EVPPI by value of a disruption averted
 
     def summary_table(self) -> pd.DataFrame:
         cols = ["scenario", "profile", "children"] + [c + s for c in SUMMARY_COLUMNS for s in ("", "_lower", "_upper")]
@@ -114,6 +126,12 @@ class CostingResult(Result):
                                             percent_of={c: "children" for c in pc.columns
                                                         if c.startswith("p") and c != "profile" or c == "mean"})
         out["tornado"] = Table(self.tornado.round(4).set_index("parameter"), kind="model")
+        # model outputs over the whole simulated cohort (no counts of children): kind "model"
+        for name, frame in (("mismatch_shrinkage", self.shrinkage), ("uprating", self.uprating),
+                            ("discounting", self.discounting), ("tail_comparison", self.tail_comparison),
+                            ("tail_sensitivity", self.tail_sensitivity), ("psa_curves", self.psa_curves)):
+            if frame is not None:
+                out[name] = Table(frame.reset_index(drop=True), kind="model")
         return out
 
     def _iv(self, frame: pd.DataFrame, key: Any, col: str) -> Estimate:
@@ -158,6 +176,28 @@ class CostingResult(Result):
         if self.fees is not None:
             g = self.fees.loc[self.fees["by"] == "cost group"].set_index("level")
             out["unit_cost_to_fee_median_ratio"] = g["ratio_median"].round(4).to_dict()
+        out.update(self._stated_headlines())
+        return out
+
+    def _stated_headlines(self) -> dict[str, Any]:
+        """The stated model's headlines (present only when it was run)."""
+        out: dict[str, Any] = {}
+        if self.evalue is not None:
+            out["mismatch_evalue"] = dict(self.evalue)
+        if self.shrinkage is not None:
+            out["mismatch_shrinkage"] = {f"{100 * r.share:g}%": {"moves_averted_per_100": r.moves_averted_per_100,
+                                                               "difference_per_child_year": r.difference_per_child_year}
+                                         for r in self.shrinkage.itertuples()}
+        if self.discounting is not None:
+            out["time_and_money"] = {**dict(self.time_and_money or {}), "deflator_status": (self.deflator or {}).get(
+                "status"), "difference_per_child": {
+                    r.discounting: Estimate(r.difference_per_child, r.difference_per_child_lower,
+                                            r.difference_per_child_upper, self.level)
+                    for r in self.discounting.itertuples()}}
+        if self.tail_choice:
+            out["tail_choice"] = dict(self.tail_choice)
+        if self.psa is not None:
+            out["psa"] = dict(self.psa)
         return out
 
     def _value(self, table: str, profile: str, col: str) -> float:
@@ -173,6 +213,7 @@ def summarise(q3: CareCosting) -> CostingResult:
     hours = pd.DataFrame(cp.staffing_hours, index=[f"intensity {i}" for i in range(4)],
                          columns=[f"frequency {j}" for j in range(4)])
     j = q3.journeys
+    stated = _stated(q3)
     return CostingResult(
         level=1 - q3.alpha, price_year=cp.price_year, process_cost=float(cp.process_cost.value),
         sources=cp.sources_table(), staffing_hours=hours, staffing_source=cp.staffing_source,
@@ -183,7 +224,31 @@ def summarise(q3: CareCosting) -> CostingResult:
         per_child=q3.per_child.copy(), tornado=q3.tornado.copy(), break_even=dict(q3.break_even),
         children_simulated=int(q3.cohort.n),
         truncated_journeys=float(j.item("unit_cost", "truncated").sum() + j.item("needs_led", "truncated").sum()),
-        notes=tuple(q3.hazards.notes) + tuple(q3.notes))
+        notes=tuple(q3.hazards.notes) + tuple(q3.notes), **stated)
+
+
+def _stated(q: CareCosting) -> dict[str, Any]:
+    """The stated model's aggregates of a fitted CareCosting (empty when it was not run)."""
+    if not hasattr(q, "evalue"):
+        return {}
+    tm = q.costing.time_and_money
+    tails = None
+    if q.tail_tables:
+        tails = pd.concat([t.reset_index().assign(cause=c) for c, t in q.tail_tables.items()], ignore_index=True)
+        tails = tails[["cause"] + [c for c in tails.columns if c != "cause"]]
+        tails["chosen"] = [q.tail_choice[c] == f for c, f in zip(tails["cause"], tails["family"])]
+    psa = curves = None
+    if q.psa is not None:
+        psa = {k: v for k, v in q.psa.items() if k != "curves"}
+        curves = q.psa["curves"].copy()
+    return {"evalue": dict(q.evalue), "shrinkage": q.shrinkage.copy(), "uprating": q.uprating.copy(),
+            "deflator": dict(q.uprating.attrs.get("deflator", {})), "discounting": q.discounting.copy(),
+            "time_and_money": {"discount_rate": tm.discount_rate, "sensitivity_rates": list(tm.sensitivity_rates),
+                               "target_price_year": tm.target_price_year, "tail": tm.tail,
+                               "tail_criterion": tm.tail_criterion},
+            "tail_comparison": tails, "tail_choice": dict(q.tail_choice) or None,
+            "tail_sensitivity": None if q.tail_sensitivity is None else q.tail_sensitivity.copy(),
+            "psa": psa, "psa_curves": curves}
 
 
 def analyse(frame: pd.DataFrame, costing: CostingParameters, instrument: Instrument, agreements: pd.DataFrame | None,
