@@ -31,7 +31,11 @@ def project(tmp_path_factory):
     (tmp / "pyproject.toml").write_text("# test project\n")
     shutil.copytree(ROOT / "notebooks", tmp / "notebooks")
     (tmp / "parameters").mkdir()
-    shutil.copy(ROOT / "parameters" / "costing.yaml", tmp / "parameters" / "costing.yaml")
+    # the shipped cost file with a short PSA (20 parameter sets, not 200): the end-to-end run checks the
+    # PSA's plumbing; its statistics are tested in test_costing_psa.py
+    costs = (ROOT / "parameters" / "costing.yaml").read_text()
+    assert "\n  outer: 200 " in costs
+    (tmp / "parameters" / "costing.yaml").write_text(costs.replace("\n  outer: 200 ", "\n  outer: 20  ", 1))
     values = yaml.safe_load((ROOT / "parameters" / "default.yaml").read_text())
     values.update(run_name="small", synthetic={"scale": "small", "seed": SEED, "null_needs": False})
     (tmp / "parameters" / "small.yaml").write_text(yaml.safe_dump(values))
