@@ -46,7 +46,7 @@ RESULTS = {
                            "stable_placement_test": {"statistic": 0.89, "df": None, "p": 0.3734, "method": "Wald z"}},
 }
 FIGURES = {"00_data_quality": ["cla_over_time", "placement_mix"], "01_needs_predict_stability": ["auc_and_gains", "calibration"],
-           "02_placement_survival": ["cif_by_tier"], "03_unit_cost_vs_needs_led": ["cost_per_child_year", "tornado"],
+           "02_placement_survival": ["cif_by_profile"], "03_unit_cost_vs_needs_led": ["cost_per_child_year", "tornado"],
            "04_dataset_proposal": ["mdhr_by_years"], "05_sufficiency_gap": ["forecast", "shortfall_heatmap"]}
 
 

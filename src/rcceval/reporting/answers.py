@@ -195,7 +195,7 @@ QUESTIONS: dict[str, Question] = {
          "logrank_unplanned_by_tier": "Difference in unplanned endings between need profiles",
          "robust_test_unplanned_by_tier": "The same, robust to councils and repeated placements",
          "main_model.children": "Children in the model", "main_model.events": "Unplanned endings in the model"},
-        ("cif_by_tier", "forest_unplanned", "km_unplanned_by_tier")),
+        ("cif_by_profile", "forest_unplanned", "km_unplanned_by_profile")),
     "03_unit_cost_vs_needs_led": Question(
         "Question 3: what does care cost under unit-cost and needs-led commissioning?", "question 3", _costing,
         {"difference_per_child_year": ("Needs-led minus unit cost, per child-year", nb.money),
@@ -262,8 +262,8 @@ def answer(notebook: str, results: Mapping[str, Any], threshold: int = 5) -> lis
 FIGURE_LABELS = {
     "cla_over_time": "Children looked after on 31 March, by council", "placement_mix": "Placement mix",
     "auc_and_gains": "AUC of each model and the gains between them", "drop_one_domain": "What each need domain adds",
-    "calibration": "Calibration: predicted against observed", "cif_by_tier": "Cumulative incidence of each ending",
-    "forest_unplanned": "Hazard ratios of an unplanned ending", "km_unplanned_by_tier": "Free of an unplanned ending",
+    "calibration": "Calibration: predicted against observed", "cif_by_profile": "Cumulative incidence of each ending",
+    "forest_unplanned": "Hazard ratios of an unplanned ending", "km_unplanned_by_profile": "Free of an unplanned ending",
     "cost_per_child_year": "Cost per child-year", "moves_per_child": "Moves per child", "tornado": "What the difference depends on",
     "mdhr_by_years": "Minimum detectable hazard ratio by years of data", "power_curves": "Power curves",
     "field_value": "The value of each proposed field", "shortfall_heatmap": "Shortfall by profile and area",
