@@ -171,7 +171,7 @@ if needs:
 
 # %%
 if needs:
-    display(shown["incremental_value"])
+    display(shown.tables["incremental_value"])
     comparison = shown["model_comparison"]
     display(comparison.iloc[:, :10].round(1).assign(lr_p=comparison["lr_p"], wald_robust_p=comparison["wald_robust_p"]))
     display(comparison[["label"] + list(comparison.columns[10:])].round(4))

@@ -8,6 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 from r_reference import require_r, run_r
+from required import missing
 from scipy import stats
 
 from rcceval.stats.meta import random_effects, tau2_dl
@@ -26,7 +27,7 @@ for (m in c("REML", "DL")) {
 def _require_metafor() -> None:
     require_r()
     if subprocess.run([shutil.which("Rscript"), "-e", "library(metafor)"], capture_output=True).returncode:
-        pytest.skip("R package metafor not installed (make system-deps installs r-cran-metafor)")
+        missing("R package metafor not installed (make system-deps installs r-cran-metafor)")
 
 
 def test_random_effects_match_metafor_rma_on_bcg():

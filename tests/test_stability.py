@@ -327,7 +327,7 @@ def test_without_sensitivity_analyses_the_fit_gives_the_same_main_results(small)
     """sensitivity=False leaves out exactly the complete-follow-up, per-council and second-best analyses:
     every other headline and table is the one of the full fit (same seed, same bootstrap)."""
     frame, _, q1, extract = small
-    lean = NeedsStabilityAnalysis(seed=5, bootstrap=200, n_jobs=1, sensitivity=False).fit(frame, extract_date=extract)
+    lean = NeedsStabilityAnalysis(seed=5, bootstrap=BOOT, n_jobs=1, sensitivity=False).fit(frame, extract_date=extract)
     full, got = q1.to_dict(), lean.to_dict()
     assert set(full) - set(got) == {"complete_follow_up", "n_complete_follow_up", "n_complete_follow_up_unplanned",
                                     "council_ci_width_vs_pooled_median", "n_with_request"}
