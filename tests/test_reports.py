@@ -304,7 +304,7 @@ def test_index_and_every_report_pass_axe_with_contents_and_alt_text(small_run, t
     from a11y import axe_source, blocking, violations
 
     from rcceval.reporting.render import heading_levels, heading_problems
-    _, first, _ = small_run
+    _, first = small_run
     pages = ["index.html"] + [f"{n.name}.html" for n in first.notebooks]
     for name in pages[1:]:
         page = (first.run_dir / name).read_text(encoding="utf-8")
