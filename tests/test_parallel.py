@@ -20,7 +20,6 @@ from rcceval import parallel
 from rcceval import params as params_mod
 from rcceval.analyses.prediction.metrics import bootstrap_aucs
 from rcceval.analyses.proposal import power as pw
-from rcceval.errors import ParameterError
 from rcceval.parallel import ParallelSetting
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,24 +65,6 @@ def test_default_parameters_carry_one_parallel_setting():
     assert "jobs" not in p.to_dict()["analysis"]
     cell = params_mod.parameter_cell("00_data_quality")
     assert "parallel = {'workers': 2, 'scheduler': None}\n" in cell
-
-
-@pytest.mark.parametrize("change, key, rule", [
-    ({"parallel": {"workers": 0}}, "parallel.workers", "must be 1 to 256 (or -1: every core)"),
-    ({"parallel": {"workers": "two"}}, "parallel.workers", "must be a whole number"),
-    ({"parallel": {"scheduler": "localhost:8786"}}, "parallel.scheduler", "tcp://host:port"),
-    ({"parallel": {"threads": 2}}, "parallel.threads", "unknown key; allowed keys: scheduler, workers"),
-    ({"parallel": 4}, "parallel", "mapping"),
-    ({"analysis": {"jobs": 2}}, "analysis.jobs", "moved: write the number of workers as parallel.workers"),
-])
-def test_parallel_parameters_are_checked(tmp_path, change, key, rule):
-    values = yaml.safe_load((ROOT / "parameters" / "default.yaml").read_text())
-    values.update(change)
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(values))
-    with pytest.raises(ParameterError) as err:
-        params_mod.load(path, root=ROOT)
-    assert err.value.key == key and rule in err.value.rule and str(path) in str(err.value)
 
 
 def test_a_scheduler_address_is_accepted(tmp_path):

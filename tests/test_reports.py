@@ -163,6 +163,13 @@ def test_a_failing_notebook_does_not_stop_the_others(project, tmp_path, monkeypa
     ({"power": {"replicates": 3}}, "power.replicates", "whole number from 10"),
     ({"costing": "parameters/no_such_costs.yaml", "notebooks": [params_mod.COSTING_NOTEBOOK]}, "costing",
      "cost parameter file not found"),
+    # the one parallel setting (rcceval.parallel)
+    ({"parallel": {"workers": 0}}, "parallel.workers", "must be 1 to 256 (or -1: every core)"),
+    ({"parallel": {"workers": "two"}}, "parallel.workers", "must be a whole number"),
+    ({"parallel": {"scheduler": "localhost:8786"}}, "parallel.scheduler", "tcp://host:port"),
+    ({"parallel": {"threads": 2}}, "parallel.threads", "unknown key; allowed keys: scheduler, workers"),
+    ({"parallel": 4}, "parallel", "mapping"),
+    ({"analysis": {"jobs": 2}}, "analysis.jobs", "moved: write the number of workers as parallel.workers"),
 ])
 def test_parameter_files_are_checked(tmp_path, change, key, rule):
     values = yaml.safe_load((ROOT / "parameters" / "default.yaml").read_text())
