@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import linprog
+from attacker import attack, narrowest, subtraction
 
 from rcceval.reporting.audit import AuditError, AuditTable, audit
 from rcceval.reporting.disclosure import DisclosureSettings, crosstab_values, protect_crosstab
@@ -23,59 +23,7 @@ from rcceval.reporting.results import Relation, Result, Table, Term, at_risk_rel
 WIDTH = 5
 
 
-# ---------------------------------------------------------------- the attacker (independent of audit.py)
-
-def _value(frame: pd.DataFrame, row, col):
-    return frame.iloc[row][col] if isinstance(row, int) else frame.loc[row, col]
-
-
-def attack(tables: dict[str, pd.DataFrame], equations: list[tuple[list[tuple[str, object, str, float]], float]]):
-    """Feasible interval of every hidden ('c') cell named in the equations, from the published values."""
-    hidden: dict[tuple, int] = {}
-    rows, rhs = [], []
-    for terms, const in equations:
-        coefs: dict[int, float] = {}
-        b = const
-        for table, row, col, coef in terms:
-            v = _value(tables[table], row, col)
-            if str(v) == "c":
-                k = hidden.setdefault((table, row, col), len(hidden))
-                coefs[k] = coefs.get(k, 0.0) + coef
-            else:
-                b -= coef * float(v)
-        if coefs:
-            rows.append(coefs)
-            rhs.append(b)
-    if not hidden:
-        return {}
-    A = np.zeros((len(rows), len(hidden)))
-    for i, coefs in enumerate(rows):
-        for k, c in coefs.items():
-            A[i, k] = c
-    out = {}
-    for cell, k in hidden.items():
-        ends = []
-        for sign in (1, -1):
-            c = np.zeros(len(hidden))
-            c[k] = sign
-            res = linprog(c, A_eq=A, b_eq=np.array(rhs), bounds=[(0, None)] * len(hidden), method="highs")
-            ends.append({3: -sign * np.inf}.get(res.status, sign * res.fun if res.status == 0 else np.nan))
-        out[cell] = (ends[0], ends[1])
-    return out
-
-
-def subtraction(tables, equations):
-    """What plain subtraction gives: a cell alone hidden in an equation is its right-hand side."""
-    found = {}
-    for terms, const in equations:
-        hidden = [(t, r, c, a) for t, r, c, a in terms if str(_value(tables[t], r, c)) == "c"]
-        if len(hidden) == 1:
-            t, r, c, a = hidden[0]
-            rest = sum(a2 * float(_value(tables[t2], r2, c2)) for t2, r2, c2, a2 in terms
-                       if str(_value(tables[t2], r2, c2)) != "c")
-            found[(t, r, c)] = (const - rest) / a
-    return found
-
+# ---------------------------------------------------------------- the attacker's equations (attacker.py solves them)
 
 def crosstab_equations(name: str, frame: pd.DataFrame):
     """Every row and column of a published crosstab sums to its Total."""
@@ -83,10 +31,6 @@ def crosstab_equations(name: str, frame: pd.DataFrame):
     eq = [([(name, r, c, 1.0) for c in cols[:-1]] + [(name, r, "Total", -1.0)], 0.0) for r in rows]
     eq += [([(name, r, c, 1.0) for r in rows[:-1]] + [(name, "Total", c, -1.0)], 0.0) for c in cols]
     return eq
-
-
-def narrowest(intervals):
-    return min((hi - lo for lo, hi in intervals.values()), default=np.inf)
 
 
 def read(tmp_path, notebook, name, crosstab=False):

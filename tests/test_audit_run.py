@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_audit_family import WIDTH, attack, km_equations, subtraction
+from attacker import attack, subtraction
+from test_audit_family import WIDTH, km_equations
 
 from rcceval.reporting.runner import run
 
